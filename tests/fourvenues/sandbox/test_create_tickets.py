@@ -289,6 +289,17 @@ def test_lenient_rates_create_tickets_for_an_unknown_rate(sandbox_factory):
     assert ticket["price_info"]["_id"] == body["tickets"][0]["price_id"]
 
 
+def test_lenient_references_store_unknown_channels_and_promoters(sandbox_factory):
+    server = sandbox_factory(strict_references=False)
+    assert (
+        create(server, comp_body(server, channel_id="elsewhere")).json()["data"]["channel_id"]
+        == "elsewhere"
+    )
+    body = comp_body(server, referral_id="ñ-unknown-promoter")
+    del body["channel_id"]
+    assert create(server, body).json()["data"]["referral_id"] == "ñ-unknown-promoter"
+
+
 def test_allowed_sale_types_are_configurable(sandbox_factory):
     server = sandbox_factory(allowed_sale_types=("online", "invitation"))
     assert create(server, comp_body(server, sale_type="invitation")).status_code == 200

@@ -150,7 +150,7 @@ class HttpRequest:
 
     method: str
     target: str
-    headers: Message | Mapping[str, str]
+    headers: Message  # case-insensitive lookups, as HTTP header names require
     body: bytes = b""
 
 
@@ -210,6 +210,7 @@ class SandboxApp:
         allowed_sale_types: Iterable[str],
         strict_quantity: bool,
         strict_rates: bool,
+        strict_references: bool,
         scopes: Iterable[str] | None,
     ) -> None:
         self.catalogue = catalogue
@@ -221,6 +222,7 @@ class SandboxApp:
         self.allowed_sale_types = frozenset(allowed_sale_types)
         self.strict_quantity = strict_quantity
         self.strict_rates = strict_rates
+        self.strict_references = strict_references
         self.scopes: frozenset[str] | None = None
         if scopes is not None:
             scopes = list(scopes)
@@ -309,7 +311,7 @@ class SandboxApp:
         reply = self._call(route, request, params, query, decision.shape)
         return reply if outcome is None else self._after_commit(outcome, reply)
 
-    def _authenticate(self, headers: Message | Mapping[str, str]) -> str | None:
+    def _authenticate(self, headers: Message) -> str | None:
         """The credential a request proves (used to key rate-limit buckets), or ``None``."""
         key = headers.get("X-Api-Key")
         if key and self.api_key and _same(key, self.api_key):
@@ -452,6 +454,7 @@ class SandboxApp:
             allowed_sale_types=self.allowed_sale_types,
             strict_quantity=self.strict_quantity,
             strict_rates=self.strict_rates,
+            strict_references=self.strict_references,
         )
         tickets = self.store.create(order)
         return self._ok(tickets if call.shape == fault_kinds.SHAPE_ARRAY else tickets[0])
@@ -558,6 +561,7 @@ class SandboxApp:
                 "allowed_sale_types": sorted(self.allowed_sale_types),
                 "strict_quantity": self.strict_quantity,
                 "strict_rates": self.strict_rates,
+                "strict_references": self.strict_references,
                 "scopes": None if self.scopes is None else sorted(self.scopes),
                 "state_file": str(self.store.state_file) if self.store.state_file else None,
             },
@@ -677,6 +681,9 @@ class _Handler(BaseHTTPRequestHandler):
     server_version = "FourvenuesSandbox/1.0"
     sys_version = ""
     timeout = 60  # an idle keep-alive connection is dropped after this many seconds
+    # Headers and body go out in separate writes; with Nagle on, a keep-alive client waits for
+    # a delayed ACK (~40 ms) on every second request, which would swamp latency measurements.
+    disable_nagle_algorithm = True
 
     def do_GET(self) -> None:
         self._serve()
@@ -780,6 +787,8 @@ class SandboxServer:
     - ``strict_quantity``: ``quantity`` must equal ``len(tickets)`` (else it is ignored).
     - ``strict_rates``: an unknown ``ticket_rate_id`` answers 404 (else the ticket is created
       with empty rate and event fields, as the real API, which checks nothing, might).
+    - ``strict_references``: an unknown ``channel_id`` or ``referral_id`` answers 400 (else it
+      is stored as given, as the real API documents).
     - ``state_file``: JSON file the tickets survive restarts in.
     - ``faults``: faults active from the start (:class:`.faults.FaultSpec` or dicts).
     - ``log``: called with one line per request (the management command prints them).
@@ -797,6 +806,7 @@ class SandboxServer:
         allowed_sale_types: Iterable[str] = DEFAULT_SALE_TYPES,
         strict_quantity: bool = True,
         strict_rates: bool = True,
+        strict_references: bool = True,
         state_file: str | Path | None = None,
         today: date | None = None,
         faults: Iterable[FaultSpec | Mapping[str, Any]] = (),
@@ -813,6 +823,7 @@ class SandboxServer:
             allowed_sale_types=allowed_sale_types,
             strict_quantity=strict_quantity,
             strict_rates=strict_rates,
+            strict_references=strict_references,
             scopes=scopes,
         )
         self._httpd = _HTTPServer((host, port), self.app)
