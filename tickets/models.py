@@ -1,8 +1,6 @@
-"""The Comps data model.
-
-Only the foundation lives here so far: Fourvenues credentials, the record of every outbound
-API call, and the append-only audit log. The issuing ledger and the ticket mirror build on it.
-"""
+"""The Comps data model: credentials, the record of outbound calls and the audit log; the
+catalogue mirrored from Fourvenues; the issuing ledger (Issuance + IssuanceLine); and the mirror
+of every remote ticket (IssuedTicket + TicketSupplement)."""
 
 from __future__ import annotations
 
@@ -146,3 +144,337 @@ class AuditEntry(models.Model):
 
 class AuditLogIsAppendOnly(Exception):
     pass
+
+
+# --- The catalogue: local mirrors of Fourvenues, refreshed by services.catalog ---------------
+
+
+class CatalogueEntry(models.Model):
+    """Fields every mirrored catalogue object has. Remote ids are opaque and per environment."""
+
+    environment = models.CharField(max_length=20, choices=Environment.choices)
+    remote_id = models.CharField(max_length=100)
+    raw = models.JSONField(default=dict, blank=True)
+    # False once a refresh no longer sees it; kept so old issuances still point somewhere.
+    is_listed = models.BooleanField(default=True)
+    refreshed_at = models.DateTimeField()
+
+    class Meta:
+        abstract = True
+
+
+class Event(CatalogueEntry):
+    name = models.CharField(max_length=300)
+    slug = models.CharField(max_length=300, blank=True)
+    night = models.DateField(help_text="The night the event belongs to, in the venue's time zone.")
+    starts_at = models.DateTimeField(null=True, blank=True)
+    ends_at = models.DateTimeField(null=True, blank=True)
+    url = models.URLField(max_length=500, blank=True)
+    min_age = models.PositiveSmallIntegerField(null=True, blank=True)
+    active = models.BooleanField(null=True)
+    visible = models.BooleanField(null=True)
+    rates_refreshed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["night", "starts_at", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["environment", "remote_id"], name="event_remote_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.night:%a %d %b %Y})"
+
+
+class Rate(CatalogueEntry):
+    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="rates")
+    name = models.CharField(max_length=300)
+    slug = models.CharField(max_length=300, blank=True)
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["event", "position", "name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["environment", "event", "remote_id"], name="rate_remote_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class PriceOption(CatalogueEntry):
+    rate = models.ForeignKey(Rate, on_delete=models.CASCADE, related_name="options")
+    price = models.DecimalField(max_digits=10, decimal_places=2)
+    max_quantity = models.PositiveIntegerField(null=True, blank=True)
+    min_age = models.PositiveSmallIntegerField(null=True, blank=True)
+    content = models.CharField(max_length=500, blank=True)
+    additional_info = models.TextField(blank=True)
+    until_seconds = models.IntegerField(null=True, blank=True)
+    position = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        ordering = ["rate", "position", "price"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["environment", "rate", "remote_id"], name="price_option_remote_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        label = f"{self.price} €"
+        return f"{label} · {self.content}" if self.content else label
+
+
+class Channel(CatalogueEntry):
+    name = models.CharField(max_length=300)
+    slug = models.CharField(max_length=300, blank=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["environment", "remote_id"], name="channel_remote_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class Promoter(CatalogueEntry):
+    email = models.CharField(max_length=300, blank=True)
+    first_name = models.CharField(max_length=150, blank=True)
+    last_name = models.CharField(max_length=150, blank=True)
+
+    class Meta:
+        ordering = ["first_name", "last_name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["environment", "remote_id"], name="promoter_remote_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return " ".join(p for p in (self.first_name, self.last_name) if p) or self.email
+
+
+class Supplement(models.Model):
+    """Admin-kept supplements (Fourvenues lists none): what issuers may add to a comp."""
+
+    supplement_id = models.CharField(max_length=100, unique=True, verbose_name="Fourvenues id")
+    label = models.CharField(max_length=200)
+    default_price = models.DecimalField(max_digits=10, decimal_places=2, default=0)
+    rate_names = models.JSONField(
+        default=list, blank=True, help_text="Rate names it applies to; empty means every rate."
+    )
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["label"]
+
+    def __str__(self) -> str:
+        return self.label
+
+
+class Reason(models.Model):
+    """Why a comp was given (artist, press, promoter, staff, VIP...): admin-managed."""
+
+    label = models.CharField(max_length=100, unique=True)
+    position = models.PositiveSmallIntegerField(default=0)
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["position", "label"]
+
+    def __str__(self) -> str:
+        return self.label
+
+
+# --- The issuing ledger ------------------------------------------------------------------------
+
+
+class LineState(models.TextChoices):
+    PENDING_APPROVAL = "pending_approval", "Awaiting approval"
+    PENDING = "pending", "Queued"
+    SENDING = "sending", "Sending"
+    CONFIRMED = "confirmed", "Issued"
+    FAILED = "failed", "Failed"
+    UNKNOWN = "unknown", "Checking with Fourvenues"
+    REJECTED = "rejected", "Rejected"
+
+
+class IssuanceStatus(models.TextChoices):
+    """Derived from the lines (see Issuance.derive_status); stored for lists and filters."""
+
+    AWAITING_APPROVAL = "awaiting_approval", "Awaiting approval"
+    IN_PROGRESS = "in_progress", "In progress"
+    CHECKING = "checking", "Checking with Fourvenues"
+    COMPLETED = "completed", "Completed"
+    PARTIAL = "partial", "Completed with failures"
+    FAILED = "failed", "Failed"
+    REJECTED = "rejected", "Rejected"
+
+
+class Issuance(models.Model):
+    """One submission of the issuing form: the unit a double click must not duplicate."""
+
+    # Minted when the form is first rendered; a resubmitted page finds the same row.
+    idempotency_key = models.UUIDField(unique=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="issuances"
+    )
+    credential = models.ForeignKey(Credential, on_delete=models.PROTECT, related_name="issuances")
+    event = models.ForeignKey(Event, on_delete=models.PROTECT, related_name="issuances")
+    rate = models.ForeignKey(Rate, on_delete=models.PROTECT, related_name="issuances")
+    price_option = models.ForeignKey(
+        PriceOption, on_delete=models.PROTECT, related_name="issuances"
+    )
+    channel = models.ForeignKey(
+        Channel, null=True, blank=True, on_delete=models.PROTECT, related_name="issuances"
+    )
+    promoter = models.ForeignKey(
+        Promoter, null=True, blank=True, on_delete=models.PROTECT, related_name="issuances"
+    )
+    sale_type = models.CharField(max_length=30)
+    reason = models.ForeignKey(Reason, on_delete=models.PROTECT, related_name="issuances")
+    note = models.TextField(blank=True)
+    status = models.CharField(
+        max_length=20, choices=IssuanceStatus.choices, default=IssuanceStatus.IN_PROGRESS
+    )
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(channel__isnull=True) | Q(promoter__isnull=True),
+                name="issuance_channel_or_promoter_never_both",
+            )
+        ]
+        permissions = [
+            ("issue_comps", "Can issue comps"),
+            ("view_all_issuances", "Can see every issuance and ticket"),
+            ("refresh_catalogue", "Can refresh the catalogue from Fourvenues"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Issuance #{self.pk} · {self.event.name}"
+
+
+class IssuanceLine(models.Model):
+    """One ticket holder of an issuance, and where sending their ticket stands."""
+
+    issuance = models.ForeignKey(Issuance, on_delete=models.CASCADE, related_name="lines")
+    position = models.PositiveSmallIntegerField()
+    full_name = models.CharField(max_length=200)
+    email = models.EmailField(max_length=254)
+    phone = models.CharField(max_length=30, blank=True)
+    gender = models.CharField(max_length=20, blank=True)
+    birthday = models.DateField(null=True, blank=True)
+    address = models.CharField(max_length=300, blank=True)
+    country = models.CharField(max_length=2, blank=True)
+    postal_code = models.CharField(max_length=20, blank=True)
+    document_type = models.CharField(max_length=30, blank=True)
+    document_number = EncryptedTextField(blank=True)
+    supplements = models.JSONField(default=list, blank=True)  # [{supplement_id, label, price}]
+    total_price = models.DecimalField(max_digits=10, decimal_places=2, default=0)
+    fee = models.DecimalField(max_digits=10, decimal_places=2, default=0)
+    # Our own code sent as `qr_code`, so the resolver can find the ticket for certain.
+    qr_code = models.CharField(max_length=64, null=True, blank=True, unique=True)
+
+    state = models.CharField(max_length=20, choices=LineState.choices, default=LineState.PENDING)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.CharField(max_length=500, blank=True)
+    batch_id = models.UUIDField(null=True, blank=True, db_index=True)  # lines sent in one call
+    sent_at = models.DateTimeField(null=True, blank=True)
+    settled_at = models.DateTimeField(null=True, blank=True)
+    resolve_attempts = models.PositiveSmallIntegerField(default=0)
+    next_resolve_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["issuance", "position"]
+        constraints = [
+            models.UniqueConstraint(fields=["issuance", "position"], name="line_position_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.full_name} <{self.email}>"
+
+
+# --- The mirror of remote tickets ---------------------------------------------------------------
+
+
+class IssuedTicket(models.Model):
+    """A ticket as Fourvenues holds it: every field of the response, and the raw JSON too."""
+
+    environment = models.CharField(max_length=20, choices=Environment.choices)
+    remote_id = models.CharField(max_length=100)
+    line = models.OneToOneField(
+        IssuanceLine, null=True, blank=True, on_delete=models.PROTECT, related_name="ticket"
+    )
+    event = models.ForeignKey(
+        Event, null=True, blank=True, on_delete=models.SET_NULL, related_name="tickets"
+    )
+    event_remote_id = models.CharField(max_length=100, blank=True)
+    code = models.CharField(max_length=100, blank=True, db_index=True)
+    qr_code = models.CharField(max_length=100, blank=True, db_index=True)
+    status = models.CharField(max_length=30, blank=True)  # the first of `statuses`
+    statuses = models.JSONField(default=list, blank=True)
+    is_valid = models.BooleanField(default=True)
+    activation_date = models.DateTimeField(null=True, blank=True)
+    event_night = models.DateField(null=True, blank=True)
+    rate_remote_id = models.CharField(max_length=100, blank=True)
+    rate_name = models.CharField(max_length=300, blank=True)
+    price_option_remote_id = models.CharField(max_length=100, blank=True)
+    price = models.DecimalField(max_digits=10, decimal_places=2, default=0)
+    channel_remote_id = models.CharField(max_length=100, blank=True)
+    referral_remote_id = models.CharField(max_length=100, blank=True)
+    payment_id = models.CharField(max_length=100, blank=True, db_index=True)
+    sale_type = models.CharField(max_length=30, blank=True)
+    name = models.CharField(max_length=300, blank=True)
+    email = models.CharField(max_length=300, blank=True)
+    phone = models.CharField(max_length=50, blank=True)
+    gender = models.CharField(max_length=20, blank=True)
+    address = models.CharField(max_length=300, blank=True)
+    postal_code = models.CharField(max_length=20, blank=True)
+    country = models.CharField(max_length=10, blank=True)
+    language = models.CharField(max_length=10, blank=True)
+    admits = models.PositiveSmallIntegerField(default=1)
+    entered = models.PositiveSmallIntegerField(default=0)
+    entry_date = models.DateTimeField(null=True, blank=True)
+    refunded = models.DecimalField(max_digits=10, decimal_places=2, default=0)
+    total_extras = models.DecimalField(max_digits=10, decimal_places=2, default=0)
+    total_fees = models.DecimalField(max_digits=10, decimal_places=2, default=0)
+    total_paid = models.DecimalField(max_digits=10, decimal_places=2, default=0)
+    invoice_reference = models.CharField(max_length=100, blank=True)
+    remote_created_at = models.DateTimeField(null=True, blank=True)
+    remote_updated_at = models.DateTimeField(null=True, blank=True)
+    raw = models.JSONField(default=dict)
+    mirrored_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-remote_created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["environment", "remote_id"], name="issued_ticket_remote_unique"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.code or self.remote_id} · {self.name}"
+
+
+class TicketSupplement(models.Model):
+    ticket = models.ForeignKey(IssuedTicket, on_delete=models.CASCADE, related_name="supplements")
+    remote_id = models.CharField(max_length=100, blank=True)
+    label = models.CharField(max_length=300, blank=True)
+    price = models.DecimalField(max_digits=10, decimal_places=2, default=0)
+    product_quantity = models.PositiveIntegerField(null=True, blank=True)
+    product_quantity_used = models.PositiveIntegerField(null=True, blank=True)
+    raw = models.JSONField(default=dict)
+
+    def __str__(self) -> str:
+        return self.label or self.remote_id

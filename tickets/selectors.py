@@ -2,9 +2,26 @@
 
 from __future__ import annotations
 
-from django.db.models import QuerySet
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db.models import Count, Prefetch, Q, QuerySet
+from django.utils import timezone
 
-from tickets.models import Credential, Environment
+from tickets.models import (
+    Channel,
+    Credential,
+    Environment,
+    Event,
+    Issuance,
+    IssuanceLine,
+    LineState,
+    PriceOption,
+    Promoter,
+    Rate,
+    Reason,
+    Supplement,
+)
+
+# --- Credentials -----------------------------------------------------------------------------
 
 
 def active_credentials() -> QuerySet[Credential]:
@@ -18,3 +35,80 @@ def active_credential(*, environment: str | None = None) -> Credential | None:
         return credentials.filter(environment=environment).first()
     by_environment = {c.environment: c for c in credentials}
     return by_environment.get(Environment.PRODUCTION) or by_environment.get(Environment.ALPHA)
+
+
+# --- The catalogue mirror --------------------------------------------------------------------
+
+
+def upcoming_events(*, environment: str) -> QuerySet[Event]:
+    """Events one can still issue for: listed, and whose night is today or later."""
+    today = timezone.localdate()
+    return Event.objects.filter(environment=environment, is_listed=True, night__gte=today)
+
+
+def rates_for_event(*, event: Event) -> QuerySet[Rate]:
+    return event.rates.filter(is_listed=True).prefetch_related(
+        Prefetch("options", queryset=PriceOption.objects.filter(is_listed=True))
+    )
+
+
+def options_for_rate(*, rate: Rate) -> QuerySet[PriceOption]:
+    return rate.options.filter(is_listed=True)
+
+
+def channels(*, environment: str) -> QuerySet[Channel]:
+    return Channel.objects.filter(environment=environment, is_listed=True)
+
+
+def promoters(*, environment: str) -> QuerySet[Promoter]:
+    return Promoter.objects.filter(environment=environment, is_listed=True)
+
+
+def active_reasons() -> QuerySet[Reason]:
+    return Reason.objects.filter(is_active=True)
+
+
+def supplements_for_rate(*, rate: Rate | None) -> QuerySet[Supplement]:
+    """Active supplements that apply to `rate` (those with no rate names apply to every rate)."""
+    supplements = Supplement.objects.filter(is_active=True)
+    if rate is None:
+        return supplements
+    matching = [s.pk for s in supplements if not s.rate_names or rate.name in s.rate_names]
+    return supplements.filter(pk__in=matching)
+
+
+# --- Issuances -------------------------------------------------------------------------------
+
+
+def can_see_all_issuances(user: AbstractBaseUser | AnonymousUser) -> bool:
+    return user.has_perm("tickets.view_all_issuances")
+
+
+def issuances_visible_to(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Issuance]:
+    """Issuers see their own issuances; managers and admins see all."""
+    issuances = Issuance.objects.select_related(
+        "event", "rate", "price_option", "reason", "created_by", "channel", "promoter"
+    ).annotate(
+        line_count=Count("lines"),
+        confirmed_count=Count("lines", filter=Q(lines__state=LineState.CONFIRMED)),
+    )
+    if can_see_all_issuances(user):
+        return issuances
+    return issuances.filter(created_by_id=user.pk)
+
+
+def lines_of(issuance: Issuance) -> QuerySet[IssuanceLine]:
+    return issuance.lines.select_related("ticket").order_by("position")
+
+
+def progress_of(issuance: Issuance) -> dict[str, int]:
+    """How many lines are in each state, plus `total` and `settled` (confirmed or failed)."""
+    counts = dict(
+        issuance.lines.values_list("state").annotate(n=Count("id")).values_list("state", "n")
+    )
+    progress = {state: counts.get(state, 0) for state in LineState.values}
+    progress["total"] = sum(counts.values())
+    progress["settled"] = sum(
+        counts.get(s, 0) for s in (LineState.CONFIRMED, LineState.FAILED, LineState.REJECTED)
+    )
+    return progress
