@@ -1,6 +1,8 @@
 """The one settings module. Everything that differs between machines comes from the environment
 (or an optional `.env` file beside manage.py); see the README for every variable."""
 
+import os
+import tempfile
 from pathlib import Path
 
 import environ
@@ -51,11 +53,12 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "tickets.middleware.htmx_login_redirect",
     # Every page needs a login except those marked with @login_not_required (login, /healthz).
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
-    "django_htmx.middleware.HtmxMiddleware",
     "simple_history.middleware.HistoryRequestMiddleware",
     "axes.middleware.AxesMiddleware",
 ]
@@ -89,9 +92,21 @@ DATABASES = {
 DATABASES["default"]["ATOMIC_REQUESTS"] = False
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # The web server and the worker write to the same file: wait for the lock instead of failing.
+    # WAL lets the pages read while the worker writes; NORMAL sync is durable across a crash
+    # of the application in WAL mode, and spares an fsync per commit.
     DATABASES["default"].setdefault("OPTIONS", {}).update(
-        {"timeout": 20, "transaction_mode": "IMMEDIATE"}
+        {
+            "timeout": 20,
+            "transaction_mode": "IMMEDIATE",
+            "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+        }
     )
+    # A file, not SQLite's shared in-memory database: that one locks whole tables and ignores
+    # the timeout, so tests with a worker or concurrent requests could not run on it.
+    # One file per test run, so that runs side by side do not share it.
+    DATABASES["default"]["TEST"] = {
+        "NAME": str(Path(tempfile.gettempdir()) / f"comps-test-{os.getpid()}.sqlite3")
+    }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -166,6 +181,16 @@ FOURVENUES_TICKETS_PER_CALL = env.int("FOURVENUES_TICKETS_PER_CALL", default=1)
 FOURVENUES_SALE_TYPE = env.str("FOURVENUES_SALE_TYPE", default="online")
 FOURVENUES_QR_PREFIX = env.str("FOURVENUES_QR_PREFIX", default="COMPS-")
 FOURVENUES_GENERATE_QR_CODES = env.bool("FOURVENUES_GENERATE_QR_CODES", default=True)
+FOURVENUES_CATALOGUE_DAYS = env.int("FOURVENUES_CATALOGUE_DAYS", default=60)  # nights mirrored
+# A create that provably never left (connection refused, 429) is queued again this many times.
+FOURVENUES_SEND_ATTEMPTS = env.int("FOURVENUES_SEND_ATTEMPTS", default=5)
+# After an unknown outcome: first look-up after RESOLVE_DELAY; a ticket still not found once
+# RESOLVE_GRACE has passed since it was sent is declared failed (safe to send again).
+FOURVENUES_RESOLVE_DELAY_SECONDS = env.float("FOURVENUES_RESOLVE_DELAY_SECONDS", default=15.0)
+FOURVENUES_RESOLVE_GRACE_SECONDS = env.float("FOURVENUES_RESOLVE_GRACE_SECONDS", default=120.0)
+# Background work whose worker vanished (killed, crashed) is taken back after this long.
+COMPS_STALE_TASK_SECONDS = env.int("COMPS_STALE_TASK_SECONDS", default=600)
+COMPS_SCHEDULER_INTERVAL_SECONDS = env.float("COMPS_SCHEDULER_INTERVAL_SECONDS", default=30.0)
 if FOURVENUES_TICKETS_PER_CALL < 1:
     raise ImproperlyConfigured("FOURVENUES_TICKETS_PER_CALL must be at least 1.")
 

@@ -2,12 +2,36 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from tickets.views import health, home
+from tickets.views import catalogue, health, home, issuances, issue
 
 urlpatterns = [
     path("", home.home, name="home"),
     path("healthz", health.healthz, name="healthz"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("issue/", issue.issue_new, name="issue-new"),
+    path("issue/rates/", issue.issue_rates, name="issue-rates"),
+    path("issue/options/", issue.issue_options, name="issue-options"),
+    path("issue/row/", issue.issue_row, name="issue-row"),
+    path("issue/import/", issue.issue_import, name="issue-import"),
+    path("issue/<uuid:key>/review/", issue.issue_review, name="issue-review"),
+    path("issue/<uuid:key>/confirm/", issue.issue_confirm, name="issue-confirm"),
+    path("issuances/", issuances.issuance_list, name="issuance-list"),
+    path("issuances/<int:pk>/", issuances.issuance_detail, name="issuance-detail"),
+    path("issuances/<int:pk>/progress/", issuances.issuance_progress, name="issuance-progress"),
+    path("issuances/<int:pk>/resolve/", issuances.issuance_resolve, name="issuance-resolve"),
+    path("issuances/<int:pk>/codes.csv", issuances.issuance_codes_csv, name="issuance-codes-csv"),
+    path("issuances/<int:pk>/print/", issuances.issuance_print, name="issuance-print"),
+    path(
+        "issuances/<int:pk>/lines/<int:line_pk>/retry/",
+        issuances.issuance_line_retry,
+        name="issuance-line-retry",
+    ),
+    path(
+        "issuances/<int:pk>/lines/<int:line_pk>/qr.svg",
+        issuances.issuance_line_qr,
+        name="issuance-line-qr",
+    ),
+    path("catalogue/refresh/", catalogue.refresh_catalogue_view, name="catalogue-refresh"),
     path("admin/", admin.site.urls),
 ]

@@ -7,13 +7,14 @@ Fixtures that start real parts (the Fourvenues sandbox, the worker, the browser)
 import pytest
 from django.conf import settings
 
-pytest_plugins = ["tests.fixtures.sandbox"]
+pytest_plugins = ["tests.fixtures.sandbox", "tests.fixtures.worker", "tests.fixtures.issuing"]
 
 
-@pytest.fixture(autouse=True)
-def _plain_static_storage() -> None:
+def pytest_configure(config: pytest.Config) -> None:
     # WhiteNoise's manifest storage needs collectstatic; tests render templates without it.
     settings.STORAGES = {
         **settings.STORAGES,
         "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
     }
+    # Hashing a password a million times per test user is what real logins need, not tests.
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]

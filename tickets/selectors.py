@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
+import uuid
+
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import Count, Prefetch, Q, QuerySet
 from django.utils import timezone
@@ -112,3 +115,55 @@ def progress_of(issuance: Issuance) -> dict[str, int]:
         counts.get(s, 0) for s in (LineState.CONFIRMED, LineState.FAILED, LineState.REJECTED)
     )
     return progress
+
+
+# --- Issuance pages ----------------------------------------------------------------------------
+
+# Lines in these states may still change without anyone acting: the progress page keeps polling.
+UNSETTLED_LINE_STATES = (LineState.PENDING, LineState.SENDING, LineState.UNKNOWN)
+
+
+def issuance_list(
+    user: AbstractBaseUser | AnonymousUser, *, only_mine: bool = False
+) -> QuerySet[Issuance]:
+    """The issuances page: what `user` may see, newest first; `only_mine` narrows a manager's."""
+    issuances = issuances_visible_to(user)
+    if only_mine:
+        issuances = issuances.filter(created_by_id=user.pk)
+    return issuances.order_by("-created_at", "-id")
+
+
+def is_unsettled(progress: dict[str, int]) -> bool:
+    """Whether any line of a `progress_of` result may still move by itself."""
+    return any(progress.get(state, 0) for state in UNSETTLED_LINE_STATES)
+
+
+def confirmed_lines_of(issuance: Issuance) -> QuerySet[IssuanceLine]:
+    """Lines whose ticket exists on Fourvenues and is mirrored: what the CSV and print list."""
+    return lines_of(issuance).filter(state=LineState.CONFIRMED, ticket__isnull=False)
+
+
+# --- Catalogue freshness -----------------------------------------------------------------------
+
+
+def last_catalogue_refresh(*, environment: str) -> dt.datetime | None:
+    """When the catalogue of `environment` was last refreshed in full; None if it never was.
+
+    Only a full refresh (services.catalog.refresh_catalogue) stamps channels, and it stamps all
+    of them, so the newest channel stamp is the moment of the last full refresh.
+    """
+    return (
+        Channel.objects.filter(environment=environment)
+        .order_by("-refreshed_at")
+        .values_list("refreshed_at", flat=True)
+        .first()
+    )
+
+
+# --- The issuing form --------------------------------------------------------------------------
+
+
+def issuance_by_key(*, key: uuid.UUID, user: AbstractBaseUser | AnonymousUser) -> Issuance | None:
+    """The issuance `user` created from the form with idempotency key `key`, if it exists yet
+    (a resubmitted or second-tab form then leads to it instead of a new one)."""
+    return Issuance.objects.filter(idempotency_key=key, created_by_id=user.pk).first()

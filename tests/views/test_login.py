@@ -47,3 +47,10 @@ def test_logout_is_a_post_and_ends_the_session(client):
     response = client.post("/accounts/logout/")
     assert response.status_code == 302
     assert "_auth_user_id" not in client.session
+
+
+@pytest.mark.django_db
+def test_an_htmx_request_without_a_session_sends_the_browser_to_login(client):
+    response = client.get("/issuances/1/progress/", headers={"HX-Request": "true"})
+    assert response.status_code == 200
+    assert response["HX-Redirect"].startswith("/accounts/login/")

@@ -13,9 +13,51 @@ The flow (design.md, "The one rule that shapes everything"):
 from __future__ import annotations
 
 import datetime as dt
+import secrets
+import unicodedata
+import uuid
 from dataclasses import asdict, dataclass, field
 from decimal import Decimal
 from typing import Any
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.core.exceptions import ObjectDoesNotExist
+from django.db import IntegrityError, transaction
+from django.db.models import F
+from django.http import HttpRequest
+from django.utils import timezone
+
+from tickets import selectors, tasks
+from tickets.fourvenues.client import FourvenuesClient
+from tickets.fourvenues.errors import (
+    AuthenticationFailed,
+    FourvenuesError,
+    OutcomeUnknown,
+    PermissionDenied,
+    RateLimited,
+    Unavailable,
+)
+from tickets.fourvenues.schemas import CreateTicketsRequest, NewTicket, SupplementChoice, Ticket
+from tickets.models import (
+    Channel,
+    Credential,
+    Event,
+    Issuance,
+    IssuanceLine,
+    IssuanceStatus,
+    LineState,
+    PriceOption,
+    Promoter,
+    Rate,
+    Reason,
+)
+from tickets.services import audit
+from tickets.services.credentials import build_client
+from tickets.services.mirror import mirror_tickets
+
+# Remote and local clocks differ; look a little before the moment we sent.
+LOOKUP_MARGIN = dt.timedelta(minutes=5)
 
 
 @dataclass(frozen=True)
@@ -108,3 +150,513 @@ class IssuanceDraft:
                 "warnings": tuple(data.get("warnings", ())),
             }
         )
+
+
+class IssuanceError(Exception):
+    """The issuance cannot go ahead; the message is fit to show to staff."""
+
+
+QR_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # no 0/O or 1/I: codes are read aloud at doors
+
+
+def new_qr_code() -> str | None:
+    """A unique code of ours, sent as `qr_code`, by which the resolver finds the ticket again."""
+    if not settings.FOURVENUES_GENERATE_QR_CODES:
+        return None
+    suffix = "".join(secrets.choice(QR_ALPHABET) for _ in range(12))
+    return f"{settings.FOURVENUES_QR_PREFIX}{suffix}"
+
+
+@dataclass(frozen=True)
+class _Catalogue:
+    event: Event
+    rate: Rate
+    price_option: PriceOption
+    reason: Reason
+    channel: Channel | None
+    promoter: Promoter | None
+
+
+def _load_catalogue(draft: IssuanceDraft, credential: Credential) -> _Catalogue:
+    environment = credential.environment
+    try:
+        event = Event.objects.get(pk=draft.event_id, environment=environment)
+        rate = Rate.objects.get(pk=draft.rate_id, event=event)
+        price_option = PriceOption.objects.get(pk=draft.price_option_id, rate=rate)
+        reason = Reason.objects.get(pk=draft.reason_id)
+        channel = (
+            Channel.objects.get(pk=draft.channel_id, environment=environment)
+            if draft.channel_id
+            else None
+        )
+        promoter = (
+            Promoter.objects.get(pk=draft.promoter_id, environment=environment)
+            if draft.promoter_id
+            else None
+        )
+    except ObjectDoesNotExist as exc:
+        raise IssuanceError(
+            "The event, rate, price option or attribution chosen no longer matches the "
+            "catalogue. Please fill in the form again."
+        ) from exc
+    if channel is not None and promoter is not None:
+        raise IssuanceError("Attribute comps to a channel or to a promoter, never both.")
+    if event.night < timezone.localdate():
+        raise IssuanceError(f"{event.name} has already taken place.")
+    return _Catalogue(event, rate, price_option, reason, channel, promoter)
+
+
+def submit_issuance(
+    *,
+    idempotency_key: uuid.UUID,
+    draft: IssuanceDraft,
+    user: AbstractBaseUser,
+    request: HttpRequest | None = None,
+) -> tuple[Issuance, bool]:
+    """Write the issuance and its lines, and queue the sending; the same key gives the same row.
+
+    Returns the issuance and whether this call created it. Nothing is sent to Fourvenues here:
+    the worker sends, after this transaction has committed.
+    """
+    existing = _existing_issuance(idempotency_key, user)
+    if existing is not None:
+        return existing, False
+    if not draft.holders:
+        raise IssuanceError("Add at least one ticket holder.")
+    credential = selectors.active_credential()
+    if credential is None:
+        raise IssuanceError(
+            "No Fourvenues credential is active, so comps cannot be issued. Ask an admin."
+        )
+    catalogue = _load_catalogue(draft, credential)
+    try:
+        with transaction.atomic():
+            issuance = Issuance.objects.create(
+                idempotency_key=idempotency_key,
+                created_by=user,
+                credential=credential,
+                event=catalogue.event,
+                rate=catalogue.rate,
+                price_option=catalogue.price_option,
+                channel=catalogue.channel,
+                promoter=catalogue.promoter,
+                sale_type=draft.sale_type,
+                reason=catalogue.reason,
+                note=draft.note,
+                status=IssuanceStatus.IN_PROGRESS,
+            )
+            IssuanceLine.objects.bulk_create(
+                IssuanceLine(
+                    issuance=issuance,
+                    position=position,
+                    full_name=holder.full_name,
+                    email=holder.email,
+                    phone=holder.phone,
+                    gender=holder.gender,
+                    birthday=holder.birthday,
+                    address=holder.address,
+                    country=holder.country,
+                    postal_code=holder.postal_code,
+                    document_type=holder.document_type,
+                    document_number=holder.document_number,
+                    supplements=[
+                        {"supplement_id": s.supplement_id, "label": s.label, "price": str(s.price)}
+                        for s in holder.supplements
+                    ],
+                    total_price=draft.total_price,
+                    fee=draft.fee,
+                    qr_code=new_qr_code(),
+                    state=LineState.PENDING,
+                )
+                for position, holder in enumerate(draft.holders, start=1)
+            )
+            audit.record(
+                action="issuance.created",
+                actor=user,
+                target=f"issuance:{issuance.pk}",
+                data={
+                    "event": catalogue.event.name,
+                    "rate": catalogue.rate.name,
+                    "holders": len(draft.holders),
+                    "reason": catalogue.reason.label,
+                    "credential": credential.name,
+                },
+                request=request,
+            )
+            # Enqueued inside the transaction: the task row commits with the ledger or not at all.
+            tasks.send_issuance.enqueue(issuance.pk)
+    except IntegrityError:
+        # Another request with the same key won the race (two tabs, a double click).
+        existing = _existing_issuance(idempotency_key, user)
+        if existing is None:
+            raise
+        return existing, False
+    return issuance, True
+
+
+def _existing_issuance(key: uuid.UUID, user: AbstractBaseUser) -> Issuance | None:
+    issuance = Issuance.objects.filter(idempotency_key=key).first()
+    if issuance is not None and issuance.created_by_id != user.pk:
+        raise IssuanceError("This form was already submitted by someone else.")
+    return issuance
+
+
+# --- Sending (runs in the worker) --------------------------------------------------------------
+
+
+def send_pending_lines(*, issuance_id: int) -> None:
+    """Send every `pending` line of the issuance, chunk by chunk, within the rate limit."""
+    issuance = Issuance.objects.select_related(
+        "credential", "event", "rate", "price_option", "channel", "promoter"
+    ).get(pk=issuance_id)
+    client = build_client(issuance.credential)
+    try:
+        while batch := _claim_batch(issuance):
+            if not _send_batch(issuance, batch, client):
+                break
+    finally:
+        client.close()
+        refresh_status(issuance)
+
+
+def _claim_batch(issuance: Issuance) -> list[IssuanceLine]:
+    """Mark the next chunk of pending lines `sending`, and commit that before any call."""
+    claim = {
+        "state": LineState.SENDING,
+        "batch_id": uuid.uuid4(),
+        "sent_at": timezone.now(),
+        "last_error": "",
+    }
+    # Row locks on PostgreSQL (skip_locked: two workers never wait on or share a line); on
+    # SQLite the IMMEDIATE transaction holds the write lock from the start. Either way the lines
+    # read here are the lines updated here.
+    with transaction.atomic():
+        lines = list(
+            issuance.lines.select_for_update(skip_locked=True)
+            .filter(state=LineState.PENDING)
+            .order_by("position")[: settings.FOURVENUES_TICKETS_PER_CALL]
+        )
+        if not lines:
+            return []
+        IssuanceLine.objects.filter(pk__in=[line.pk for line in lines]).update(
+            attempts=F("attempts") + 1, **claim
+        )
+    for line in lines:
+        line.attempts += 1
+        for name, value in claim.items():
+            setattr(line, name, value)
+    return lines
+
+
+def create_request_for(issuance: Issuance, lines: list[IssuanceLine]) -> CreateTicketsRequest:
+    """Exactly what is sent for `lines` (one rate and one price option per call)."""
+    return CreateTicketsRequest(
+        ticket_rate_id=issuance.rate.remote_id,
+        sale_type=issuance.sale_type,
+        channel_id=issuance.channel.remote_id if issuance.channel else None,
+        referral_id=issuance.promoter.remote_id if issuance.promoter else None,
+        tickets=tuple(
+            NewTicket(
+                full_name=line.full_name,
+                email=line.email,
+                price_id=issuance.price_option.remote_id,
+                total_price=line.total_price,
+                fee=line.fee,
+                qr_code=line.qr_code,
+                phone=line.phone or None,
+                gender=line.gender or None,
+                birthday=line.birthday,
+                address=line.address or None,
+                country_code=line.country or None,
+                postal_code=line.postal_code or None,
+                personal_document_type=line.document_type or None,
+                personal_document_number=line.document_number or None,
+                supplements=tuple(
+                    SupplementChoice(supplement_id=s["supplement_id"], price=Decimal(s["price"]))
+                    for s in line.supplements
+                ),
+            )
+            for line in lines
+        ),
+    )
+
+
+def _send_batch(issuance: Issuance, batch: list[IssuanceLine], client: FourvenuesClient) -> bool:
+    """Send one chunk and settle its lines. Returns False when sending should stop for now."""
+    try:
+        request = create_request_for(issuance, batch)
+    except ValueError as exc:  # the ledger holds something the API cannot take: nothing sent
+        mark_failed(issuance, batch, reason=f"Not sent: {exc}.")
+        return True
+    try:
+        tickets = client.create_tickets(request)
+    except OutcomeUnknown as exc:
+        mark_unknown(issuance, batch, reason=exc.message)
+        return True
+    except (RateLimited, Unavailable) as exc:
+        # Provably not created: back to the queue, and try again later.
+        _requeue(issuance, batch, reason=exc.message)
+        return False
+    except (AuthenticationFailed, PermissionDenied) as exc:
+        # Every other line would be refused the same way: stop and fail them all, retryable.
+        mark_failed(issuance, batch, reason=exc.message)
+        remaining = list(issuance.lines.filter(state=LineState.PENDING))
+        mark_failed(issuance, remaining, reason=exc.message)
+        return False
+    except FourvenuesError as exc:  # Rejected, NotFound: refused, nothing created
+        mark_failed(issuance, batch, reason=exc.message)
+        return True
+    settle_with_tickets(issuance, batch, tickets, client=client)
+    return True
+
+
+def mark_failed(issuance: Issuance, lines: list[IssuanceLine], *, reason: str) -> None:
+    if not lines:
+        return
+    with transaction.atomic():
+        # Never over a confirmed line: its ticket exists, whatever happened after.
+        IssuanceLine.objects.filter(pk__in=[line.pk for line in lines]).exclude(
+            state=LineState.CONFIRMED
+        ).update(state=LineState.FAILED, last_error=reason[:500], settled_at=timezone.now())
+        audit.record(
+            action="issuance.lines_failed",
+            target=f"issuance:{issuance.pk}",
+            data={"lines": [line.position for line in lines], "reason": reason},
+        )
+
+
+def mark_unknown(issuance: Issuance, lines: list[IssuanceLine], *, reason: str) -> None:
+    """The create may have reached Fourvenues: never resend; let the resolver find out."""
+    resolve_at = timezone.now() + dt.timedelta(seconds=settings.FOURVENUES_RESOLVE_DELAY_SECONDS)
+    with transaction.atomic():
+        # Only lines still `sending`: a line settled meanwhile (the reaper racing a slow but
+        # live worker) keeps its outcome.
+        IssuanceLine.objects.filter(
+            pk__in=[line.pk for line in lines], state=LineState.SENDING
+        ).update(state=LineState.UNKNOWN, last_error=reason[:500], next_resolve_at=resolve_at)
+        audit.record(
+            action="issuance.lines_unknown",
+            target=f"issuance:{issuance.pk}",
+            data={"lines": [line.position for line in lines], "reason": reason},
+        )
+        tasks.resolve_issuance.using(run_after=resolve_at).enqueue(issuance.pk)
+
+
+def _requeue(issuance: Issuance, lines: list[IssuanceLine], *, reason: str) -> None:
+    attempts = max(line.attempts for line in lines)
+    if attempts >= settings.FOURVENUES_SEND_ATTEMPTS:
+        mark_failed(issuance, lines, reason=f"{reason} (gave up after {attempts} attempts)")
+        return
+    retry_at = timezone.now() + dt.timedelta(seconds=min(300, 5 * 3 ** (attempts - 1)))
+    with transaction.atomic():
+        IssuanceLine.objects.filter(pk__in=[line.pk for line in lines]).update(
+            state=LineState.PENDING, last_error=reason[:500], batch_id=None
+        )
+        tasks.send_issuance.using(run_after=retry_at).enqueue(issuance.pk)
+
+
+@dataclass
+class Matching:
+    pairs: list[tuple[IssuanceLine, Ticket]]
+    lines: list[IssuanceLine]  # lines no ticket matched
+    tickets: list[Ticket]  # tickets no line matched
+
+
+def _fold(text: str | None) -> str:
+    decomposed = unicodedata.normalize("NFKD", text or "")
+    return " ".join(
+        "".join(c for c in decomposed if not unicodedata.combining(c)).split()
+    ).casefold()
+
+
+def match_tickets(lines: list[IssuanceLine], tickets: list[Ticket]) -> Matching:
+    """Pair lines with remote tickets: by our `qr_code` when the remote echoes it (certain),
+    else by email and name (the same person on the same call)."""
+    free = list(tickets)
+    pairs: list[tuple[IssuanceLine, Ticket]] = []
+    unmatched: list[IssuanceLine] = []
+    for line in lines:
+        found = next(
+            (t for t in free if line.qr_code and line.qr_code in (t.qr_code, t.code)), None
+        )
+        if found is None:
+            # Only tickets that carry no code of ours may match by identity: a ticket showing
+            # another line's code belongs to that line.
+            found = next(
+                (
+                    t
+                    for t in free
+                    if not (t.qr_code and t.qr_code != line.qr_code)
+                    and _fold(t.email) == _fold(line.email)
+                    and _fold(t.name) == _fold(line.full_name)
+                ),
+                None,
+            )
+        if found is None:
+            unmatched.append(line)
+        else:
+            free.remove(found)
+            pairs.append((line, found))
+    return Matching(pairs=pairs, lines=unmatched, tickets=free)
+
+
+def settle_with_tickets(
+    issuance: Issuance,
+    lines: list[IssuanceLine],
+    tickets: list[Ticket],
+    *,
+    client: FourvenuesClient,
+) -> None:
+    """Match the tickets a create returned to the lines sent; look up what did not come back."""
+    matching = match_tickets(lines, tickets)
+    pairs, pending, strays = matching.pairs, matching.lines, matching.tickets
+    if pending and tickets:
+        # Fewer tickets came back than were sent (the documented single-object answer): the
+        # others share the call's payment_id.
+        payment_ids = {t.payment_id for t in tickets if t.payment_id}
+        known = {t.id for t in tickets}
+        try:
+            siblings = [
+                t
+                for t in client.iter_tickets(
+                    event_id=issuance.event.remote_id,
+                    start_date=min(line.sent_at for line in lines) - LOOKUP_MARGIN,
+                )
+                if t.payment_id in payment_ids and t.id not in known
+            ]
+        except FourvenuesError:
+            siblings = []  # the resolver will look again
+        more = match_tickets(pending, siblings)
+        pairs, pending, strays = pairs + more.pairs, more.lines, strays + more.tickets
+    confirm_lines(issuance, pairs)
+    adopt_strays(issuance, strays)
+    if pending:
+        mark_unknown(
+            issuance,
+            pending,
+            reason="Fourvenues answered without these tickets; checking whether they exist.",
+        )
+
+
+def confirm_lines(issuance: Issuance, pairs: list[tuple[IssuanceLine, Ticket]]) -> None:
+    if not pairs:
+        return
+    now = timezone.now()
+    environment = issuance.credential.environment
+    with transaction.atomic():
+        mirror_tickets(
+            pairs=[(ticket, line) for line, ticket in pairs],
+            environment=environment,
+            event=issuance.event,
+        )
+        IssuanceLine.objects.filter(pk__in=[line.pk for line, _ in pairs]).update(
+            state=LineState.CONFIRMED, settled_at=now, last_error="", next_resolve_at=None
+        )
+        audit.record(
+            action="issuance.lines_confirmed",
+            target=f"issuance:{issuance.pk}",
+            data={"lines": {str(line.position): ticket.code for line, ticket in pairs}},
+        )
+
+
+def adopt_strays(issuance: Issuance, tickets: list[Ticket]) -> None:
+    """A ticket came back that matches no line: mirror it anyway so it is never lost, and say so."""
+    if tickets:
+        mirror_tickets(
+            pairs=[(ticket, None) for ticket in tickets],
+            environment=issuance.credential.environment,
+        )
+    for ticket in tickets:
+        audit.record(
+            action="issuance.unmatched_ticket",
+            target=f"issuance:{issuance.pk}",
+            data={"remote_id": ticket.id, "code": ticket.code},
+        )
+
+
+# --- Status ------------------------------------------------------------------------------------
+
+
+def derive_status(states: set[str]) -> str:
+    """An issuance's status, from the states of its lines."""
+    if not states:
+        return IssuanceStatus.FAILED
+    if LineState.PENDING_APPROVAL in states:
+        return IssuanceStatus.AWAITING_APPROVAL
+    if states & {LineState.PENDING, LineState.SENDING}:
+        return IssuanceStatus.IN_PROGRESS
+    if LineState.UNKNOWN in states:
+        return IssuanceStatus.CHECKING
+    if states == {LineState.CONFIRMED}:
+        return IssuanceStatus.COMPLETED
+    if states == {LineState.REJECTED}:
+        return IssuanceStatus.REJECTED
+    if LineState.CONFIRMED in states:
+        return IssuanceStatus.PARTIAL
+    return IssuanceStatus.FAILED
+
+
+def refresh_status(issuance: Issuance) -> str:
+    states = set(issuance.lines.order_by().values_list("state", flat=True).distinct())
+    status = derive_status(states)
+    finished = status not in (
+        IssuanceStatus.IN_PROGRESS,
+        IssuanceStatus.CHECKING,
+        IssuanceStatus.AWAITING_APPROVAL,
+    )
+    Issuance.objects.filter(pk=issuance.pk).update(
+        status=status, completed_at=timezone.now() if finished else None
+    )
+    issuance.status = status
+    return status
+
+
+# --- What the issuer can do afterwards ---------------------------------------------------------
+
+
+def retry_line(
+    *, line: IssuanceLine, user: AbstractBaseUser, request: HttpRequest | None = None
+) -> IssuanceLine:
+    """Send a `failed` line again. Only failed lines: an unknown one may already exist."""
+    with transaction.atomic():
+        updated = IssuanceLine.objects.filter(pk=line.pk, state=LineState.FAILED).update(
+            state=LineState.PENDING, last_error="", settled_at=None, batch_id=None
+        )
+        if not updated:
+            line.refresh_from_db()
+            raise IssuanceError(
+                f"{line.full_name}'s ticket cannot be retried: it is "
+                f"{line.get_state_display().lower()}. Only failed tickets can be sent again."
+            )
+        issuance = line.issuance
+        Issuance.objects.filter(pk=issuance.pk).update(
+            status=IssuanceStatus.IN_PROGRESS, completed_at=None
+        )
+        audit.record(
+            action="issuance.line_retried",
+            actor=user,
+            target=f"issuance:{issuance.pk}",
+            data={"line": line.position},
+            request=request,
+        )
+        tasks.send_issuance.enqueue(issuance.pk)
+    line.refresh_from_db()
+    return line
+
+
+def resolve_now(
+    *, issuance: Issuance, user: AbstractBaseUser, request: HttpRequest | None = None
+) -> None:
+    """Ask the resolver to check the issuance's unknown lines with Fourvenues right away."""
+    with transaction.atomic():
+        due = issuance.lines.filter(state=LineState.UNKNOWN).update(next_resolve_at=timezone.now())
+        if not due:
+            raise IssuanceError("No ticket of this issuance is waiting to be checked.")
+        audit.record(
+            action="issuance.resolve_requested",
+            actor=user,
+            target=f"issuance:{issuance.pk}",
+            data={"lines": due},
+            request=request,
+        )
+        tasks.resolve_issuance.enqueue(issuance.pk)

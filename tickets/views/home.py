@@ -5,8 +5,14 @@ from tickets import selectors
 
 
 def home(request: HttpRequest) -> HttpResponse:
+    credential = selectors.active_credential()
+    refreshed_at = (
+        selectors.last_catalogue_refresh(environment=credential.environment)
+        if credential is not None
+        else None
+    )
     return render(
         request,
         "tickets/home.html",
-        {"credential": selectors.active_credential()},
+        {"credential": credential, "catalogue_refreshed_at": refreshed_at},
     )

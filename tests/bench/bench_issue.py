@@ -1,0 +1,176 @@
+"""`make bench-issue`: what the backoffice adds to issuing, per holder, beyond Fourvenues' time.
+
+For 1, 10 and 50 holders against the sandbox (no added latency, client throttle lifted so the
+rate limit does not dominate), in one run:
+
+- baseline: the same creates sent straight through the client, no ledger (time per holder);
+- backoffice: submit_issuance + the worker's send_pending_lines (time per holder), and the time
+  the backoffice spends outside its HTTP calls;
+- the database queries per issuance and per holder.
+
+Runs on a throwaway test database of whatever DATABASE_URL names (SQLite by default).
+"""
+
+from __future__ import annotations
+
+import os
+import statistics
+import sys
+import time
+import uuid
+
+import django
+
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backoffice.settings")
+django.setup()
+
+from django.conf import settings  # noqa: E402
+from django.contrib.auth.models import Group, User  # noqa: E402
+from django.db import connection  # noqa: E402
+from django.test.utils import (  # noqa: E402
+    CaptureQueriesContext,
+    setup_databases,
+    setup_test_environment,
+    teardown_databases,
+)
+
+from tests.fixtures.issuing import mirror_sandbox_catalogue  # noqa: E402
+from tickets.fourvenues.client import ApiKeyAuth, CallRecord, FourvenuesClient  # noqa: E402
+from tickets.fourvenues.sandbox import SandboxServer  # noqa: E402
+from tickets.models import Channel, Event, PriceOption, Rate, Reason  # noqa: E402
+from tickets.services import credentials, issuance  # noqa: E402
+
+SIZES = (1, 10, 50)
+ROUNDS = 3
+
+
+def holders(n: int) -> tuple[issuance.HolderData, ...]:
+    return tuple(
+        issuance.HolderData(full_name=f"Bench Guest{i}", email=f"bench{i}@example.com")
+        for i in range(n)
+    )
+
+
+def direct_creates(sandbox: SandboxServer, n: int) -> float:
+    """Baseline: n one-ticket creates through the client alone. Seconds per holder."""
+    event = sandbox.catalogue.events[0]
+    rate = sandbox.catalogue.free_rate(event["_id"])
+    from tickets.fourvenues.schemas import CreateTicketsRequest, NewTicket
+
+    client = FourvenuesClient(
+        base_url=sandbox.base_url, auth=ApiKeyAuth(sandbox.app.api_key), rate_limit_per_second=None
+    )
+    started = time.perf_counter()
+    for i in range(n):
+        client.create_tickets(
+            CreateTicketsRequest(
+                ticket_rate_id=rate["_id"],
+                sale_type="online",
+                tickets=(
+                    NewTicket(
+                        full_name=f"Direct Guest{i}",
+                        email=f"direct{i}@example.com",
+                        price_id=rate["options"][0]["_id"],
+                    ),
+                ),
+            )
+        )
+    client.close()
+    return (time.perf_counter() - started) / n
+
+
+def backoffice_issue(setup: dict, n: int) -> tuple[float, float, int]:
+    """One issuance of n holders, submitted and sent. Returns (seconds per holder, seconds per
+    holder outside HTTP calls, database queries)."""
+    http_seconds = 0.0
+    original = credentials._record_call
+
+    def timed_record(credential: object, record: CallRecord) -> None:
+        nonlocal http_seconds
+        http_seconds += record.duration_ms / 1000
+        original(credential, record)
+
+    credentials._record_call = timed_record  # type: ignore[assignment]
+    try:
+        draft = issuance.IssuanceDraft(
+            event_id=setup["event"].pk,
+            rate_id=setup["rate"].pk,
+            price_option_id=setup["option"].pk,
+            reason_id=setup["reason"].pk,
+            channel_id=setup["channel"].pk,
+            sale_type="online",
+            holders=holders(n),
+        )
+        with CaptureQueriesContext(connection) as queries:
+            started = time.perf_counter()
+            created, _ = issuance.submit_issuance(
+                idempotency_key=uuid.uuid4(), draft=draft, user=setup["user"]
+            )
+            issuance.send_pending_lines(issuance_id=created.pk)
+            elapsed = time.perf_counter() - started
+    finally:
+        credentials._record_call = original  # type: ignore[assignment]
+    assert set(created.lines.values_list("state", flat=True)) == {"confirmed"}
+    return elapsed / n, (elapsed - http_seconds) / n, len(queries)
+
+
+def main() -> int:
+    settings.FOURVENUES_RATE_LIMIT = 100_000.0  # measure the code, not the throttle
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    setup_test_environment()
+    old_config = setup_databases(verbosity=0, interactive=False)
+    sandbox = SandboxServer(port=0).start()
+    try:
+        credential = credentials.register_credential(
+            name="Bench sandbox",
+            environment="alpha",
+            api_key=sandbox.app.api_key,
+            base_url_override=sandbox.base_url,
+            actor=None,
+        )
+        mirror_sandbox_catalogue(sandbox)
+        user = User.objects.create_user("bench")
+        user.groups.add(Group.objects.get(name="Issuer"))
+        setup = {
+            "credential": credential,
+            "user": user,
+            "event": Event.objects.get(),
+            "rate": Rate.objects.get(),
+            "option": PriceOption.objects.first(),
+            "channel": Channel.objects.get(),
+            "reason": Reason.objects.first(),
+        }
+        direct_creates(sandbox, 5)  # warm up both paths
+        backoffice_issue(setup, 5)
+        print(f"database: {connection.vendor}; sandbox at {sandbox.base_url}; best of {ROUNDS}")
+        header = (
+            f"{'holders':>7} | {'direct ms/holder':>16} | {'backoffice ms/holder':>20} | "
+            f"{'added ms/holder':>15} | {'own time ms/holder':>18} | {'queries':>7} | "
+            f"{'queries/holder':>14}"
+        )
+        print(header)
+        print("-" * len(header))
+        for n in SIZES:
+            direct = min(direct_creates(sandbox, n) for _ in range(ROUNDS))
+            runs = [backoffice_issue(setup, n) for _ in range(ROUNDS)]
+            total = min(r[0] for r in runs)
+            own = min(r[1] for r in runs)
+            queries = statistics.median(r[2] for r in runs)
+            print(
+                f"{n:>7} | {direct * 1000:>16.2f} | {total * 1000:>20.2f} | "
+                f"{(total - direct) * 1000:>15.2f} | {own * 1000:>18.2f} | {queries:>7.0f} | "
+                f"{queries / n:>14.1f}"
+            )
+        print(
+            "\nadded = backoffice minus direct (the ledger, mirror, audit and call log per "
+            "holder);\nown time = backoffice time outside its HTTP calls. Target: added < 10 ms "
+            "per holder,\nqueries per holder bounded by a constant."
+        )
+    finally:
+        sandbox.stop()
+        teardown_databases(old_config, verbosity=0)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

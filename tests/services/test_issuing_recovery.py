@@ -1,0 +1,149 @@
+"""Nothing stays stuck: concurrent submits, a worker that dies mid-batch, lost tasks."""
+
+import datetime as dt
+import os
+import subprocess
+import sys
+import threading
+import uuid
+
+import pytest
+import time_machine
+from django.conf import settings
+from django.db import connection
+from django.utils import timezone
+from django_tasks.base import TaskResultStatus
+from django_tasks_db.models import DBTaskResult
+
+from tests.fixtures.worker import drain_tasks
+from tests.services.test_issuing_flow import assert_mirror_matches_sandbox, states
+from tickets.models import Issuance, IssuanceLine, LineState
+from tickets.services.credentials import build_client
+from tickets.services.issuance import _claim_batch, create_request_for, submit_issuance
+from tickets.services.maintenance import run_maintenance
+
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+
+
+def test_concurrent_submits_of_one_form_create_one_issuance(issuing):
+    key = uuid.uuid4()
+    draft = issuing.draft(3)
+    barrier = threading.Barrier(6)
+    results: list[tuple[int, bool]] = []
+    errors: list[BaseException] = []
+
+    def submit() -> None:
+        try:
+            barrier.wait()
+            issuance, created = submit_issuance(
+                idempotency_key=key, draft=draft, user=issuing.issuer
+            )
+            results.append((issuance.pk, created))
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=submit) for _ in range(6)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert errors == []
+    assert len({pk for pk, _ in results}) == 1
+    assert sum(created for _, created in results) == 1
+    assert Issuance.objects.count() == 1
+    assert IssuanceLine.objects.count() == 3
+    drain_tasks()
+    assert len(issuing.sandbox.tickets()) == 3
+
+
+def _die_while_sending(issuing, issuance, *, reached_fourvenues: bool) -> IssuanceLine:
+    """What a worker killed mid-call leaves behind: the line claimed `sending`, perhaps sent."""
+    batch = _claim_batch(issuance)
+    if reached_fourvenues:
+        build_client(issuing.credential).create_tickets(create_request_for(issuance, batch))
+    for task in DBTaskResult.objects.filter(status=TaskResultStatus.READY):
+        task.claim("worker-that-dies")  # its task stays RUNNING forever
+    (line,) = batch
+    return line
+
+
+@pytest.mark.parametrize(
+    ("reached", "expected"), [(True, LineState.CONFIRMED), (False, LineState.FAILED)]
+)
+def test_a_line_left_sending_by_a_dead_worker_is_resolved_not_resent(issuing, reached, expected):
+    issuance = issuing.submit(2)
+    line = _die_while_sending(issuing, issuance, reached_fourvenues=reached)
+
+    drain_tasks()  # the dead worker's task is RUNNING: nothing else runs it
+    line.refresh_from_db()
+    assert line.state == LineState.SENDING
+    assert run_maintenance().stale_sending_lines == 0  # a live call could still be in flight
+
+    later = timezone.now() + dt.timedelta(minutes=15)
+    with time_machine.travel(later, tick=True):
+        report = run_maintenance()
+        assert (report.stale_tasks, report.stale_sending_lines) == (1, 1)
+        assert report.sends_enqueued == 1  # the second holder, never claimed
+        drain_tasks()
+
+    assert states(issuance) == [expected, LineState.CONFIRMED]
+    creates = [r for r in issuing.sandbox.request_log if r[0] == "POST"]
+    assert len(creates) == (2 if reached else 1)
+    assert_mirror_matches_sandbox(issuing)
+
+
+def test_maintenance_does_not_queue_work_a_task_already_covers(issuing):
+    issuing.submit(1)
+    report = run_maintenance()
+    assert (report.sends_enqueued, report.resolves_enqueued) == (0, 0)
+    assert DBTaskResult.objects.filter(status=TaskResultStatus.READY).count() == 1
+
+
+def test_a_lost_send_task_is_queued_again(issuing):
+    issuance = issuing.submit(1)
+    DBTaskResult.objects.all().delete()  # e.g. the task table was cleaned by hand
+    assert run_maintenance().sends_enqueued == 1
+    drain_tasks()
+    assert states(issuance) == [LineState.CONFIRMED]
+
+
+def _database_url() -> str:
+    """The test database, as a DATABASE_URL another process can use."""
+    db = connection.settings_dict
+    if connection.vendor == "sqlite":
+        return f"sqlite:///{db['NAME']}"
+    user = db["USER"] or "postgres"
+    password = f":{db['PASSWORD']}" if db["PASSWORD"] else ""
+    return (
+        f"postgres://{user}{password}@{db['HOST'] or '127.0.0.1'}:{db['PORT'] or 5432}/{db['NAME']}"
+    )
+
+
+def test_a_real_worker_killed_mid_call_leaves_nothing_stuck(issuing):
+    # The create reaches Fourvenues and is stored, then the answer never comes; meanwhile the
+    # worker process is killed with SIGKILL, as an OOM killer or a power cut would.
+    issuing.sandbox.inject("timeout_after_commit", seconds=60, match_method="POST")
+    issuance = issuing.submit(3)
+    worker = subprocess.Popen(
+        [sys.executable, "manage.py", "db_worker", "--no-startup-delay", "--no-reload"],
+        cwd=settings.BASE_DIR,
+        env={**os.environ, "DATABASE_URL": _database_url(), "LOG_LEVEL": "WARNING"},
+    )
+    try:
+        issuing.sandbox.wait_for_tickets(1, timeout=30)
+    finally:
+        worker.kill()
+        worker.wait(timeout=30)
+    assert states(issuance) == [LineState.SENDING, LineState.PENDING, LineState.PENDING]
+
+    with time_machine.travel(timezone.now() + dt.timedelta(minutes=15), tick=True):
+        report = run_maintenance()
+        assert (report.stale_tasks, report.stale_sending_lines) == (1, 1)
+        drain_tasks()
+
+    assert states(issuance) == [LineState.CONFIRMED] * 3
+    assert len([r for r in issuing.sandbox.request_log if r[0] == "POST"]) == 3
+    assert_mirror_matches_sandbox(issuing)

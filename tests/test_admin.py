@@ -1,0 +1,299 @@
+import pytest
+from django.contrib.admin.models import LogEntry
+from django.urls import reverse
+
+from tests import factories
+from tickets.models import (
+    ApiCall,
+    AuditEntry,
+    AuthScheme,
+    Credential,
+    Environment,
+    Reason,
+    Supplement,
+)
+from tickets.services import audit
+from tickets.services.credentials import register_credential
+
+API_KEY = "ik_live_0123456789abcdefSECRETvalue"
+
+
+@pytest.fixture
+def admin_client(client):
+    client.force_login(factories.admin(is_staff=True))
+    return client
+
+
+@pytest.fixture
+def credential():
+    return register_credential(
+        name="Production key",
+        environment=Environment.PRODUCTION,
+        api_key=API_KEY,
+        notes="Issued by Fourvenues in May",
+        actor=None,
+    )
+
+
+def _change_url(obj):
+    meta = obj._meta
+    return reverse(f"admin:{meta.app_label}_{meta.model_name}_change", args=[obj.pk])
+
+
+def _credential_form(credential, **overrides):
+    data = {
+        "name": credential.name,
+        "environment": credential.environment,
+        "base_url_override": credential.base_url_override,
+        "auth_scheme": credential.auth_scheme,
+        "api_key": "",
+        "integration_id": "",
+        "secret": "",
+        "expires_on": "",
+        "notes": credential.notes,
+        "is_active": "on" if credential.is_active else "",
+        "_save": "Save",
+    }
+    data.update(overrides)
+    return {key: value for key, value in data.items() if value != ""}
+
+
+# --- Credentials -------------------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_the_credential_pages_never_show_the_secret(admin_client, credential):
+    change = admin_client.get(_change_url(credential))
+    listing = admin_client.get(reverse("admin:tickets_credential_changelist"))
+    assert change.status_code == listing.status_code == 200
+    assert API_KEY not in change.content.decode()
+    assert API_KEY not in listing.content.decode()
+    assert API_KEY[:12] not in change.content.decode()
+    assert credential.secret_hint in listing.content.decode()  # the last four characters only
+    assert "A value is stored" in change.content.decode()
+
+
+@pytest.mark.django_db
+def test_a_blank_secret_keeps_the_stored_one_and_the_change_is_audited(admin_client, credential):
+    response = admin_client.post(
+        _change_url(credential), _credential_form(credential, notes="Rotates in June")
+    )
+    assert response.status_code == 302, response.content.decode()
+    credential.refresh_from_db()
+    assert credential.api_key == API_KEY
+    assert credential.notes == "Rotates in June"
+    entry = AuditEntry.objects.get(action="credential.changed")
+    assert entry.data["changed"] == ["notes"]
+    assert API_KEY not in str(entry.data)
+
+
+@pytest.mark.django_db
+def test_a_typed_secret_replaces_the_stored_one_without_reaching_the_log(admin_client, credential):
+    new_key = "ik_live_rotated_key_9876543210zyxw"
+    response = admin_client.post(
+        _change_url(credential), _credential_form(credential, api_key=new_key)
+    )
+    assert response.status_code == 302
+    credential.refresh_from_db()
+    assert credential.api_key == new_key
+    entry = AuditEntry.objects.get(action="credential.changed")
+    assert entry.data["changed"] == ["api_key"]
+    # Neither our audit log nor Django's own admin log holds the value.
+    logged = str(list(AuditEntry.objects.values())) + str(list(LogEntry.objects.values()))
+    assert new_key not in logged
+    assert new_key not in admin_client.get(_change_url(credential)).content.decode()
+
+
+@pytest.mark.django_db
+def test_switching_to_the_v1_scheme_needs_both_secrets_and_drops_the_api_key(
+    admin_client, credential
+):
+    response = admin_client.post(
+        _change_url(credential), _credential_form(credential, auth_scheme=AuthScheme.LEGACY)
+    )
+    assert response.status_code == 200
+    assert "Required for this authentication scheme" in response.content.decode()
+
+    response = admin_client.post(
+        _change_url(credential),
+        _credential_form(
+            credential,
+            auth_scheme=AuthScheme.LEGACY,
+            integration_id="integration-42",
+            secret="v1-secret-value-abcdef",
+        ),
+    )
+    assert response.status_code == 302
+    credential.refresh_from_db()
+    assert (credential.integration_id, credential.secret) == (
+        "integration-42",
+        "v1-secret-value-abcdef",
+    )
+    assert credential.api_key == ""
+
+
+@pytest.mark.django_db
+def test_a_second_active_credential_for_an_environment_is_refused_with_a_reason(
+    admin_client, credential
+):
+    response = admin_client.post(
+        reverse("admin:tickets_credential_add"),
+        {
+            "name": "Another production key",
+            "environment": Environment.PRODUCTION,
+            "auth_scheme": AuthScheme.API_KEY,
+            "api_key": "ik_live_another_key_value_1234",
+            "is_active": "on",
+            "_save": "Save",
+        },
+    )
+    assert response.status_code == 200
+    assert "is the active credential for this environment" in response.content.decode()
+    assert Credential.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_adding_a_credential_is_audited_without_its_secret(admin_client):
+    response = admin_client.post(
+        reverse("admin:tickets_credential_add"),
+        {
+            "name": "Alpha key",
+            "environment": Environment.ALPHA,
+            "auth_scheme": AuthScheme.API_KEY,
+            "api_key": "ik_test_brand_new_key_value",
+            "is_active": "on",
+            "_save": "Save",
+        },
+    )
+    assert response.status_code == 302
+    assert Credential.objects.get().api_key == "ik_test_brand_new_key_value"
+    entry = AuditEntry.objects.get(action="credential.created")
+    assert "ik_test_brand_new_key_value" not in str(entry.data)
+
+
+@pytest.mark.django_db
+def test_managers_cannot_open_the_credential_admin(client, credential):
+    client.force_login(factories.manager(is_staff=True))
+    assert client.get(_change_url(credential)).status_code == 403
+
+
+# --- Logs and the mirror are read-only ----------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_audit_entries_and_api_calls_can_be_read_but_never_edited(admin_client):
+    entry = audit.record(action="catalogue.refreshed", data={"events": 3})
+    call = ApiCall.objects.create(method="GET", path="/channels/", status=200, duration_ms=12)
+    for obj in (entry, call):
+        meta = obj._meta
+        change_url = _change_url(obj)
+        page = admin_client.get(change_url)
+        assert page.status_code == 200
+        assert 'name="_save"' not in page.content.decode()
+        assert admin_client.post(change_url, {"action": "x", "_save": "Save"}).status_code == 403
+        assert admin_client.get(reverse(f"admin:tickets_{meta.model_name}_add")).status_code == 403
+        delete_url = reverse(f"admin:tickets_{meta.model_name}_delete", args=[obj.pk])
+        assert admin_client.post(delete_url, {"post": "yes"}).status_code == 403
+    entry.refresh_from_db()
+    assert entry.action == "catalogue.refreshed"
+    assert ApiCall.objects.filter(pk=call.pk).exists()
+
+
+@pytest.mark.django_db
+def test_admins_can_browse_the_mirror_but_not_change_it(admin_client):
+    option = factories.PriceOptionFactory()
+    event = option.rate.event
+    assert admin_client.get(reverse("admin:tickets_event_changelist")).status_code == 200
+    assert admin_client.get(reverse("admin:tickets_priceoption_changelist")).status_code == 200
+    page = admin_client.get(_change_url(event))
+    assert page.status_code == 200
+    assert 'name="_save"' not in page.content.decode()
+    assert admin_client.get(reverse("admin:tickets_event_add")).status_code == 403
+
+
+# --- Supplements and reasons ---------------------------------------------------------------------
+
+
+@pytest.mark.django_db
+def test_supplement_rates_are_typed_as_text_and_stored_as_a_list(admin_client):
+    response = admin_client.post(
+        reverse("admin:tickets_supplement_add"),
+        {
+            "supplement_id": "1712861139741",
+            "label": "Botella de cava",
+            "default_price": "45.00",
+            "rate_names": "VIP,  Backstage\nGuest   list\n\nVIP",
+            "is_active": "on",
+            "_save": "Save",
+        },
+    )
+    assert response.status_code == 302, response.content.decode()
+    supplement = Supplement.objects.get()
+    assert supplement.rate_names == ["VIP", "Backstage", "Guest list"]
+    assert AuditEntry.objects.get(action="supplement.created").data["rate_names"] == [
+        "VIP",
+        "Backstage",
+        "Guest list",
+    ]
+
+    change = admin_client.get(_change_url(supplement)).content.decode()
+    assert "VIP\nBackstage\nGuest list</textarea>" in change
+    listing = admin_client.get(reverse("admin:tickets_supplement_changelist")).content.decode()
+    assert "VIP, Backstage, Guest list" in listing
+
+
+@pytest.mark.django_db
+def test_a_supplement_without_rates_applies_to_every_rate(admin_client):
+    factories.SupplementFactory(label="Guardarropa", rate_names=[])
+    listing = admin_client.get(reverse("admin:tickets_supplement_changelist")).content.decode()
+    assert "Every rate" in listing
+
+
+@pytest.mark.django_db
+def test_reasons_are_reordered_and_switched_off_from_the_list(admin_client):
+    reasons = list(Reason.objects.order_by("pk"))
+    press, staff = reasons[1], reasons[3]
+    data = {
+        "form-TOTAL_FORMS": "2",
+        "form-INITIAL_FORMS": "2",
+        "form-MIN_NUM_FORMS": "0",
+        "form-MAX_NUM_FORMS": "1000",
+        "form-0-id": str(press.pk),
+        "form-0-position": "40",
+        "form-1-id": str(staff.pk),
+        "form-1-position": "0",
+        "form-1-is_active": "on",
+        "_save": "Save",
+    }
+    response = admin_client.post(reverse("admin:tickets_reason_changelist"), data)
+    assert response.status_code == 302, response.content.decode()
+    press.refresh_from_db()
+    staff.refresh_from_db()
+    assert (press.position, press.is_active) == (40, False)
+    assert (staff.position, staff.is_active) == (0, True)
+    assert AuditEntry.objects.filter(action="reason.changed").count() == 2
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    "model_name",
+    [
+        "supplement",
+        "reason",
+        "credential",
+        "event",
+        "rate",
+        "priceoption",
+        "channel",
+        "promoter",
+        "apicall",
+        "auditentry",
+    ],
+)
+def test_every_admin_list_opens_for_an_admin(admin_client, credential, model_name):
+    factories.PriceOptionFactory()
+    factories.ChannelFactory()
+    factories.PromoterFactory()
+    factories.SupplementFactory(rate_names=["VIP"])
+    assert admin_client.get(reverse("admin:index")).status_code == 200
+    assert admin_client.get(reverse(f"admin:tickets_{model_name}_changelist")).status_code == 200

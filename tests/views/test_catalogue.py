@@ -1,0 +1,97 @@
+import pytest
+from django.urls import reverse
+
+from tests import factories
+from tests.catalogue_support import register, start_sandbox
+from tickets.models import AuditEntry, Event
+
+REFRESH_URL = reverse("catalogue-refresh")
+
+
+@pytest.fixture
+def server(sandbox_factory, settings):
+    # A short window keeps each refresh to a handful of calls.
+    settings.FOURVENUES_CATALOGUE_DAYS = 7
+    return start_sandbox(sandbox_factory, settings)
+
+
+@pytest.fixture
+def credential(server):
+    return register(server)
+
+
+@pytest.mark.django_db
+def test_an_issuer_may_not_refresh_the_catalogue(client, credential):
+    client.force_login(factories.issuer())
+    response = client.post(REFRESH_URL)
+    assert response.status_code == 403
+    assert not Event.objects.exists()
+
+
+@pytest.mark.django_db
+def test_refreshing_is_post_only(client, credential):
+    client.force_login(factories.manager())
+    assert client.get(REFRESH_URL).status_code == 405
+    assert not Event.objects.exists()
+
+
+@pytest.mark.django_db
+def test_a_manager_refreshes_and_is_told_what_was_mirrored(client, server, credential):
+    user = factories.manager()
+    client.force_login(user)
+
+    response = client.post(REFRESH_URL, {"next": "/?from=button"}, follow=True)
+
+    assert response.redirect_chain == [("/?from=button", 302)]
+    events = Event.objects.count()
+    assert events > 0
+    page = response.content.decode()
+    assert f"Catalogue refreshed: {events} events" in page
+    assert "last refreshed from Fourvenues" in page
+    assert AuditEntry.objects.get(action="catalogue.refreshed").actor == user
+
+
+@pytest.mark.django_db
+def test_a_next_url_off_the_site_is_ignored(client, credential):
+    client.force_login(factories.manager())
+    response = client.post(REFRESH_URL, {"next": "https://evil.example/phish"})
+    assert response.status_code == 302
+    assert response["Location"] == reverse("home")
+
+
+@pytest.mark.django_db
+def test_a_failed_refresh_is_explained_and_keeps_the_catalogue(client, server, credential):
+    client.force_login(factories.manager())
+    client.post(REFRESH_URL)
+    events = Event.objects.count()
+    credential.api_key = "ik_test_revoked_key_value"
+    credential.save()
+
+    response = client.post(REFRESH_URL, follow=True)
+
+    page = response.content.decode()
+    assert "The catalogue could not be refreshed from Fourvenues" in page
+    assert "is kept" in page
+    assert "rejected the API credentials" in page
+    assert "ik_test_revoked_key_value" not in page
+    assert Event.objects.count() == events
+
+
+@pytest.mark.django_db
+def test_without_a_credential_there_is_nothing_to_refresh(client):
+    client.force_login(factories.manager())
+    response = client.post(REFRESH_URL, follow=True)
+    assert "No Fourvenues credential is active" in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_the_home_page_shows_the_button_only_to_those_allowed(client, credential):
+    client.force_login(factories.manager())
+    page = client.get(reverse("home")).content.decode()
+    assert REFRESH_URL in page
+    assert "has not been refreshed from Fourvenues yet" in page
+
+    client.force_login(factories.issuer())
+    page = client.get(reverse("home")).content.decode()
+    assert REFRESH_URL not in page
+    assert "has not been refreshed from Fourvenues yet" in page

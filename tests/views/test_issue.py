@@ -1,0 +1,487 @@
+import json
+import re
+import uuid
+
+import pytest
+from django.urls import reverse
+
+from tests import factories as f
+from tickets.fields import decrypt
+from tickets.models import Issuance, Reason
+from tickets.services.issuance import IssuanceError
+from tickets.views import issue as issue_views
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def catalogue():
+    credential = f.CredentialFactory()
+    option = f.PriceOptionFactory(min_age=18)
+    return {
+        "credential": credential,
+        "event": option.rate.event,
+        "rate": option.rate,
+        "option": option,
+        "channel": f.ChannelFactory(),
+        "reason": Reason.objects.get(label="Press"),
+    }
+
+
+@pytest.fixture
+def issuer_client(client):
+    user = f.issuer()
+    client.force_login(user)
+    client.user = user
+    return client
+
+
+def form_data(catalogue, rows, **overrides):
+    data = {
+        "event": catalogue["event"].pk,
+        "rate": catalogue["rate"].pk,
+        "price_option": catalogue["option"].pk,
+        "attribution": "channel",
+        "channel": catalogue["channel"].pk,
+        "promoter": "",
+        "sale_type": "online",
+        "reason": catalogue["reason"].pk,
+        "note": "Opening night",
+        "idempotency_key": str(uuid.uuid4()),
+        "holders-TOTAL_FORMS": str(len(rows)),
+        "holders-INITIAL_FORMS": "0",
+        "holders-MIN_NUM_FORMS": "1",
+        "holders-MAX_NUM_FORMS": "200",
+    }
+    for i, row in enumerate(rows):
+        data.update({f"holders-{i}-{k}": v for k, v in row.items()})
+    return {**data, **overrides}
+
+
+ANA = {"full_name": "Ana Pérez", "email": "Ana@Example.com", "phone": "600123456"}
+BO = {
+    "full_name": "Bo Li",
+    "email": "bo@example.com",
+    "document_type": "passport",
+    "document_number": "XK1234567",
+}
+
+
+def input_value(html, name):
+    """The value of the <input> called `name` in `html`, or None if there is none."""
+    match = re.search(rf'<input[^>]*name="{re.escape(name)}"[^>]*value="([^"]*)"', html)
+    return match.group(1) if match else None
+
+
+def submit_to_review(client, catalogue, rows=(ANA, BO), **overrides):
+    data = form_data(catalogue, list(rows), **overrides)
+    response = client.post(reverse("issue-new"), data)
+    assert response.status_code == 302, response.content.decode()[:2000]
+    key = uuid.UUID(data["idempotency_key"])
+    assert response["Location"] == reverse("issue-review", args=[key])
+    return key
+
+
+# --- Who may issue -------------------------------------------------------------------------------
+
+
+def test_anonymous_users_are_sent_to_log_in(client):
+    response = client.get(reverse("issue-new"))
+    assert response.status_code == 302
+    assert "/login/" in response["Location"]
+
+
+@pytest.mark.parametrize(
+    ("method", "name", "args"),
+    [
+        ("get", "issue-new", []),
+        ("post", "issue-new", []),
+        ("get", "issue-rates", []),
+        ("get", "issue-options", []),
+        ("get", "issue-row", []),
+        ("post", "issue-import", []),
+        ("get", "issue-review", [uuid.uuid4()]),
+        ("post", "issue-confirm", [uuid.uuid4()]),
+    ],
+)
+def test_users_without_a_role_are_forbidden(client, catalogue, method, name, args):
+    client.force_login(f.UserFactory())
+    assert getattr(client, method)(reverse(name, args=args)).status_code == 403
+
+
+@pytest.mark.parametrize("role", ["issuer", "manager", "admin"])
+def test_every_role_may_issue(client, catalogue, role):
+    client.force_login(getattr(f, role)())
+    assert client.get(reverse("issue-new")).status_code == 200
+
+
+def test_an_issuer_gets_a_form_with_a_fresh_idempotency_key_and_one_row(issuer_client, catalogue):
+    first = issuer_client.get(reverse("issue-new"))
+    second = issuer_client.get(reverse("issue-new"))
+    assert first.status_code == 200
+    keys = [
+        re.search(r'name="idempotency_key" value="([0-9a-f-]{36})"', r.content.decode()).group(1)
+        for r in (first, second)
+    ]
+    assert keys[0] != keys[1]
+    html = first.content.decode()
+    assert 'name="holders-TOTAL_FORMS" value="1"' in html
+    assert 'name="holders-0-full_name"' in html
+    assert "<script>" not in html  # no inline scripts: a CSP comes later
+    assert "js/issue.js" in html
+
+
+def test_the_nav_links_to_the_form_for_issuers(issuer_client, catalogue):
+    assert reverse("issue-new") in issuer_client.get(reverse("home")).content.decode()
+
+
+def test_without_an_active_credential_the_form_is_replaced_by_a_clear_message(issuer_client):
+    response = issuer_client.get(reverse("issue-new"))
+    assert response.status_code == 200
+    assert b"No Fourvenues credential is active" in response.content
+    assert b'name="idempotency_key"' not in response.content
+
+
+# --- Choices follow the event and rate -----------------------------------------------------------
+
+
+def test_the_rates_partial_lists_only_that_events_rates(issuer_client, catalogue):
+    other = f.RateFactory(name="Other event's rate")
+    second = f.RateFactory(event=catalogue["event"], name="Guest list")
+    response = issuer_client.get(reverse("issue-rates"), {"event": catalogue["event"].pk})
+    html = response.content.decode()
+    assert f'value="{catalogue["rate"].pk}"' in html
+    assert f'value="{second.pk}"' in html
+    assert f'value="{other.pk}"' not in html
+    # The price options are reset until a rate is picked.
+    assert 'id="id_price_option" hx-swap-oob="innerHTML"' in html
+
+
+def test_the_rates_partial_ignores_an_event_outside_the_catalogue(issuer_client, catalogue):
+    foreign = f.RateFactory(event__environment="production", environment="production")
+    response = issuer_client.get(reverse("issue-rates"), {"event": foreign.event.pk})
+    assert f'value="{foreign.pk}"' not in response.content.decode()
+    assert b"Pick an event first" in response.content
+
+
+def test_the_options_partial_lists_only_that_rates_options_with_price_and_age(
+    issuer_client, catalogue
+):
+    other = f.PriceOptionFactory(rate=f.RateFactory(event=catalogue["event"]))
+    response = issuer_client.get(
+        reverse("issue-options"), {"event": catalogue["event"].pk, "rate": catalogue["rate"].pk}
+    )
+    html = response.content.decode()
+    assert f'value="{catalogue["option"].pk}">20.00 € face value · 1 drink · 18+' in html
+    assert f'value="{other.pk}"' not in html
+
+
+def test_supplements_follow_the_rate(issuer_client, catalogue):
+    f.SupplementFactory(label="Welcome drink", rate_names=[catalogue["rate"].name])
+    f.SupplementFactory(label="VIP table", rate_names=["Some other rate"])
+    response = issuer_client.get(
+        reverse("issue-options"), {"event": catalogue["event"].pk, "rate": catalogue["rate"].pk}
+    )
+    html = response.content.decode()
+    assert "Welcome drink" in html
+    assert "VIP table" not in html
+
+
+# --- Rows ----------------------------------------------------------------------------------------
+
+
+def test_a_new_row_is_numbered_after_the_existing_ones(issuer_client, catalogue):
+    response = issuer_client.get(reverse("issue-row"), {"holders-TOTAL_FORMS": "3"})
+    html = response.content.decode()
+    assert 'name="holders-3-full_name"' in html
+    assert 'name="holders-TOTAL_FORMS" value="4"' in html
+    assert 'hx-swap-oob="true"' in html
+
+
+def test_a_row_index_must_be_a_number(issuer_client, catalogue):
+    assert issuer_client.get(reverse("issue-row"), {"index": "x"}).status_code == 400
+
+
+def test_no_row_beyond_200(issuer_client, catalogue):
+    response = issuer_client.get(reverse("issue-row"), {"index": "200"})
+    html = response.content.decode()
+    assert "holders-200-" not in html
+    assert "At most 200 holders" in html
+
+
+# --- Submitting the form -------------------------------------------------------------------------
+
+
+def test_errors_are_shown_on_the_row_and_field_and_summarised(issuer_client, catalogue):
+    rows = [ANA, {"full_name": "Bo", "email": "bo@"}, {"full_name": "", "email": "c@example.com"}]
+    response = issuer_client.post(reverse("issue-new"), form_data(catalogue, rows))
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "Row 2: Email: Enter a valid email address." in html
+    assert "Row 3: Full name: This field is required." in html
+    assert 'aria-invalid="true"' in html
+    # What was typed is kept.
+    assert 'value="Ana Pérez"' in html
+    assert "issuance_drafts" not in issuer_client.session
+
+
+def test_both_channel_and_promoter_is_refused_at_the_top(issuer_client, catalogue):
+    promoter = f.PromoterFactory()
+    data = form_data(catalogue, [ANA], promoter=promoter.pk)
+    response = issuer_client.post(reverse("issue-new"), data)
+    assert response.status_code == 200
+    assert "never both" in response.content.decode()
+
+
+def test_a_valid_form_stores_a_draft_and_goes_to_review(issuer_client, catalogue):
+    key = submit_to_review(issuer_client, catalogue)
+    token = issuer_client.session["issuance_drafts"][str(key)]
+    assert "ana@example.com" not in token  # personal data is encrypted in the session
+    draft = json.loads(decrypt(token))
+    assert [h["email"] for h in draft["holders"]] == ["ana@example.com", "bo@example.com"]
+    assert draft["holders"][0]["phone"] == "+34600123456"
+    assert draft["channel_id"] == catalogue["channel"].pk
+    assert draft["total_price"] == "0"
+    assert Issuance.objects.count() == 0  # nothing issued before Confirm
+
+
+def test_the_review_shows_what_will_be_sent_with_documents_masked(issuer_client, catalogue):
+    key = submit_to_review(issuer_client, catalogue)
+    response = issuer_client.get(reverse("issue-review", args=[key]))
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert catalogue["event"].name in html
+    assert "face value 20.00 €" in html
+    assert "sent at 0 €" in html
+    assert catalogue["channel"].name in html
+    assert "Press" in html
+    assert "Opening night" in html
+    assert "ana@example.com" in html
+    assert "+34600123456" in html
+    assert "XK1234567" not in html
+    assert "567" in html
+    assert "••••••567" in html
+    assert re.search(r'id="call-count">2 calls<', html)
+    assert reverse("issue-confirm", args=[key]) in html
+    assert f"{reverse('issue-new')}?key={key}" in html
+
+
+def test_the_call_count_follows_tickets_per_call(issuer_client, catalogue, settings):
+    settings.FOURVENUES_TICKETS_PER_CALL = 2
+    rows = [{"full_name": f"Guest {i}", "email": f"g{i}@example.com"} for i in range(5)]
+    key = submit_to_review(issuer_client, catalogue, rows=rows)
+    html = issuer_client.get(reverse("issue-review", args=[key])).content.decode()
+    assert re.search(r'id="call-count">3 calls<', html)
+
+
+def test_the_review_highlights_warnings(issuer_client, catalogue):
+    rows = [ANA, {**BO, "email": "ana@example.com"}]
+    key = submit_to_review(issuer_client, catalogue, rows=rows)
+    html = issuer_client.get(reverse("issue-review", args=[key])).content.decode()
+    assert 'id="review-warnings"' in html
+    assert "Row 2 has the same email as row 1" in html
+
+
+def test_back_to_edit_restores_the_draft_under_the_same_key(issuer_client, catalogue):
+    key = submit_to_review(issuer_client, catalogue)
+    response = issuer_client.get(reverse("issue-new"), {"key": str(key)})
+    html = response.content.decode()
+    assert f'name="idempotency_key" value="{key}"' in html
+    assert 'value="Ana Pérez"' in html
+    assert 'value="bo@example.com"' in html
+    assert 'name="holders-TOTAL_FORMS" value="2"' in html
+    assert f'<option value="{catalogue["option"].pk}" selected>' in html
+
+
+def test_an_unknown_key_gives_a_fresh_form(issuer_client, catalogue):
+    key = uuid.uuid4()
+    response = issuer_client.get(reverse("issue-new"), {"key": str(key)}, follow=True)
+    html = response.content.decode()
+    assert "expired" in html
+    assert str(key) not in html
+
+
+def test_a_review_without_a_draft_says_the_form_expired(issuer_client, catalogue):
+    response = issuer_client.get(reverse("issue-review", args=[uuid.uuid4()]))
+    assert response.status_code == 302
+    assert response["Location"] == reverse("issue-new")
+
+
+def test_the_session_keeps_only_the_latest_drafts(issuer_client, catalogue):
+    keys = [
+        submit_to_review(issuer_client, catalogue)
+        for _ in range(issue_views.MAX_SESSION_DRAFTS + 2)
+    ]
+    stored = issuer_client.session["issuance_drafts"]
+    assert list(stored) == [str(k) for k in keys[-issue_views.MAX_SESSION_DRAFTS :]]
+
+
+# --- Confirming ----------------------------------------------------------------------------------
+
+
+def test_confirm_issues_once_and_leads_to_the_issuance(issuer_client, catalogue):
+    key = submit_to_review(issuer_client, catalogue)
+    response = issuer_client.post(reverse("issue-confirm", args=[key]))
+    issuance = Issuance.objects.get(idempotency_key=key)
+    assert response.status_code == 302
+    assert response["Location"] == reverse("issuance-detail", args=[issuance.pk])
+    assert issuance.created_by == issuer_client.user
+    assert issuance.lines.count() == 2
+    assert sorted(issuance.lines.values_list("email", flat=True)) == [
+        "ana@example.com",
+        "bo@example.com",
+    ]
+    # The personal data left the session once the ledger had it.
+    assert str(key) not in issuer_client.session.get("issuance_drafts", {})
+
+
+def test_a_double_confirm_leads_to_the_same_single_issuance(issuer_client, catalogue):
+    key = submit_to_review(issuer_client, catalogue)
+    first = issuer_client.post(reverse("issue-confirm", args=[key]))
+    second = issuer_client.post(reverse("issue-confirm", args=[key]))
+    assert first["Location"] == second["Location"]
+    assert Issuance.objects.count() == 1
+
+
+def test_back_and_resubmit_after_confirm_leads_to_the_same_issuance(issuer_client, catalogue):
+    data = form_data(catalogue, [ANA])
+    key = uuid.UUID(data["idempotency_key"])
+    issuer_client.post(reverse("issue-new"), data)
+    issuer_client.post(reverse("issue-confirm", args=[key]))
+    issuance = Issuance.objects.get()
+
+    # The browser's Back shows the old form; submitting it again finds the issuance.
+    resubmit = issuer_client.post(reverse("issue-new"), data)
+    assert resubmit["Location"] == reverse("issuance-detail", args=[issuance.pk])
+    again = issuer_client.get(reverse("issue-review", args=[key]))
+    assert again["Location"] == reverse("issuance-detail", args=[issuance.pk])
+    assert Issuance.objects.count() == 1
+
+
+def test_reopening_an_issued_form_leads_to_its_issuance(issuer_client, catalogue):
+    key = submit_to_review(issuer_client, catalogue)
+    issuer_client.post(reverse("issue-confirm", args=[key]))
+    issuance = Issuance.objects.get()
+    response = issuer_client.get(reverse("issue-new"), {"key": str(key)})
+    assert response["Location"] == reverse("issuance-detail", args=[issuance.pk])
+
+
+def test_another_users_key_is_not_theirs_to_follow(client, catalogue):
+    owner = f.issuer()
+    issuance = f.IssuanceFactory(created_by=owner, price_option=catalogue["option"])
+    client.force_login(f.issuer())
+    response = client.post(reverse("issue-confirm", args=[issuance.idempotency_key]))
+    # Not led to someone else's issuance: without a draft of their own, the form expired.
+    assert response["Location"] == reverse("issue-new")
+
+
+def test_a_second_tab_with_the_draft_still_there_gets_the_same_issuance(
+    issuer_client, catalogue, monkeypatch
+):
+    key = submit_to_review(issuer_client, catalogue)
+    calls = []
+    real_submit = issue_views.submit_issuance
+
+    def counting_submit(**kwargs):
+        calls.append(kwargs["idempotency_key"])
+        return real_submit(**kwargs)
+
+    monkeypatch.setattr(issue_views, "submit_issuance", counting_submit)
+    # Two tabs both hold the draft: the second confirm arrives after the first committed.
+    session = issuer_client.session
+    drafts = dict(session["issuance_drafts"])
+    issuer_client.post(reverse("issue-confirm", args=[key]))
+    session = issuer_client.session
+    session["issuance_drafts"] = drafts
+    session.save()
+    issuer_client.post(reverse("issue-confirm", args=[key]))
+    assert Issuance.objects.count() == 1
+    assert calls == [key]  # the second found the issuance without submitting again
+
+
+def test_confirm_without_a_draft_or_issuance_says_the_form_expired(issuer_client, catalogue):
+    response = issuer_client.post(reverse("issue-confirm", args=[uuid.uuid4()]), follow=True)
+    assert response.redirect_chain[0][0] == reverse("issue-new")
+    assert b"This form has expired" in response.content
+    assert Issuance.objects.count() == 0
+
+
+def test_confirm_is_post_only(issuer_client, catalogue):
+    key = submit_to_review(issuer_client, catalogue)
+    assert issuer_client.get(reverse("issue-confirm", args=[key])).status_code == 405
+
+
+def test_a_refusal_from_the_service_is_shown_on_the_review(issuer_client, catalogue, monkeypatch):
+    key = submit_to_review(issuer_client, catalogue)
+
+    def refuse(**kwargs):
+        raise IssuanceError("Quota exceeded for this event.")
+
+    monkeypatch.setattr(issue_views, "submit_issuance", refuse)
+    response = issuer_client.post(reverse("issue-confirm", args=[key]), follow=True)
+    assert response.redirect_chain[0][0] == reverse("issue-review", args=[key])
+    assert b"Quota exceeded for this event." in response.content
+
+
+def test_a_draft_whose_option_was_withdrawn_goes_back_to_the_form(issuer_client, catalogue):
+    key = submit_to_review(issuer_client, catalogue)
+    catalogue["option"].is_listed = False
+    catalogue["option"].save()
+    response = issuer_client.post(reverse("issue-confirm", args=[key]), follow=True)
+    assert response.redirect_chain[0][0] == f"{reverse('issue-new')}?key={key}"
+    assert b"The catalogue changed" in response.content
+    assert Issuance.objects.count() == 0
+
+
+# --- CSV import ----------------------------------------------------------------------------------
+
+
+CSV = "nombre;apellidos;correo;teléfono\nAna;Pérez;ANA@example.com;600123456\n\nBo;;bo@;\n"
+
+
+def test_importing_a_csv_fills_the_rows_and_lists_bad_lines(issuer_client, catalogue):
+    data = form_data(catalogue, [{"full_name": "", "email": ""}], csv_text=CSV, csv_mode="replace")
+    response = issuer_client.post(reverse("issue-import"), data, HTTP_HX_REQUEST="true")
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert html.lstrip().startswith('<section id="holders-section">')
+    assert input_value(html, "holders-0-full_name") == "Ana Pérez"
+    assert input_value(html, "holders-0-email") == "ana@example.com"
+    assert input_value(html, "holders-0-phone") == "+34600123456"
+    assert 'name="holders-TOTAL_FORMS" value="1"' in html
+    assert "Imported 1 of 2 rows" in html
+    assert "Line 4: Email: Enter a valid email address." in html
+
+
+def test_importing_in_append_mode_keeps_the_typed_rows(issuer_client, catalogue):
+    data = form_data(
+        catalogue, [BO, {"full_name": "", "email": ""}], csv_text=CSV, csv_mode="append"
+    )
+    html = issuer_client.post(
+        reverse("issue-import"), data, HTTP_HX_REQUEST="true"
+    ).content.decode()
+    assert input_value(html, "holders-0-full_name") == "Bo Li"
+    assert input_value(html, "holders-1-full_name") == "Ana Pérez"
+    assert 'name="holders-TOTAL_FORMS" value="2"' in html
+
+
+def test_an_import_that_would_pass_200_holders_imports_nothing(issuer_client, catalogue):
+    typed = [{"full_name": f"Guest {i}", "email": f"g{i}@example.com"} for i in range(150)]
+    csv_text = "name,email\n" + "".join(f"New {i},n{i}@example.com\n" for i in range(60))
+    data = form_data(catalogue, typed, csv_text=csv_text, csv_mode="append")
+    html = issuer_client.post(
+        reverse("issue-import"), data, HTTP_HX_REQUEST="true"
+    ).content.decode()
+    assert "That would make 210 holders" in html
+    assert 'name="holders-TOTAL_FORMS" value="150"' in html
+
+
+def test_importing_without_javascript_renders_the_whole_form(issuer_client, catalogue):
+    data = form_data(catalogue, [{"full_name": "", "email": ""}], csv_text=CSV, csv_mode="replace")
+    response = issuer_client.post(reverse("issue-import"), data)
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "<html" in html
+    assert f'name="idempotency_key" value="{data["idempotency_key"]}"' in html
+    assert 'value="Ana Pérez"' in html
+    assert f'<option value="{catalogue["rate"].pk}" selected>' in html

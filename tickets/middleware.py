@@ -1,0 +1,28 @@
+"""Middleware of our own."""
+
+from collections.abc import Callable
+
+from django.conf import settings
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import resolve_url
+from django_htmx.http import HttpResponseClientRedirect
+
+
+def htmx_login_redirect(
+    get_response: Callable[[HttpRequest], HttpResponse],
+) -> Callable[[HttpRequest], HttpResponse]:
+    """When a session expires under a polling htmx fragment (the progress page), send the whole
+    browser to the login page instead of letting htmx swap the login form into the fragment."""
+    login_url = resolve_url(settings.LOGIN_URL)
+
+    def middleware(request: HttpRequest) -> HttpResponse:
+        response = get_response(request)
+        if (
+            getattr(request, "htmx", False)
+            and response.status_code == 302
+            and response["Location"].startswith(login_url)
+        ):
+            return HttpResponseClientRedirect(response["Location"])
+        return response
+
+    return middleware

@@ -1,0 +1,108 @@
+"""The reaper: makes sure nothing stays stuck when a worker dies or a task is lost.
+
+Run periodically by `manage.py comps_scheduler`. Each step is safe to repeat.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+from django_tasks.base import TaskResultStatus
+from django_tasks_db.models import DBTaskResult
+
+from tickets import tasks
+from tickets.models import Issuance, IssuanceLine, LineState
+from tickets.services.issuance import mark_unknown
+
+
+@dataclass(frozen=True)
+class MaintenanceReport:
+    stale_tasks: int
+    stale_sending_lines: int
+    sends_enqueued: int
+    resolves_enqueued: int
+
+
+def _task_path(task: object) -> str:
+    return f"{task.func.__module__}.{task.func.__name__}"  # type: ignore[attr-defined]
+
+
+def _is_queued(task: object, issuance_id: int) -> bool:
+    return DBTaskResult.objects.filter(
+        status__in=[TaskResultStatus.READY, TaskResultStatus.RUNNING],
+        task_path=_task_path(task),
+        args_kwargs={"args": [issuance_id], "kwargs": {}},
+    ).exists()
+
+
+def reap_stale_tasks(*, now: dt.datetime) -> int:
+    """A worker killed hard leaves its task RUNNING forever; mark such tasks failed so the work
+    can be queued again (the work itself is recovered from the ledger, below)."""
+    cutoff = now - dt.timedelta(seconds=settings.COMPS_STALE_TASK_SECONDS)
+    return DBTaskResult.objects.filter(
+        status=TaskResultStatus.RUNNING, started_at__lt=cutoff
+    ).update(
+        status=TaskResultStatus.FAILED,
+        finished_at=now,
+        exception_class_path="tickets.services.maintenance.WorkerVanished",
+        traceback="The worker running this task stopped without finishing it.",
+    )
+
+
+def reap_stale_sending_lines(*, now: dt.datetime) -> int:
+    """A line `sending` for longer than any call can last may have been sent by a worker that
+    then died: it is unknown, and the resolver decides."""
+    longest_call = settings.FOURVENUES_CONNECT_TIMEOUT + settings.FOURVENUES_READ_TIMEOUT + 60
+    cutoff = now - dt.timedelta(seconds=longest_call)
+    stale = list(
+        IssuanceLine.objects.filter(state=LineState.SENDING, sent_at__lt=cutoff).select_related(
+            "issuance"
+        )
+    )
+    by_issuance: dict[int, list[IssuanceLine]] = {}
+    for line in stale:
+        by_issuance.setdefault(line.issuance_id, []).append(line)
+    for lines in by_issuance.values():
+        mark_unknown(
+            lines[0].issuance,
+            lines,
+            reason="The worker stopped while sending; checking with Fourvenues.",
+        )
+    return len(stale)
+
+
+def enqueue_lost_work(*, now: dt.datetime) -> tuple[int, int]:
+    """Queue sending for pending lines and resolving for due unknown lines that no task covers."""
+    sends = resolves = 0
+    pending = Issuance.objects.filter(lines__state=LineState.PENDING).distinct()
+    for issuance_id in pending.values_list("pk", flat=True):
+        if not _is_queued(tasks.send_issuance, issuance_id):
+            tasks.send_issuance.enqueue(issuance_id)
+            sends += 1
+    due = Issuance.objects.filter(
+        lines__state=LineState.UNKNOWN, lines__next_resolve_at__lte=now
+    ).distinct()
+    for issuance_id in due.values_list("pk", flat=True):
+        if not _is_queued(tasks.resolve_issuance, issuance_id):
+            tasks.resolve_issuance.enqueue(issuance_id)
+            resolves += 1
+    return sends, resolves
+
+
+def run_maintenance() -> MaintenanceReport:
+    now = timezone.now()
+    with transaction.atomic():
+        stale_tasks = reap_stale_tasks(now=now)
+    stale_lines = reap_stale_sending_lines(now=now)
+    with transaction.atomic():
+        sends, resolves = enqueue_lost_work(now=now)
+    return MaintenanceReport(
+        stale_tasks=stale_tasks,
+        stale_sending_lines=stale_lines,
+        sends_enqueued=sends,
+        resolves_enqueued=resolves,
+    )

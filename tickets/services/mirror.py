@@ -1,0 +1,138 @@
+"""The local mirror of remote tickets: one `IssuedTicket` per Fourvenues ticket, never two."""
+
+from __future__ import annotations
+
+from django.db import transaction
+
+from tickets.fourvenues.schemas import Ticket
+from tickets.models import Event, IssuanceLine, IssuedTicket, TicketSupplement
+
+
+def _mirror_fields(ticket: Ticket) -> dict[str, object]:
+    return {
+        "event_remote_id": ticket.event_id or "",
+        "code": ticket.code or "",
+        "qr_code": ticket.qr_code or "",
+        "status": ticket.statuses[0] if ticket.statuses else "",
+        "statuses": list(ticket.statuses),
+        "is_valid": ticket.is_valid,
+        "activation_date": ticket.activation_date,
+        "event_night": ticket.event_date,
+        "rate_remote_id": ticket.rate_id or "",
+        "rate_name": ticket.rate_name or "",
+        "price_option_remote_id": ticket.price_id or "",
+        "price": ticket.price,
+        "channel_remote_id": ticket.channel_id or "",
+        "referral_remote_id": ticket.referral_id or "",
+        "payment_id": ticket.payment_id or "",
+        "sale_type": ticket.sale_type or "",
+        "name": ticket.name or "",
+        "email": ticket.email or "",
+        "phone": ticket.phone or "",
+        "gender": ticket.gender or "",
+        "address": ticket.address or "",
+        "postal_code": ticket.postal_code or "",
+        "country": ticket.country or "",
+        "language": ticket.language or "",
+        "admits": ticket.admits,
+        "entered": ticket.entered,
+        "entry_date": ticket.entry_date,
+        "refunded": ticket.refunded,
+        "total_extras": ticket.total_extras,
+        "total_fees": ticket.total_fees,
+        "total_paid": ticket.total_paid,
+        "invoice_reference": ticket.invoice_reference or "",
+        "remote_created_at": ticket.created_at,
+        "remote_updated_at": ticket.updated_at,
+        "raw": dict(ticket.raw),
+    }
+
+
+def mirror_ticket(
+    *,
+    ticket: Ticket,
+    environment: str,
+    line: IssuanceLine | None = None,
+    event: Event | None = None,
+) -> IssuedTicket:
+    """Create or update the mirror of one remote ticket (see `mirror_tickets`)."""
+    (mirrored,) = mirror_tickets(pairs=[(ticket, line)], environment=environment, event=event)
+    return mirrored
+
+
+@transaction.atomic(savepoint=False)  # part of the caller's transaction when there is one
+def mirror_tickets(
+    *,
+    pairs: list[tuple[Ticket, IssuanceLine | None]],
+    environment: str,
+    event: Event | None = None,
+) -> list[IssuedTicket]:
+    """Create or update the mirrors of remote tickets, each linked to the ledger line that issued
+    it (or to none, for a ticket adopted without one). A constant number of queries however many
+    tickets: new tickets, the common case, are inserted in bulk.
+
+    A ticket already mirrored for another line is never re-linked: that would hide a duplicate.
+    """
+    existing = {
+        mirrored.remote_id: mirrored
+        for mirrored in IssuedTicket.objects.select_for_update().filter(
+            environment=environment, remote_id__in=[ticket.id for ticket, _ in pairs]
+        )
+    }
+    events = _events_by_remote_id(
+        environment, {t.event_id for t, _ in pairs if t.event_id}, known=event
+    )
+    created: list[IssuedTicket] = []
+    result: list[IssuedTicket] = []
+    for ticket, line in pairs:
+        fields = {**_mirror_fields(ticket), "event": events.get(ticket.event_id or "")}
+        mirrored = existing.get(ticket.id)
+        if mirrored is None:
+            mirrored = IssuedTicket(
+                environment=environment, remote_id=ticket.id, line=line, **fields
+            )
+            created.append(mirrored)
+        else:
+            if line is not None and mirrored.line_id not in (None, line.pk):
+                raise TicketAlreadyMirrored(
+                    f"Ticket {ticket.id} is already recorded for another holder."
+                )
+            for name, value in fields.items():
+                setattr(mirrored, name, value)
+            if line is not None:
+                mirrored.line = line
+            mirrored.save()
+            mirrored.supplements.all().delete()
+        result.append(mirrored)
+    IssuedTicket.objects.bulk_create(created)
+    TicketSupplement.objects.bulk_create(
+        TicketSupplement(
+            ticket=mirrored,
+            remote_id=supplement.id or "",
+            label=supplement.label or "",
+            price=supplement.price,
+            product_quantity=supplement.product_quantity,
+            product_quantity_used=supplement.product_quantity_used,
+            raw=dict(supplement.raw),
+        )
+        for (ticket, _), mirrored in zip(pairs, result, strict=True)
+        for supplement in ticket.supplements
+    )
+    return result
+
+
+def _events_by_remote_id(
+    environment: str, remote_ids: set[str], *, known: Event | None
+) -> dict[str, Event]:
+    events = {known.remote_id: known} if known is not None else {}
+    missing = remote_ids - set(events)
+    if missing:
+        events.update(
+            (e.remote_id, e)
+            for e in Event.objects.filter(environment=environment, remote_id__in=missing)
+        )
+    return events
+
+
+class TicketAlreadyMirrored(Exception):
+    pass

@@ -1,0 +1,21 @@
+"""Background entry points, run by the worker (`manage.py db_worker`). No logic of their own.
+
+Every task is safe to run twice: sending claims lines atomically and the resolver only touches
+lines still `unknown`, so a duplicate enqueue (the reaper's, a retry) never sends anything twice.
+"""
+
+from django_tasks import task
+
+
+@task()
+def send_issuance(issuance_id: int) -> None:
+    from tickets.services.issuance import send_pending_lines
+
+    send_pending_lines(issuance_id=issuance_id)
+
+
+@task()
+def resolve_issuance(issuance_id: int) -> None:
+    from tickets.services.resolver import resolve_issuance as resolve
+
+    resolve(issuance_id=issuance_id)

@@ -1,0 +1,38 @@
+from django.contrib import messages
+from django.contrib.auth.decorators import permission_required
+from django.http import HttpRequest, HttpResponseRedirect
+from django.shortcuts import redirect, resolve_url
+from django.utils.http import url_has_allowed_host_and_scheme
+from django.views.decorators.http import require_POST
+
+from tickets import selectors
+from tickets.services.catalog import CatalogueRefreshError, refresh_catalogue
+
+
+def _back(request: HttpRequest) -> str:
+    # `next` comes from the page that posted the form; only ever follow it within this site.
+    target = request.POST.get("next", "")
+    if target and url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        return target
+    return resolve_url("home")
+
+
+@require_POST
+@permission_required("tickets.refresh_catalogue", raise_exception=True)
+def refresh_catalogue_view(request: HttpRequest) -> HttpResponseRedirect:
+    """The "Refresh catalogue" button: mirror Fourvenues now, and say how it went."""
+    credential = selectors.active_credential()
+    if credential is None:
+        messages.error(
+            request, "No Fourvenues credential is active, so there is nothing to refresh."
+        )
+        return redirect(_back(request))
+    try:
+        result = refresh_catalogue(credential=credential, actor=request.user)
+    except CatalogueRefreshError as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, result.summary())
+    return redirect(_back(request))

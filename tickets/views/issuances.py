@@ -1,0 +1,177 @@
+"""What the issuer sees once comps are submitted: their issuances, the live progress of one,
+its codes (QR, CSV, print), and the two actions a line may need (retry, ask Fourvenues now).
+
+Every view takes the issuance from `selectors.issuances_visible_to(user)`, so someone else's
+issuance is a 404 to an issuer, never a 403 that would confirm it exists.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+
+import segno
+from django.contrib import messages
+from django.contrib.auth.decorators import permission_required
+from django.core.paginator import Paginator
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.cache import patch_cache_control
+from django.utils.text import slugify
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_POST
+
+from tickets import selectors
+from tickets.models import Issuance, IssuanceLine
+from tickets.services import issuance as issuance_service
+
+ISSUE_PERMISSION = "tickets.issue_comps"
+ISSUANCES_PER_PAGE = 25
+QR_SCALE = 4  # pixels per module: crisp at thumbnail size, and SVG scales for print anyway
+
+# Cells a spreadsheet would evaluate as a formula (OWASP "CSV injection").
+_FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _visible_issuance(request: HttpRequest, pk: int) -> Issuance:
+    return get_object_or_404(selectors.issuances_visible_to(request.user), pk=pk)
+
+
+def _line_of(issuance: Issuance, line_pk: int) -> IssuanceLine:
+    return get_object_or_404(selectors.lines_of(issuance), pk=line_pk)
+
+
+def _progress_context(issuance: Issuance) -> dict[str, object]:
+    progress = selectors.progress_of(issuance)
+    total = progress["total"]
+    return {
+        "issuance": issuance,
+        "lines": selectors.lines_of(issuance),
+        "progress": progress,
+        "polling": selectors.is_unsettled(progress),
+        "confirmed_percent": _percent(progress["confirmed"], total),
+        "failed_percent": _percent(progress["failed"] + progress["rejected"], total),
+    }
+
+
+def _percent(part: int, total: int) -> int:
+    return round(100 * part / total) if total else 0
+
+
+@require_GET
+@permission_required(ISSUE_PERMISSION, raise_exception=True)
+def issuance_list(request: HttpRequest) -> HttpResponse:
+    sees_all = selectors.can_see_all_issuances(request.user)
+    only_mine = sees_all and request.GET.get("mine") == "1"
+    issuances = selectors.issuance_list(request.user, only_mine=only_mine)
+    page = Paginator(issuances, ISSUANCES_PER_PAGE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "tickets/issuances/list.html",
+        {"page": page, "sees_all": sees_all, "only_mine": only_mine},
+    )
+
+
+@require_GET
+@never_cache
+@permission_required(ISSUE_PERMISSION, raise_exception=True)
+def issuance_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    issuance = _visible_issuance(request, pk)
+    return render(request, "tickets/issuances/detail.html", _progress_context(issuance))
+
+
+@require_GET
+@never_cache
+@permission_required(ISSUE_PERMISSION, raise_exception=True)
+def issuance_progress(request: HttpRequest, pk: int) -> HttpResponse:
+    """The part of the detail page that htmx re-fetches every second until every line settles."""
+    issuance = _visible_issuance(request, pk)
+    return render(request, "tickets/issuances/_progress.html", _progress_context(issuance))
+
+
+@require_POST
+@permission_required(ISSUE_PERMISSION, raise_exception=True)
+def issuance_line_retry(request: HttpRequest, pk: int, line_pk: int) -> HttpResponse:
+    issuance = _visible_issuance(request, pk)
+    line = _line_of(issuance, line_pk)
+    try:
+        issuance_service.retry_line(line=line, user=request.user, request=request)
+    except issuance_service.IssuanceError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, f"Sending the ticket for {line.full_name} again.")
+    return redirect("issuance-detail", pk=issuance.pk)
+
+
+@require_POST
+@permission_required(ISSUE_PERMISSION, raise_exception=True)
+def issuance_resolve(request: HttpRequest, pk: int) -> HttpResponse:
+    issuance = _visible_issuance(request, pk)
+    try:
+        issuance_service.resolve_now(issuance=issuance, user=request.user, request=request)
+    except issuance_service.IssuanceError as error:
+        messages.error(request, str(error))
+    else:
+        messages.info(request, "Asked Fourvenues about the tickets still being checked.")
+    return redirect("issuance-detail", pk=issuance.pk)
+
+
+@require_GET
+@permission_required(ISSUE_PERMISSION, raise_exception=True)
+def issuance_line_qr(request: HttpRequest, pk: int, line_pk: int) -> HttpResponse:
+    issuance = _visible_issuance(request, pk)
+    line = _line_of(issuance, line_pk)
+    ticket = getattr(line, "ticket", None)
+    if ticket is None or not ticket.code:
+        raise Http404("This line has no ticket yet.")
+    buffer = io.BytesIO()
+    segno.make(ticket.code, error="m").save(buffer, kind="svg", scale=QR_SCALE, border=2)
+    response = HttpResponse(buffer.getvalue(), content_type="image/svg+xml")
+    # A ticket's code never changes, but it is a ticket: keep it out of shared caches.
+    patch_cache_control(response, private=True, max_age=3600)
+    return response
+
+
+def _csv_cell(value: object) -> str:
+    text = "" if value is None else str(value)
+    return f"'{text}" if text.startswith(_FORMULA_PREFIXES) else text
+
+
+@require_GET
+@permission_required(ISSUE_PERMISSION, raise_exception=True)
+def issuance_codes_csv(request: HttpRequest, pk: int) -> HttpResponse:
+    """The confirmed codes for a spreadsheet. Holder documents are never exported."""
+    issuance = _visible_issuance(request, pk)
+    event = issuance.event
+    slug = slugify(event.slug or event.name) or "event"
+    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response["Content-Disposition"] = f'attachment; filename="comps-{slug}-{issuance.pk}.csv"'
+    patch_cache_control(response, private=True, no_store=True)
+    response.write("\ufeff")  # the BOM makes Excel read UTF-8 (accented names) correctly
+    writer = csv.writer(response)
+    writer.writerow(["Holder", "Email", "Ticket code", "Event", "Night", "Rate", "Status"])
+    for line in selectors.confirmed_lines_of(issuance):
+        writer.writerow(
+            _csv_cell(value)
+            for value in (
+                line.full_name,
+                line.email,
+                line.ticket.code,
+                event.name,
+                event.night.isoformat(),
+                issuance.rate.name,
+                line.ticket.status or line.get_state_display(),
+            )
+        )
+    return response
+
+
+@require_GET
+@permission_required(ISSUE_PERMISSION, raise_exception=True)
+def issuance_print(request: HttpRequest, pk: int) -> HttpResponse:
+    issuance = _visible_issuance(request, pk)
+    return render(
+        request,
+        "tickets/issuances/print.html",
+        {"issuance": issuance, "lines": selectors.confirmed_lines_of(issuance)},
+    )
