@@ -19,7 +19,6 @@ import gettext
 import io
 import math
 import re
-import unicodedata
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -38,18 +37,12 @@ from django_countries import countries
 from tickets import selectors
 from tickets.models import Channel, Event, PriceOption, Promoter, Rate, Supplement
 from tickets.services.issuance import HolderData, IssuanceDraft, SupplementLine
+from tickets.text import fold
 
 MAX_HOLDERS = 200
 MAX_CSV_BYTES = 1024 * 1024
 DEFAULT_PHONE_REGION = "ES"
 HOLDER_PREFIX = "holders"
-
-
-def fold(text: str) -> str:
-    """Lowercase, accents removed, whitespace collapsed: "  José  PÉREZ" -> "jose perez"."""
-    decomposed = unicodedata.normalize("NFKD", text)
-    stripped = "".join(c for c in decomposed if not unicodedata.combining(c))
-    return " ".join(stripped.casefold().split())
 
 
 # --- Countries ---------------------------------------------------------------------------------

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import datetime as dt
 import secrets
-import unicodedata
 import uuid
 from dataclasses import asdict, dataclass, field
 from decimal import Decimal
@@ -55,6 +54,7 @@ from tickets.models import (
 from tickets.services import audit
 from tickets.services.credentials import build_client
 from tickets.services.mirror import mirror_tickets
+from tickets.text import fold
 
 # Remote and local clocks differ; look a little before the moment we sent.
 LOOKUP_MARGIN = dt.timedelta(minutes=5)
@@ -462,13 +462,6 @@ class Matching:
     tickets: list[Ticket]  # tickets no line matched
 
 
-def _fold(text: str | None) -> str:
-    decomposed = unicodedata.normalize("NFKD", text or "")
-    return " ".join(
-        "".join(c for c in decomposed if not unicodedata.combining(c)).split()
-    ).casefold()
-
-
 def match_tickets(lines: list[IssuanceLine], tickets: list[Ticket]) -> Matching:
     """Pair lines with remote tickets: by our `qr_code` when the remote echoes it (certain),
     else by email and name (the same person on the same call)."""
@@ -487,8 +480,8 @@ def match_tickets(lines: list[IssuanceLine], tickets: list[Ticket]) -> Matching:
                     t
                     for t in free
                     if not (t.qr_code and t.qr_code != line.qr_code)
-                    and _fold(t.email) == _fold(line.email)
-                    and _fold(t.name) == _fold(line.full_name)
+                    and fold(t.email) == fold(line.email)
+                    and fold(t.name) == fold(line.full_name)
                 ),
                 None,
             )
