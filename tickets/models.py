@@ -378,6 +378,8 @@ class IssuanceLine(models.Model):
     postal_code = models.CharField(max_length=20, blank=True)
     document_type = models.CharField(max_length=30, blank=True)
     document_number = EncryptedTextField(blank=True)
+    # A keyed hash of the normalised number: exact-match search without storing it readably.
+    document_digest = models.CharField(max_length=64, blank=True, db_index=True)
     supplements = models.JSONField(default=list, blank=True)  # [{supplement_id, label, price}]
     total_price = models.DecimalField(max_digits=10, decimal_places=2, default=0)
     fee = models.DecimalField(max_digits=10, decimal_places=2, default=0)
@@ -452,6 +454,9 @@ class IssuedTicket(models.Model):
     remote_created_at = models.DateTimeField(null=True, blank=True)
     remote_updated_at = models.DateTimeField(null=True, blank=True)
     raw = models.JSONField(default=dict)
+    # Name, email, phone digits, codes and ids, folded (lowercase, no accents): what the search
+    # box matches, through a trigram index on PostgreSQL (migration 0006).
+    search_text = models.TextField(blank=True)
     mirrored_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -478,3 +483,23 @@ class TicketSupplement(models.Model):
 
     def __str__(self) -> str:
         return self.label or self.remote_id
+
+
+class SavedSearch(models.Model):
+    """A ticket search a user named and kept: the query string of the search page."""
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="saved_searches"
+    )
+    name = models.CharField(max_length=100)
+    query = models.TextField(blank=True)  # the URL's query string, filters and columns included
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(fields=["owner", "name"], name="saved_search_name_unique")
+        ]
+
+    def __str__(self) -> str:
+        return self.name

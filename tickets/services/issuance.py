@@ -54,7 +54,7 @@ from tickets.models import (
 from tickets.services import audit
 from tickets.services.credentials import build_client
 from tickets.services.mirror import mirror_tickets
-from tickets.text import fold
+from tickets.text import document_digest, fold
 
 # Remote and local clocks differ; look a little before the moment we sent.
 LOOKUP_MARGIN = dt.timedelta(minutes=5)
@@ -259,6 +259,7 @@ def submit_issuance(
                     postal_code=holder.postal_code,
                     document_type=holder.document_type,
                     document_number=holder.document_number,
+                    document_digest=document_digest(holder.document_number),
                     supplements=[
                         {"supplement_id": s.supplement_id, "label": s.label, "price": str(s.price)}
                         for s in holder.supplements

@@ -6,6 +6,7 @@ from django.db import transaction
 
 from tickets.fourvenues.schemas import Ticket
 from tickets.models import Event, IssuanceLine, IssuedTicket, TicketSupplement
+from tickets.text import search_text
 
 
 def _mirror_fields(ticket: Ticket) -> dict[str, object]:
@@ -45,6 +46,15 @@ def _mirror_fields(ticket: Ticket) -> dict[str, object]:
         "remote_created_at": ticket.created_at,
         "remote_updated_at": ticket.updated_at,
         "raw": dict(ticket.raw),
+        "search_text": search_text(
+            ticket.name,
+            ticket.email,
+            ticket.code,
+            ticket.qr_code,
+            ticket.payment_id,
+            ticket.id,
+            phone=ticket.phone,
+        ),
     }
 
 
