@@ -46,7 +46,7 @@ def browser_type_launch_args(browser_type_launch_args: dict[str, Any]) -> dict[s
         )
         if os.environ.get("REQUIRE_BROWSER") == "1":
             pytest.fail(f"REQUIRE_BROWSER=1 but {reason}", pytrace=False)
-        pytest.skip(reason)
+        pytest.skip(reason)  # no Chromium, and REQUIRE_BROWSER is not set (CI sets it)
     return {
         **browser_type_launch_args,
         "executable_path": path,
