@@ -2,7 +2,8 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
-from tickets.views import catalogue, health, home, issuances, issue
+from tickets.views import catalogue, exports, health, home, issuances, issue, reports
+from tickets.views import search as ticket_search_views
 
 urlpatterns = [
     path("", home.home, name="home"),
@@ -33,5 +34,20 @@ urlpatterns = [
         name="issuance-line-qr",
     ),
     path("catalogue/refresh/", catalogue.refresh_catalogue_view, name="catalogue-refresh"),
+    path("tickets/", ticket_search_views.ticket_search, name="ticket-search"),
+    path("tickets/export/", exports.ticket_export, name="ticket-export"),
+    path("tickets/saved/", ticket_search_views.saved_search_save, name="saved-search-save"),
+    path(
+        "tickets/saved/<int:pk>/delete/",
+        ticket_search_views.saved_search_delete,
+        name="saved-search-delete",
+    ),
+    path("tickets/<int:pk>/", ticket_search_views.ticket_detail, name="ticket-detail"),
+    path(
+        "tickets/<int:pk>/document/",
+        ticket_search_views.ticket_document_reveal,
+        name="ticket-document-reveal",
+    ),
+    path("reports/", reports.reports, name="reports"),
     path("admin/", admin.site.urls),
 ]

@@ -23,6 +23,7 @@ from tickets.models import (
     Event,
     Issuance,
     IssuanceLine,
+    IssuedTicket,
     PriceOption,
     Promoter,
     Rate,
@@ -30,6 +31,7 @@ from tickets.models import (
     Supplement,
 )
 from tickets.services.credentials import register_credential
+from tickets.text import search_text as text_search_text
 
 
 class UserFactory(factory.django.DjangoModelFactory):
@@ -197,3 +199,39 @@ class IssuanceLineFactory(factory.django.DjangoModelFactory):
     position = factory.Sequence(lambda n: n)
     full_name = factory.Sequence(lambda n: f"Holder {n}")
     email = factory.Sequence(lambda n: f"holder{n}@example.com")
+
+
+class IssuedTicketFactory(factory.django.DjangoModelFactory):
+    """A mirrored ticket of a confirmed line; `search_text` is built as the mirror builds it.
+
+    Pass `line=IssuanceLineFactory(issuance=...)` to choose the issuance (and so its issuer),
+    or `line=None` for a ticket Comps did not issue.
+    """
+
+    class Meta:
+        model = IssuedTicket
+
+    line = factory.SubFactory(IssuanceLineFactory, state="confirmed")
+    environment = Environment.ALPHA
+    remote_id = factory.Sequence(lambda n: f"tkt{n:06d}")
+    event = factory.LazyAttribute(lambda o: o.line.issuance.event if o.line else None)
+    event_remote_id = factory.LazyAttribute(lambda o: o.event.remote_id if o.event else "")
+    event_night = factory.LazyAttribute(lambda o: o.event.night if o.event else None)
+    code = factory.Sequence(lambda n: f"CODE{n:06d}")
+    qr_code = factory.Sequence(lambda n: f"COMPS-QR{n:06d}")
+    status = "activated"
+    statuses = factory.LazyFunction(lambda: ["activated"])
+    is_valid = True
+    rate_name = factory.LazyAttribute(lambda o: o.line.issuance.rate.name if o.line else "General")
+    price = Decimal("0.00")
+    payment_id = factory.Sequence(lambda n: f"pay{n:06d}")
+    name = factory.LazyAttribute(lambda o: o.line.full_name if o.line else "Walk In")
+    email = factory.LazyAttribute(lambda o: o.line.email if o.line else "walkin@example.com")
+    phone = ""
+    remote_created_at = factory.LazyFunction(timezone.now)
+    raw = factory.LazyAttribute(lambda o: {"_id": o.remote_id, "code": o.code, "name": o.name})
+    search_text = factory.LazyAttribute(
+        lambda o: text_search_text(
+            o.name, o.email, o.code, o.qr_code, o.payment_id, o.remote_id, phone=o.phone
+        )
+    )

@@ -467,6 +467,9 @@ class IssuedTicket(models.Model):
                 fields=["environment", "remote_id"], name="issued_ticket_remote_unique"
             )
         ]
+        permissions = [
+            ("view_document_numbers", "Can see holders' full document numbers (audited)"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.code or self.remote_id} · {self.name}"

@@ -3,26 +3,44 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db.models import Count, Prefetch, Q, QuerySet
+from django.db.models import Count, F, OrderBy, Prefetch, Q, QuerySet
 from django.utils import timezone
 
+from tickets.filters import (
+    ATTRIBUTION_NONE,
+    DEFAULT_SORT,
+    SORT_FIELDS,
+    STATUS_INVALID,
+    STATUS_REFUNDED,
+    STATUS_VALID,
+    TicketSearchFilter,
+)
+from tickets.filters import PARAMS as FILTER_PARAMS
 from tickets.models import (
+    ApiCall,
+    AuditEntry,
     Channel,
     Credential,
     Environment,
     Event,
     Issuance,
     IssuanceLine,
+    IssuedTicket,
     LineState,
     PriceOption,
     Promoter,
     Rate,
     Reason,
+    SavedSearch,
     Supplement,
 )
+from tickets.text import digits, document_digest, fold, normalise_document
 
 # --- Credentials -----------------------------------------------------------------------------
 
@@ -167,3 +185,364 @@ def issuance_by_key(*, key: uuid.UUID, user: AbstractBaseUser | AnonymousUser) -
     """The issuance `user` created from the form with idempotency key `key`, if it exists yet
     (a resubmitted or second-tab form then leads to it instead of a new one)."""
     return Issuance.objects.filter(idempotency_key=key, created_by_id=user.pk).first()
+
+
+# --- Ticket search -----------------------------------------------------------------------------
+
+# A term with this many digits may be a phone number, in any format ("+34 612 34 56 78").
+PHONE_MIN_DIGITS = 6
+# A national number without its country prefix: "0034 612…" and "+34 612…" find "612…".
+PHONE_NATIONAL_DIGITS = 9
+# A term this long, once normalised, may be a full document number (matched exactly, by digest).
+DOCUMENT_MIN_LENGTH = 5
+_PHONE_LIKE = re.compile(r"[\d\s+().\-/]+")
+
+
+@dataclass(frozen=True)
+class TicketSearchResult:
+    """The validated search form (errors, values to render) and the tickets it selects, ordered.
+
+    `tickets` is empty when the form has errors, so a bad URL shows a message, never everything.
+    """
+
+    form: TicketSearchFilter
+    tickets: QuerySet[IssuedTicket]
+    sort: str
+
+    @property
+    def is_valid(self) -> bool:
+        return not self.form.errors
+
+
+def tickets_visible_to(user: AbstractBaseUser | AnonymousUser) -> QuerySet[IssuedTicket]:
+    """Issuers see the tickets of their own issuances; managers and admins see every ticket."""
+    tickets = IssuedTicket.objects.select_related(
+        "event",
+        "line__issuance__created_by",
+        "line__issuance__reason",
+        "line__issuance__event",
+        "line__issuance__channel",
+        "line__issuance__promoter",
+    )
+    if can_see_all_issuances(user):
+        return tickets
+    return tickets.filter(line__issuance__created_by_id=user.pk)
+
+
+def ticket_text_query(term: str) -> Q | None:
+    """What the search box matches, as one OR: folded text, phone digits, a document's digest.
+
+    The text and phone parts are a plain `contains` on the pre-folded `search_text`, which on
+    PostgreSQL is a `LIKE '%…%'` the trigram index serves. The document part is resolved to line
+    ids first, so the OR stays on the ticket table (an OR across a join defeats the index).
+    """
+    folded = fold(term)
+    if not folded:
+        return None
+    fragments = [folded]
+    term_digits = digits(term)
+    if len(term_digits) >= PHONE_MIN_DIGITS:
+        if _PHONE_LIKE.fullmatch(folded):  # "+34 612 34 56 78": only its digits can match
+            fragments = []
+        fragments.append(term_digits)
+        if len(term_digits) > PHONE_NATIONAL_DIGITS:
+            fragments.append(term_digits[-PHONE_NATIONAL_DIGITS:])
+    query = Q()
+    for fragment in dict.fromkeys(fragments):  # no duplicate arms in the OR
+        query |= Q(search_text__contains=fragment)
+    if len(normalise_document(term)) >= DOCUMENT_MIN_LENGTH:
+        line_ids = list(
+            IssuanceLine.objects.filter(document_digest=document_digest(term)).values_list(
+                "id", flat=True
+            )[:100]
+        )
+        if line_ids:
+            query |= Q(line_id__in=line_ids)
+    return query
+
+
+def _ordering(sort: str) -> list[OrderBy]:
+    descending = sort.startswith("-")
+    fields = SORT_FIELDS[sort.removeprefix("-")]
+    ordering = [
+        F(name).desc(nulls_last=True) if descending else F(name).asc(nulls_last=True)
+        for name in fields
+    ]
+    ordering.append(F("id").desc() if descending else F("id").asc())  # a stable order for pages
+    return ordering
+
+
+def search_tickets(
+    *, user: AbstractBaseUser | AnonymousUser, params: Mapping
+) -> TicketSearchResult:
+    """The ticket search page (and its exports): the tickets `user` may see that match `params`
+    (the page's GET parameters, see tickets.filters), in the requested order."""
+    form = TicketSearchFilter(data={key: params.get(key, "") for key in FILTER_PARAMS})
+    if not form.is_valid():
+        return TicketSearchResult(form=form, tickets=IssuedTicket.objects.none(), sort=DEFAULT_SORT)
+    data = form.cleaned_data
+    tickets = tickets_visible_to(user)
+
+    text_query = ticket_text_query(data["q"])
+    if text_query is not None:
+        tickets = tickets.filter(text_query)
+    if data["event"] is not None:
+        tickets = tickets.filter(event=data["event"])
+    if data["rate"]:
+        tickets = tickets.filter(rate_name__iexact=data["rate"].strip())
+    if data["status"] == STATUS_VALID:
+        tickets = tickets.filter(is_valid=True)
+    elif data["status"] == STATUS_INVALID:
+        tickets = tickets.filter(is_valid=False)
+    elif data["status"] == STATUS_REFUNDED:
+        tickets = tickets.filter(refunded__gt=0)
+    if data["issued_by"] is not None:
+        tickets = tickets.filter(line__issuance__created_by=data["issued_by"])
+    if data["reason"] is not None:
+        tickets = tickets.filter(line__issuance__reason=data["reason"])
+    attribution = data["attribution"]
+    if attribution is not None:
+        kind, pk = attribution
+        if kind == ATTRIBUTION_NONE:
+            tickets = tickets.filter(
+                line__isnull=False,
+                line__issuance__channel__isnull=True,
+                line__issuance__promoter__isnull=True,
+            )
+        else:
+            tickets = tickets.filter(**{f"line__issuance__{kind}_id": pk})
+    if data["issued_from"]:
+        tickets = tickets.filter(line__issuance__created_at__date__gte=data["issued_from"])
+    if data["issued_to"]:
+        tickets = tickets.filter(line__issuance__created_at__date__lte=data["issued_to"])
+    if data["night_from"]:
+        tickets = tickets.filter(event_night__gte=data["night_from"])
+    if data["night_to"]:
+        tickets = tickets.filter(event_night__lte=data["night_to"])
+    if data["checked_in"] == "yes":
+        tickets = tickets.filter(entered__gt=0)
+    elif data["checked_in"] == "no":
+        tickets = tickets.filter(entered=0)
+    if data["environment"]:
+        tickets = tickets.filter(environment=data["environment"])
+
+    return TicketSearchResult(
+        form=form, tickets=tickets.order_by(*_ordering(data["sort"])), sort=data["sort"]
+    )
+
+
+def saved_searches_of(user: AbstractBaseUser | AnonymousUser) -> QuerySet[SavedSearch]:
+    return SavedSearch.objects.filter(owner_id=user.pk).order_by("name")
+
+
+def ticket_detail_context(ticket: IssuedTicket) -> dict[str, object]:
+    """What the ticket page shows beside the ticket: its supplements, the issuance it came from
+    with its lines, the API calls around its sending, and the issuance's and ticket's history."""
+    line = ticket.line
+    issuance = line.issuance if line is not None else None
+    api_calls: QuerySet[ApiCall] | list[ApiCall] = []
+    lines: QuerySet[IssuanceLine] | list[IssuanceLine] = []
+    targets = [f"ticket:{ticket.pk}"]
+    if issuance is not None:
+        lines = lines_of(issuance)
+        targets.append(f"issuance:{issuance.pk}")
+        if line.sent_at is not None:
+            window = dt.timedelta(minutes=1)
+            api_calls = ApiCall.objects.filter(
+                credential_id=issuance.credential_id,
+                created_at__gte=line.sent_at - window,
+                created_at__lte=(line.settled_at or line.sent_at) + window,
+            ).order_by("created_at", "id")[:TICKET_API_CALLS_SHOWN]
+    return {
+        "supplements": ticket.supplements.all(),
+        "issuance": issuance,
+        "lines": lines,
+        "api_calls": api_calls,
+        "history": AuditEntry.objects.filter(target__in=targets).order_by("created_at", "id"),
+    }
+
+
+TICKET_API_CALLS_SHOWN = 50
+
+
+# --- Reports -----------------------------------------------------------------------------------
+# Per event, issuer, reason and ISO week: tickets issued, their face value (the price option's
+# price: comps go out at 0) and how many came through the door once reconciliation mirrors
+# `entered`. One aggregate query per report, over the tickets issued through Comps.
+
+from dataclasses import dataclass as _dataclass  # noqa: E402
+from decimal import Decimal as _Decimal  # noqa: E402
+from zoneinfo import ZoneInfo as _ZoneInfo  # noqa: E402
+
+from django.conf import settings as _settings  # noqa: E402
+from django.db.models import Sum as _Sum  # noqa: E402
+from django.db.models.functions import TruncWeek as _TruncWeek  # noqa: E402
+
+from tickets.models import IssuedTicket as _IssuedTicket  # noqa: E402
+
+REPORT_GROUPINGS = ("event", "issuer", "reason", "week")
+REPORT_DEFAULT_DAYS = 90
+
+
+@_dataclass(frozen=True)
+class ReportRow:
+    key: object
+    label: str
+    detail: str
+    tickets: int
+    face_value: _Decimal
+    checked_in: int
+
+    @property
+    def check_in_rate(self) -> float:
+        """Percentage of the tickets whose holder came in (0 when none were issued)."""
+        return 100 * self.checked_in / self.tickets if self.tickets else 0.0
+
+
+@_dataclass(frozen=True)
+class Report:
+    grouping: str
+    rows: list[ReportRow]
+
+    @property
+    def tickets(self) -> int:
+        return sum(r.tickets for r in self.rows)
+
+    @property
+    def face_value(self) -> _Decimal:
+        return sum((r.face_value for r in self.rows), _Decimal("0"))
+
+    @property
+    def checked_in(self) -> int:
+        return sum(r.checked_in for r in self.rows)
+
+    @property
+    def check_in_rate(self) -> float:
+        return 100 * self.checked_in / self.tickets if self.tickets else 0.0
+
+
+def default_report_period() -> tuple[dt.date, dt.date]:
+    """The last 90 days, today included, in the venue's time zone."""
+    today = timezone.localdate()
+    return today - dt.timedelta(days=REPORT_DEFAULT_DAYS - 1), today
+
+
+def _venue_tz() -> _ZoneInfo:
+    return _ZoneInfo(_settings.TIME_ZONE)
+
+
+def report_tickets(
+    *, date_from: dt.date, date_to: dt.date, environment: str
+) -> QuerySet[_IssuedTicket]:
+    """Tickets issued through Comps in `environment` whose issuance was created between the two
+    dates (both included, venue time)."""
+    tz = _venue_tz()
+    start = dt.datetime.combine(date_from, dt.time.min, tzinfo=tz)
+    end = dt.datetime.combine(date_to + dt.timedelta(days=1), dt.time.min, tzinfo=tz)
+    return _IssuedTicket.objects.filter(
+        environment=environment,
+        line__isnull=False,
+        line__issuance__created_at__gte=start,
+        line__issuance__created_at__lt=end,
+    )
+
+
+_REPORT_MEASURES = {
+    "tickets": Count("id"),
+    "face_value": _Sum("line__issuance__price_option__price"),
+    "checked_in": Count("id", filter=Q(entered__gt=0)),
+}
+
+
+def ticket_report(
+    *, grouping: str, date_from: dt.date, date_to: dt.date, environment: str
+) -> Report:
+    """One report, in one query. `grouping` is one of REPORT_GROUPINGS."""
+    tickets = report_tickets(date_from=date_from, date_to=date_to, environment=environment)
+    if grouping == "event":
+        rows = (
+            tickets.values("event_id", "event__name", "event__night")
+            .annotate(**_REPORT_MEASURES)
+            .order_by("-event__night", "event__name", "event_id")
+        )
+        return Report(
+            grouping,
+            [
+                _row(
+                    r,
+                    key=r["event_id"],
+                    label=r["event__name"] or "(event no longer mirrored)",
+                    detail=r["event__night"].strftime("%a %d %b %Y") if r["event__night"] else "",
+                )
+                for r in rows
+            ],
+        )
+    if grouping == "issuer":
+        prefix = "line__issuance__created_by__"
+        rows = (
+            tickets.values(
+                f"{prefix}id", f"{prefix}username", f"{prefix}first_name", f"{prefix}last_name"
+            )
+            .annotate(**_REPORT_MEASURES)
+            .order_by("-tickets", f"{prefix}username")
+        )
+        return Report(
+            grouping,
+            [
+                _row(
+                    r,
+                    key=r[f"{prefix}id"],
+                    label=" ".join(
+                        p for p in (r[f"{prefix}first_name"], r[f"{prefix}last_name"]) if p
+                    )
+                    or r[f"{prefix}username"],
+                    detail=r[f"{prefix}username"],
+                )
+                for r in rows
+            ],
+        )
+    if grouping == "reason":
+        rows = (
+            tickets.values("line__issuance__reason_id", "line__issuance__reason__label")
+            .annotate(**_REPORT_MEASURES)
+            .order_by("-tickets", "line__issuance__reason__label")
+        )
+        return Report(
+            grouping,
+            [
+                _row(
+                    r,
+                    key=r["line__issuance__reason_id"],
+                    label=r["line__issuance__reason__label"],
+                    detail="",
+                )
+                for r in rows
+            ],
+        )
+    if grouping == "week":
+        rows = (
+            tickets.annotate(week=_TruncWeek("line__issuance__created_at", tzinfo=_venue_tz()))
+            .values("week")
+            .annotate(**_REPORT_MEASURES)
+            .order_by("week")
+        )
+        return Report(grouping, [_week_row(r) for r in rows])
+    raise ValueError(f"Unknown report grouping: {grouping!r}")
+
+
+def _week_row(r: dict[str, object]) -> ReportRow:
+    week = r["week"]
+    monday = timezone.localtime(week, _venue_tz()).date() if isinstance(week, dt.datetime) else week
+    year, number, _ = monday.isocalendar()
+    return _row(r, key=monday, label=f"{year}-W{number:02d}", detail=f"from {monday:%d %b %Y}")
+
+
+def _row(r: dict[str, object], *, key: object, label: str, detail: str) -> ReportRow:
+    return ReportRow(
+        key=key,
+        label=label,
+        detail=detail,
+        tickets=r["tickets"],
+        face_value=r["face_value"] or _Decimal("0"),
+        checked_in=r["checked_in"],
+    )

@@ -1,0 +1,261 @@
+"""Exports of the ticket search: the columns, the order, the BOM, the injection guard, XLSX, the
+document numbers rule and the audit entry."""
+
+import csv
+import datetime as dt
+import io
+import itertools
+import types
+import zipfile
+
+import pytest
+from django.contrib.auth.models import Permission
+
+from tests import factories as f
+from tickets.models import AuditEntry, IssuedTicket, LineState
+from tickets.services import exports
+from tickets.text import document_digest
+
+pytestmark = pytest.mark.django_db
+
+_ids = itertools.count(1)
+
+
+def ticket(issuance=None, **kwargs):
+    """A mirrored ticket; with an issuance, linked to a confirmed line of it."""
+    n = next(_ids)
+    line = None
+    if issuance is not None:
+        line = f.IssuanceLineFactory(
+            issuance=issuance,
+            state=LineState.CONFIRMED,
+            document_type=kwargs.pop("document_type", ""),
+            document_number=kwargs.get("document_number", ""),
+            document_digest=document_digest(kwargs.pop("document_number"))
+            if kwargs.get("document_number")
+            else "",
+        )
+    values = {
+        "environment": "alpha",
+        "remote_id": f"remote-{n}",
+        "code": f"CODE{n:04d}",
+        "name": f"Holder {n}",
+        "email": f"holder{n}@example.com",
+        "status": "activated",
+        "remote_created_at": dt.datetime(2026, 5, 1, 20, 0, tzinfo=dt.UTC) + dt.timedelta(hours=n),
+        "event": issuance.event if issuance is not None else None,
+        "line": line,
+    }
+    values.update(kwargs)
+    return IssuedTicket.objects.create(**values)
+
+
+def read_csv(chunks):
+    data = b"".join(chunks)
+    assert data.startswith("\ufeff".encode())
+    return list(csv.reader(io.StringIO(data.decode("utf-8").removeprefix("\ufeff"))))
+
+
+def grant_documents(user):
+    user.user_permissions.add(
+        Permission.objects.get(content_type__app_label="tickets", codename="view_document_numbers")
+    )
+    return type(user).objects.get(pk=user.pk)  # a fresh instance: permissions are cached
+
+
+def test_csv_has_the_chosen_columns_in_the_querysets_order():
+    issuance = f.IssuanceFactory()
+    made = [ticket(issuance) for _ in range(5)]
+    queryset = IssuedTicket.objects.order_by("-code")
+
+    rows = read_csv(exports.csv_rows(queryset=queryset, columns=["code", "holder", "issued_by"]))
+
+    assert rows[0] == ["Ticket code", "Holder", "Issued by"]
+    expected = sorted(made, key=lambda t: t.code, reverse=True)
+    assert rows[1:] == [[t.code, t.name, issuance.created_by.username] for t in expected]
+
+
+def test_csv_starts_with_a_bom_and_handles_tickets_without_a_line():
+    ticket(name="José Müller")
+    data = b"".join(
+        exports.csv_rows(
+            queryset=IssuedTicket.objects.all(), columns=["holder", "event", "issued_at"]
+        )
+    )
+    assert data.startswith(b"\xef\xbb\xbf")
+    assert read_csv([data])[1] == ["José Müller", "", ""]
+
+
+def test_csv_guards_cells_a_spreadsheet_would_run_as_formulas():
+    for name in ('=HYPERLINK("http://x")', "+1", "-2", "@SUM(A1)", "\tx", "\rx", "plain"):
+        ticket(name=name)
+    rows = read_csv(
+        exports.csv_rows(queryset=IssuedTicket.objects.order_by("id"), columns=["holder"])
+    )
+    assert [r[0] for r in rows[1:]] == [
+        '\'=HYPERLINK("http://x")',
+        "'+1",
+        "'-2",
+        "'@SUM(A1)",
+        "'\tx",
+        "'\rx",
+        "plain",
+    ]
+
+
+def test_csv_streams_in_chunks_and_never_loads_the_whole_set(monkeypatch):
+    monkeypatch.setattr(exports, "CHUNK_SIZE", 3)
+    for _ in range(7):
+        ticket()
+    stream = exports.csv_rows(queryset=IssuedTicket.objects.all(), columns=["code"])
+    assert isinstance(stream, types.GeneratorType)
+    chunks = list(stream)
+    # header, then 3 + 3 + 1 rows
+    assert [c.count(b"\r\n") for c in chunks] == [1, 3, 3, 1]
+
+
+def test_unknown_columns_are_refused():
+    with pytest.raises(exports.ExportError, match="Unknown export column"):
+        list(exports.csv_rows(queryset=IssuedTicket.objects.all(), columns=["code", "password"]))
+
+
+def test_xlsx_is_a_valid_workbook_with_the_values():
+    issuance = f.IssuanceFactory()
+    ticket(issuance, name="=cmd|' /C calc'!A0", entered=2)
+    ticket(issuance, name="Ana")
+    data = b"".join(
+        exports.xlsx_stream(
+            queryset=IssuedTicket.objects.order_by("id"),
+            columns=["code", "holder", "checked_in", "night", "issued_at", "face_value"],
+        )
+    )
+    archive = zipfile.ZipFile(io.BytesIO(data))
+    assert archive.testzip() is None
+    assert "xl/workbook.xml" in archive.namelist()
+    sheet = archive.read("xl/worksheets/sheet1.xml").decode()
+    assert "Ticket code" in sheet
+    assert "Ana" in sheet
+    assert "=cmd|" in sheet  # stored as text...
+    assert "<f>" not in sheet  # ...never as a formula
+    assert "<v>2</v>" in sheet  # numbers stay numbers
+
+
+def test_xlsx_leaves_no_temporary_file(tmp_path, monkeypatch):
+    monkeypatch.setattr("tempfile.tempdir", str(tmp_path))
+    ticket()
+    list(exports.xlsx_stream(queryset=IssuedTicket.objects.all(), columns=["code"]))
+    stream = exports.xlsx_stream(queryset=IssuedTicket.objects.all(), columns=["code"])
+    next(stream)
+    stream.close()  # a download cut short
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_export_of_a_manager_has_every_ticket_in_the_search_order_and_is_audited():
+    manager = f.manager()
+    issuance = f.IssuanceFactory()
+    made = [ticket(issuance, rate_name="VIP") for _ in range(3)]
+    ticket(issuance, rate_name="Guest list")
+
+    export = exports.start_export(
+        user=manager,
+        params={"rate": "VIP", "sort": "code"},
+        columns=["code", "rate"],
+        fmt="csv",
+    )
+
+    assert export.row_count == 3
+    assert export.filename.startswith("comps-tickets-")
+    assert export.filename.endswith(".csv")
+    rows = read_csv(export.stream)
+    assert rows[1:] == [[t.code, "VIP"] for t in made]
+    entry = AuditEntry.objects.get(action="tickets.exported")
+    assert entry.actor == manager
+    assert entry.data == {
+        "filter": {"rate": "VIP", "sort": "code"},
+        "columns": ["code", "rate"],
+        "format": "csv",
+        "row_count": 3,
+        "documents": False,
+    }
+
+
+def test_the_audit_entry_is_written_before_the_stream_is_read():
+    ticket(f.IssuanceFactory())
+    export = exports.start_export(user=f.manager(), params={}, columns=None, fmt="xlsx")
+    assert AuditEntry.objects.filter(action="tickets.exported").count() == 1
+    assert export.columns == list(exports.DEFAULT_COLUMNS)
+    assert "document_number" not in export.columns
+
+
+def test_an_issuer_exports_only_tickets_of_their_own_issuances():
+    issuer = f.issuer()
+    mine = ticket(f.IssuanceFactory(created_by=issuer))
+    ticket(f.IssuanceFactory())
+    ticket()  # mirrored without a line (reconciliation): not the issuer's
+    export = exports.start_export(user=issuer, params={}, columns=["code"], fmt="csv")
+    assert export.row_count == 1
+    assert read_csv(export.stream)[1:] == [[mine.code]]
+
+
+def test_document_numbers_need_the_permission():
+    ticket(f.IssuanceFactory(), document_type="dni", document_number="12345678Z")
+    for user in (f.issuer(), f.UserFactory()):
+        for kwargs in ({"include_documents": True}, {"columns": ["code", "document_number"]}):
+            kwargs.setdefault("columns", None)
+            with pytest.raises(exports.ExportError, match="document numbers"):
+                exports.start_export(user=user, params={}, fmt="csv", **kwargs)
+    assert not AuditEntry.objects.filter(action="tickets.exported").exists()
+
+
+def test_document_numbers_are_exported_decrypted_when_allowed():
+    issuance = f.IssuanceFactory()
+    ticket(issuance, document_type="dni", document_number="12345678Z")
+    manager = grant_documents(f.UserFactory())
+    manager.user_permissions.add(
+        Permission.objects.get(content_type__app_label="tickets", codename="view_all_issuances")
+    )
+    manager = type(manager).objects.get(pk=manager.pk)
+
+    export = exports.start_export(
+        user=manager, params={}, columns=["code"], fmt="csv", include_documents=True
+    )
+
+    assert export.columns == ["code", "document_type", "document_number"]
+    assert read_csv(export.stream)[1][1:] == ["dni", "12345678Z"]
+    assert AuditEntry.objects.get(action="tickets.exported").data["documents"] is True
+
+
+def test_a_document_number_typed_in_the_search_box_is_masked_in_the_audit_log():
+    ticket(f.IssuanceFactory(), document_type="dni", document_number="12345678Z")
+    exports.start_export(user=f.manager(), params={"q": "12345678Z"}, columns=["code"], fmt="csv")
+    entry = AuditEntry.objects.get(action="tickets.exported")
+    assert "12345678Z" not in str(entry.data)
+    assert entry.data["filter"]["q"].endswith("78Z")
+    assert entry.data["row_count"] == 1
+
+
+def test_a_bad_format_or_filter_is_an_export_error():
+    with pytest.raises(exports.ExportError, match="format"):
+        exports.start_export(user=f.manager(), params={}, columns=None, fmt="pdf")
+    with pytest.raises(exports.ExportError, match="issued_from"):
+        exports.start_export(
+            user=f.manager(), params={"issued_from": "yesterday"}, columns=None, fmt="csv"
+        )
+
+
+def test_the_guard_sees_formulas_in_quoted_cells_and_leaves_safe_cells_alone():
+    for name in ("=1,2", "a,=b", '"=x"', "\r\nline", "x"):
+        ticket(name=name)
+    rows = read_csv(
+        exports.csv_rows(
+            queryset=IssuedTicket.objects.order_by("id"), columns=["holder", "issued_at"]
+        )
+    )
+    assert [r[0] for r in rows[1:]] == ["'=1,2", "a,=b", '"=x"', "'\r\nline", "x"]
+
+
+def test_csv_times_are_the_venues_local_time(settings):
+    settings.TIME_ZONE = "Europe/Madrid"
+    ticket(f.IssuanceFactory(), entry_date=dt.datetime(2026, 7, 1, 22, 30, tzinfo=dt.UTC))
+    rows = read_csv(exports.csv_rows(queryset=IssuedTicket.objects.all(), columns=["entry_date"]))
+    assert rows[1] == ["2026-07-02 00:30:00"]

@@ -1,0 +1,326 @@
+"""The ticket search page, saved searches, and the ticket page with its audited document."""
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from django.utils import timezone
+
+from tests import factories as f
+from tickets.forms import mask_document
+from tickets.models import ApiCall, AuditEntry, IssuedTicket, SavedSearch
+from tickets.text import document_digest
+from tickets.views.search import TICKETS_PER_PAGE
+
+pytestmark = pytest.mark.django_db
+
+SEARCH = reverse("ticket-search")
+
+
+def ticket_for(*, issuance=None, document_number="", **kwargs):
+    line = f.IssuanceLineFactory(
+        issuance=issuance or f.IssuanceFactory(),
+        state="confirmed",
+        document_type="dni" if document_number else "",
+        document_number=document_number,
+        document_digest=document_digest(document_number),
+    )
+    return f.IssuedTicketFactory(line=line, **kwargs)
+
+
+@pytest.fixture
+def boss(client):
+    user = f.manager()
+    client.force_login(user)
+    return user
+
+
+def codes(response):
+    return [t.code for t in response.context["page"].object_list]
+
+
+# --- The search page ---------------------------------------------------------------------------
+
+
+def test_anonymous_users_go_to_the_login_page(client):
+    response = client.get(SEARCH)
+    assert response.status_code == 302
+    assert reverse("login") in response["Location"]
+
+
+def test_users_without_a_role_are_refused(client):
+    client.force_login(f.UserFactory())
+    assert client.get(SEARCH).status_code == 403
+
+
+def test_the_page_searches_and_shows_the_results(client, boss):
+    jose = ticket_for(name="José Pérez", code="JP0001")
+    ticket_for(name="Ana García", code="AG0001")
+    response = client.get(SEARCH, {"q": "PEREZ"})
+    assert response.status_code == 200
+    assert codes(response) == ["JP0001"]
+    html = response.content.decode()
+    assert reverse("ticket-detail", args=[jose.pk]) in html
+    assert "José Pérez" in html
+    assert "Issued by" in html  # managers see who issued
+
+
+def test_the_empty_state(client, boss):
+    response = client.get(SEARCH, {"q": "nobody"})
+    assert codes(response) == []
+    assert "No ticket matches this search." in response.content.decode()
+
+
+def test_bad_parameters_show_a_message_not_a_500(client, boss):
+    ticket_for()
+    response = client.get(SEARCH, {"sort": "password", "event": "x", "issued_from": "soon"})
+    assert response.status_code == 200
+    assert response.context["page"] is None
+    html = response.content.decode()
+    assert "This search cannot run" in html
+    assert "Cannot sort by" in html
+
+
+def test_a_page_number_out_of_range_or_garbage_does_not_fail(client, boss):
+    ticket_for()
+    assert codes(client.get(SEARCH, {"page": "abc"})) != []
+    response = client.get(SEARCH, {"page": "99"})
+    assert response.status_code == 200
+    assert "past the last one" in response.content.decode()
+
+
+def test_every_parameter_round_trips_through_the_page(client, boss):
+    ticket = ticket_for(name="Zoë Ramos")
+    channel = f.ChannelFactory()
+    params = {
+        "q": "zoe",
+        "event": str(ticket.event_id),
+        "rate": ticket.rate_name,
+        "status": "valid",
+        "issued_by": str(ticket.line.issuance.created_by_id),
+        "reason": str(ticket.line.issuance.reason_id),
+        "attribution": f"channel:{channel.pk}",
+        "issued_from": "2026-01-01",
+        "issued_to": "2030-01-01",
+        "night_from": "2026-01-01",
+        "night_to": "2030-01-01",
+        "checked_in": "no",
+        "environment": "alpha",
+        "sort": "-name",
+    }
+    response = client.get(SEARCH, params)
+    assert response.status_code == 200
+    form = response.context["form"]
+    assert form.is_valid()
+    for key, value in params.items():
+        assert str(form[key].value()) == value, key
+    # The saved-search form and the sort links carry the whole search.
+    query = response.context["query_string"]
+    for key in params:
+        assert f"{key}=" in query
+    name_link = response.context["sort_links"]["name"]
+    assert name_link["url"].count("sort=") == 1
+    assert "sort=name" in name_link["url"]
+    assert "q=zoe" in response.context["sort_links"]["code"]["url"]
+
+
+def test_sortable_headers_toggle_and_keep_the_search(client, boss):
+    for name in ("Bea", "Abel", "Ciro"):
+        ticket_for(name=name)
+    response = client.get(SEARCH, {"sort": "name", "q": "b"})
+    assert [t.name for t in response.context["page"].object_list] == ["Abel", "Bea"]
+    link = response.context["sort_links"]["name"]
+    assert link["arrow"] == "▲"
+    assert "sort=-name" in link["url"]
+    assert "q=b" in link["url"]
+    response = client.get(SEARCH, {"sort": "-name"})
+    assert [t.name for t in response.context["page"].object_list] == ["Ciro", "Bea", "Abel"]
+
+
+def test_pagination_fifty_a_page_with_links_that_keep_the_search(client, boss):
+    issuance = f.IssuanceFactory()
+    for n in range(TICKETS_PER_PAGE + 3):
+        ticket_for(issuance=issuance, name=f"Guest {n:03d}")
+    first = client.get(SEARCH, {"q": "guest", "sort": "name"})
+    page = first.context["page"]
+    assert len(page.object_list) == TICKETS_PER_PAGE
+    assert page.has_next
+    assert not page.has_previous
+    next_url = first.context["next_url"]
+    assert "page=2" in next_url
+    assert "q=guest" in next_url
+    assert "sort=name" in next_url
+    second = client.get(SEARCH + next_url)
+    assert [t.name for t in second.context["page"].object_list] == [
+        f"Guest {n:03d}" for n in range(TICKETS_PER_PAGE, TICKETS_PER_PAGE + 3)
+    ]
+    assert not second.context["page"].has_next
+    assert "page=1" in second.context["previous_url"]
+
+
+def _queries_for_page(client, count):
+    issuance = f.IssuanceFactory()
+    for _ in range(count):
+        ticket_for(issuance=issuance, name="Same Name")
+    with CaptureQueriesContext(connection) as queries:
+        response = client.get(SEARCH, {"q": "same"})
+    assert len(response.context["page"].object_list) == count
+    return len(queries)
+
+
+def test_a_page_costs_the_same_number_of_queries_for_5_or_50_tickets(client, boss):
+    few = _queries_for_page(client, 5)
+    IssuedTicket.objects.all().delete()
+    many = _queries_for_page(client, TICKETS_PER_PAGE)
+    assert few == many
+
+
+def test_an_issuer_sees_only_their_own_tickets_list_and_detail(client):
+    ivy = f.issuer()
+    mine = ticket_for(issuance=f.IssuanceFactory(created_by=ivy), code="MINE01")
+    theirs = ticket_for(code="THEIRS")
+    client.force_login(ivy)
+    response = client.get(SEARCH)
+    assert codes(response) == ["MINE01"]
+    assert "Issued by" not in response.content.decode()
+    assert client.get(reverse("ticket-detail", args=[mine.pk])).status_code == 200
+    assert client.get(reverse("ticket-detail", args=[theirs.pk])).status_code == 404
+
+
+def test_the_nav_links_to_tickets_for_issuers_and_managers(client, boss):
+    response = client.get(reverse("issuance-list"))
+    assert f'href="{SEARCH}"' in response.content.decode()
+
+
+# --- Saved searches ----------------------------------------------------------------------------
+
+
+def test_save_update_list_and_delete_a_search(client, boss):
+    save = reverse("saved-search-save")
+    response = client.post(save, {"name": "Press", "query": "q=ana&reason=2&page=4&evil=1"})
+    saved = SavedSearch.objects.get(owner=boss, name="Press")
+    assert saved.query == "q=ana&reason=2"  # the search's own parameters, without the page
+    assert response.status_code == 302
+    assert response["Location"] == f"{SEARCH}?q=ana&reason=2"
+
+    client.post(save, {"name": "Press", "query": "q=bea"})
+    saved.refresh_from_db()
+    assert saved.query == "q=bea"
+    assert SavedSearch.objects.filter(owner=boss).count() == 1
+
+    page = client.get(SEARCH).content.decode()
+    assert f'href="{SEARCH}?q=bea"' in page
+
+    client.post(reverse("saved-search-delete", args=[saved.pk]))
+    assert not SavedSearch.objects.filter(pk=saved.pk).exists()
+
+
+def test_a_search_needs_a_name(client, boss):
+    client.post(reverse("saved-search-save"), {"name": "  ", "query": "q=x"})
+    assert not SavedSearch.objects.exists()
+
+
+def test_saved_searches_are_per_user(client, boss):
+    other = f.manager()
+    theirs = SavedSearch.objects.create(owner=other, name="Theirs", query="q=secret")
+    mine = SavedSearch.objects.create(owner=boss, name="Theirs", query="q=mine")
+    response = client.get(SEARCH)
+    assert list(response.context["saved_searches"]) == [mine]
+    assert "q=secret" not in response.content.decode()
+    assert client.post(reverse("saved-search-delete", args=[theirs.pk])).status_code == 404
+    assert SavedSearch.objects.filter(pk=theirs.pk).exists()
+
+
+def test_saved_search_views_need_post(client, boss):
+    assert client.get(reverse("saved-search-save")).status_code == 405
+
+
+# --- The ticket page ---------------------------------------------------------------------------
+
+
+def test_the_ticket_page_shows_everything_but_the_document(client, boss):
+    ticket = ticket_for(
+        name="José Pérez",
+        code="JP0001",
+        document_number="98765432W",
+        raw={"_id": "x", "personal_document_number": "98765432W", "code": "JP0001"},
+    )
+    line = ticket.line
+    line.sent_at = timezone.now()
+    line.settled_at = line.sent_at
+    line.save()
+    ApiCall.objects.create(
+        credential=line.issuance.credential, method="POST", path="/tickets/", duration_ms=12
+    )
+    sibling = f.IssuanceLineFactory(issuance=line.issuance, full_name="Sibling Holder")
+    ticket.supplements.create(label="Cloakroom", price=3)
+    AuditEntry.objects.create(action="issuance.created", target=f"issuance:{line.issuance_id}")
+
+    response = client.get(reverse("ticket-detail", args=[ticket.pk]))
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "JP0001" in html
+    assert "José Pérez" in html
+    assert "98765432W" not in html
+    assert mask_document("98765432W") in html
+    assert "Show document number" in html  # managers may
+    assert "Cloakroom" in html
+    assert "20.00 €" in html  # the face value, from the price option
+    assert reverse("issuance-detail", args=[line.issuance_id]) in html
+    assert sibling.full_name in html
+    assert "POST /tickets/" in html
+    assert "issuance.created" in html
+    assert "personal_document_number" in html  # the raw JSON, masked
+
+
+def test_revealing_the_document_is_audited(client, boss):
+    ticket = ticket_for(document_number="98765432W")
+    response = client.post(reverse("ticket-document-reveal", args=[ticket.pk]))
+    assert response.status_code == 200
+    assert "98765432W" in response.content.decode()
+    entry = AuditEntry.objects.get(action="ticket.document_viewed")
+    assert entry.actor == boss
+    assert entry.target == f"ticket:{ticket.pk}"
+    assert "98765432W" not in str(entry.data)
+    # Shown once: the next visit is masked again.
+    assert (
+        "98765432W" not in client.get(reverse("ticket-detail", args=[ticket.pk])).content.decode()
+    )
+
+
+def test_an_issuer_may_not_reveal_a_document(client):
+    ivy = f.issuer()
+    ticket = ticket_for(issuance=f.IssuanceFactory(created_by=ivy), document_number="98765432W")
+    client.force_login(ivy)
+    page = client.get(reverse("ticket-detail", args=[ticket.pk])).content.decode()
+    assert "Show document number" not in page
+    response = client.post(reverse("ticket-document-reveal", args=[ticket.pk]))
+    assert response.status_code == 403
+    assert not AuditEntry.objects.filter(action="ticket.document_viewed").exists()
+
+
+def test_revealing_someone_elses_ticket_is_a_404(client):
+    ivy = f.issuer()
+    ticket = ticket_for(document_number="98765432W")
+    client.force_login(ivy)
+    assert client.post(reverse("ticket-document-reveal", args=[ticket.pk])).status_code == 404
+
+
+def test_the_roles_have_the_document_permission_as_migrated():
+    assert f.admin().has_perm("tickets.view_document_numbers")
+    assert f.manager().has_perm("tickets.view_document_numbers")
+    assert not f.issuer().has_perm("tickets.view_document_numbers")
+
+
+def test_the_export_links_carry_the_search_and_the_chosen_columns(client, boss):
+    response = client.get(SEARCH, {"q": "ana", "columns": ["code", "email"]})
+    html = response.content.decode()
+    assert "/tickets/export/?q=ana&amp;columns=code%2Cemail&amp;format=csv" in html
+    assert "/tickets/export/?q=ana&amp;columns=code%2Cemail&amp;format=xlsx" in html
+
+
+def test_saving_a_search_keeps_its_export_columns(client, boss):
+    client.post(
+        reverse("saved-search-save"), {"name": "Door list", "query": "q=ana&columns=code,email"}
+    )
+    assert boss.saved_searches.get().query == "q=ana&columns=code%2Cemail"

@@ -1,0 +1,148 @@
+"""The ticket search's query parameters: parsed and validated here, applied by
+`selectors.search_tickets`. A bad value is a form error on the page, never a 500."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib.auth import get_user_model
+
+from tickets.models import Channel, Environment, Event, Promoter, Reason
+
+# Public sort keys (the `sort` parameter, optionally prefixed with "-") and what they order by.
+SORT_FIELDS: dict[str, tuple[str, ...]] = {
+    "code": ("code",),
+    "name": ("name",),
+    "email": ("email",),
+    "event": ("event_night", "event__name"),
+    "rate": ("rate_name",),
+    "status": ("status",),
+    "checked_in": ("entered",),
+    "issued_by": ("line__issuance__created_by__username",),
+    "reason": ("line__issuance__reason__label",),
+    "issued": ("line__issuance__created_at", "remote_created_at"),
+}
+DEFAULT_SORT = "-issued"
+
+STATUS_VALID = "valid"
+STATUS_INVALID = "invalid"
+STATUS_REFUNDED = "refunded"
+STATUS_CHOICES = [
+    ("", "Any status"),
+    (STATUS_VALID, "Valid"),
+    (STATUS_INVALID, "Not valid (cancelled, refunded…)"),
+    (STATUS_REFUNDED, "Refunded"),
+]
+CHECKED_IN_CHOICES = [("", "Checked in or not"), ("yes", "Checked in"), ("no", "Not checked in")]
+ATTRIBUTION_NONE = "none"
+
+# Every parameter the search page understands: what the selector reads and the URL carries.
+PARAMS = (
+    "q",
+    "event",
+    "rate",
+    "status",
+    "issued_by",
+    "reason",
+    "attribution",
+    "issued_from",
+    "issued_to",
+    "night_from",
+    "night_to",
+    "checked_in",
+    "environment",
+    "sort",
+)
+
+
+class DateInput(forms.DateInput):
+    input_type = "date"
+
+    def __init__(self) -> None:
+        super().__init__(format="%Y-%m-%d")
+
+
+class TicketSearchFilter(forms.Form):
+    """Validates the search page's GET parameters; `cleaned_data` is what the selector applies."""
+
+    q = forms.CharField(
+        required=False,
+        max_length=200,
+        label="Search",
+        help_text="Name, email, phone, ticket code, QR code, payment id, or a full document "
+        "number.",
+    )
+    event = forms.ModelChoiceField(
+        queryset=Event.objects.all(), required=False, empty_label="Any event"
+    )
+    rate = forms.CharField(required=False, max_length=300, label="Rate name")
+    status = forms.ChoiceField(choices=STATUS_CHOICES, required=False)
+    issued_by = forms.ModelChoiceField(
+        queryset=get_user_model().objects.none(), required=False, empty_label="Anyone"
+    )
+    reason = forms.ModelChoiceField(
+        queryset=Reason.objects.all(), required=False, empty_label="Any reason"
+    )
+    attribution = forms.CharField(required=False, max_length=120)
+    issued_from = forms.DateField(required=False, widget=DateInput(), label="Issued from")
+    issued_to = forms.DateField(required=False, widget=DateInput(), label="Issued until")
+    night_from = forms.DateField(required=False, widget=DateInput(), label="Event night from")
+    night_to = forms.DateField(required=False, widget=DateInput(), label="Event night until")
+    checked_in = forms.ChoiceField(choices=CHECKED_IN_CHOICES, required=False, label="Check-in")
+    environment = forms.ChoiceField(
+        choices=[("", "Any environment"), *Environment.choices], required=False
+    )
+    sort = forms.CharField(required=False, max_length=40)
+
+    def __init__(self, *args: object, **kwargs: object) -> None:
+        super().__init__(*args, **kwargs)
+        user_model = get_user_model()
+        self.fields["issued_by"].queryset = (
+            user_model.objects.filter(issuances__isnull=False).distinct().order_by("username")
+        )
+        self.fields["issued_by"].label_from_instance = lambda user: (
+            user.get_full_name() or user.get_username()
+        )
+        self.fields["event"].label_from_instance = lambda event: f"{event.name} ({event.night})"
+        for field in self.fields.values():
+            is_select = isinstance(field.widget, forms.Select)
+            field.widget.attrs.setdefault(
+                "class",
+                "form-select form-select-sm" if is_select else "form-control form-control-sm",
+            )
+
+    def attribution_choices(self) -> list[tuple[str, str]]:
+        """For the template's <select>: channels and promoters, only queried when rendering."""
+        choices = [("", "Any attribution"), (ATTRIBUTION_NONE, "None (no channel or promoter)")]
+        choices += [(f"channel:{c.pk}", f"Channel: {c.name}") for c in Channel.objects.all()]
+        choices += [(f"promoter:{p.pk}", f"Promoter: {p}") for p in Promoter.objects.all()]
+        return choices
+
+    def clean_attribution(self) -> tuple[str, int | None] | None:
+        value = (self.cleaned_data.get("attribution") or "").strip()
+        if not value:
+            return None
+        if value == ATTRIBUTION_NONE:
+            return (ATTRIBUTION_NONE, None)
+        kind, _, pk = value.partition(":")
+        if kind not in ("channel", "promoter") or not pk.isdigit():
+            raise forms.ValidationError(
+                'Attribution must be "none", "channel:<id>" or "promoter:<id>".'
+            )
+        return (kind, int(pk))
+
+    def clean_sort(self) -> str:
+        value = (self.cleaned_data.get("sort") or "").strip()
+        if not value:
+            return DEFAULT_SORT
+        if value.removeprefix("-") not in SORT_FIELDS:
+            raise forms.ValidationError(
+                f"Cannot sort by “{value}”. Sort by one of: {', '.join(SORT_FIELDS)}."
+            )
+        return value
+
+    def clean(self) -> dict[str, object]:
+        cleaned = super().clean()
+        for start, end in (("issued_from", "issued_to"), ("night_from", "night_to")):
+            if cleaned.get(start) and cleaned.get(end) and cleaned[start] > cleaned[end]:
+                self.add_error(end, "The end date is before the start date.")
+        return cleaned

@@ -1,0 +1,426 @@
+"""Exports of the ticket search: CSV and XLSX of exactly the filtered, sorted set, streamed.
+
+Memory stays flat however many rows: rows are read as tuples (`values_list`, never model
+instances) through a database iterator in chunks, CSV is written a chunk at a time, and XLSX goes
+through xlsxwriter's constant-memory mode into a temporary file that is then streamed out.
+
+Columns come from a fixed registry (`EXPORT_COLUMNS`); nothing else can be asked for. Document
+numbers are encrypted at rest and decrypting costs CPU, so the column is only selected (and
+therefore only decrypted) when a user allowed to see them asks for it. Every export is written to
+the audit log, with its filter, columns, format and row count, before the first byte is sent.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import itertools
+import os
+import re
+import tempfile
+from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+import xlsxwriter
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db import transaction
+from django.db.models import QuerySet
+from django.http import HttpRequest
+from django.utils import timezone
+
+from tickets import selectors
+from tickets.filters import PARAMS as SEARCH_PARAMS
+from tickets.models import AuditEntry, IssuanceLine, IssuedTicket
+from tickets.services import audit
+from tickets.text import document_digest, normalise_document
+
+DOCUMENTS_PERMISSION = "tickets.view_document_numbers"
+CHUNK_SIZE = 2000  # rows fetched per database round trip, and written per yielded CSV chunk
+XLSX_READ_BYTES = 64 * 1024
+
+
+class ExportError(Exception):
+    """An export that cannot be made as asked; the message is fit for staff."""
+
+
+# --- The column registry ------------------------------------------------------------------------
+
+
+def _text(value: Any) -> str:
+    return "" if value is None else str(value)
+
+
+def _local_datetime(value: dt.datetime | None) -> str:
+    if value is None:
+        return ""
+    local = timezone.localtime(value) if timezone.is_aware(value) else value
+    return local.replace(tzinfo=None).isoformat(sep=" ", timespec="seconds")
+
+
+def _date(value: dt.date | None) -> str:
+    return "" if value is None else value.isoformat()
+
+
+@dataclass(frozen=True)
+class Column:
+    key: str
+    header: str
+    path: str  # the ORM path handed to values_list
+    to_text: Callable[[Any], str] = _text
+    # Free text someone else typed (holder names, emails...): guarded against CSV injection.
+    untrusted: bool = True
+
+
+EXPORT_COLUMNS: dict[str, Column] = {
+    c.key: c
+    for c in (
+        Column("code", "Ticket code", "code"),
+        Column("holder", "Holder", "name"),
+        Column("email", "Email", "email"),
+        Column("phone", "Phone", "phone"),
+        Column("event", "Event", "event__name"),
+        Column("night", "Night", "event__night", _date, untrusted=False),
+        Column("rate", "Rate", "rate_name"),
+        Column("status", "Status", "status"),
+        Column("valid", "Valid", "is_valid", lambda v: "yes" if v else "no", untrusted=False),
+        Column("checked_in", "Entries", "entered", untrusted=False),
+        Column("entry_date", "Entered at", "entry_date", _local_datetime, untrusted=False),
+        Column("price", "Price", "price", untrusted=False),
+        Column("total_paid", "Total paid", "total_paid", untrusted=False),
+        Column("issued_by", "Issued by", "line__issuance__created_by__username"),
+        Column("reason", "Reason", "line__issuance__reason__label"),
+        Column(
+            "issued_at", "Issued at", "line__issuance__created_at", _local_datetime, untrusted=False
+        ),
+        Column("face_value", "Face value", "line__issuance__price_option__price", untrusted=False),
+        Column("created_at", "Created on Fourvenues", "remote_created_at", _local_datetime, False),
+        Column("payment_id", "Payment id", "payment_id"),
+        Column("remote_id", "Fourvenues id", "remote_id"),
+        Column("environment", "Environment", "environment"),
+        Column("document_type", "Document type", "line__document_type"),
+        Column("document_number", "Document number", "line__document_number"),
+    )
+}
+
+DOCUMENT_COLUMN = "document_number"
+DEFAULT_COLUMNS: tuple[str, ...] = (
+    "code",
+    "holder",
+    "email",
+    "event",
+    "night",
+    "rate",
+    "status",
+    "checked_in",
+    "issued_by",
+    "reason",
+    "issued_at",
+)
+
+# Cells a spreadsheet would evaluate as a formula (OWASP "CSV injection").
+_FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def _guard(text: str) -> str:
+    return f"'{text}" if text.startswith(_FORMULA_PREFIXES) else text
+
+
+def _guarded_text(value: Any) -> str:
+    if value is None:
+        return ""
+    text = value if isinstance(value, str) else str(value)
+    return f"'{text}" if text.startswith(_FORMULA_PREFIXES) else text
+
+
+def _converter(column: Column) -> Callable[[Any], str]:
+    if not column.untrusted:
+        return column.to_text
+    if column.to_text is _text:
+        return _guarded_text  # the common case in one call per cell
+    return lambda value: _guard(column.to_text(value))
+
+
+def _resolve(columns: Sequence[str]) -> list[Column]:
+    unknown = [key for key in columns if key not in EXPORT_COLUMNS]
+    if unknown:
+        raise ExportError(
+            f"Unknown export column(s): {', '.join(unknown)}. "
+            f"Choose from: {', '.join(EXPORT_COLUMNS)}."
+        )
+    if not columns:
+        raise ExportError("Choose at least one column to export.")
+    return [EXPORT_COLUMNS[key] for key in columns]
+
+
+def _rows(queryset: QuerySet[IssuedTicket], columns: Sequence[Column]) -> Iterator[tuple]:
+    """Tuples through a chunked iterator (a server-side cursor on PostgreSQL): never the whole
+    result, never model instances.
+
+    Inside a transaction the cursor need not be declared WITH HOLD, which would make PostgreSQL
+    copy the whole result aside before the first row (a quarter of the time at a million rows);
+    it is also one consistent snapshot from the first row to the last. The transaction ends when
+    the stream is consumed or closed (StreamingHttpResponse closes it, even on a disconnect).
+    """
+    with transaction.atomic():
+        yield from queryset.values_list(*(c.path for c in columns)).iterator(chunk_size=CHUNK_SIZE)
+
+
+# --- CSV ----------------------------------------------------------------------------------------
+
+
+# A cell a spreadsheet would run starts right after a separator or a line break, behind the
+# opening quote if the cell is quoted (csv always quotes a cell holding a CR, so an unquoted one
+# never starts with CR: the CR of the CRLF after an empty last cell is not a match). Scanning a
+# whole written chunk for that, in C, is how the common case (nothing to guard) costs no Python
+# work per cell.
+_FORMULA_IN_CSV = re.compile(r'(?:^|,)(?:"[=+\-@\t\r]|[=+\-@\t])', re.MULTILINE)
+
+
+def _csv_chunk(
+    writer: Any, buffer: io.StringIO, rows: list[Sequence[Any]], guards: list[int]
+) -> bytes:
+    buffer.seek(0)
+    buffer.truncate()
+    writer.writerows(rows)
+    text = buffer.getvalue()
+    if guards and _FORMULA_IN_CSV.search(text):
+        # Something may need the guard (or only looks like it): redo this chunk cell by cell.
+        buffer.seek(0)
+        buffer.truncate()
+        for row in rows:
+            guarded = list(row)
+            for i in guards:
+                guarded[i] = _guarded_text(guarded[i])
+            writer.writerow(guarded)
+        text = buffer.getvalue()
+    return text.encode("utf-8")
+
+
+def csv_rows(*, queryset: QuerySet[IssuedTicket], columns: Sequence[str]) -> Iterator[bytes]:
+    """The export as UTF-8 CSV: the BOM (so Excel reads accents) and the header line first, then
+    the rows, yielded as encoded chunks of up to CHUNK_SIZE lines (one small buffer at a time).
+
+    Speed matters at a million rows: the csv module writes a whole chunk of tuples at once, and
+    Python touches single cells only where a value needs formatting (local times, yes/no) or,
+    rarely, guarding against CSV injection.
+    """
+    resolved = _resolve(columns)
+    # csv writes None as "", and str() of numbers, Decimals and dates is already what we want.
+    special = [(i, c.to_text) for i, c in enumerate(resolved) if c.to_text not in (_text, _date)]
+    guards = [i for i, c in enumerate(resolved) if c.untrusted]
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator="\r\n")
+    writer.writerow([c.header for c in resolved])
+    yield ("\ufeff" + buffer.getvalue()).encode("utf-8")
+
+    rows = _rows(queryset, resolved)
+    while chunk := list(itertools.islice(rows, CHUNK_SIZE)):
+        if special:
+            chunk = [_formatted(row, special) for row in chunk]
+        yield _csv_chunk(writer, buffer, chunk, guards)
+
+
+def _formatted(row: Sequence[Any], special: list[tuple[int, Callable[[Any], str]]]) -> list[Any]:
+    formatted = list(row)
+    for i, to_text in special:
+        formatted[i] = to_text(formatted[i])
+    return formatted
+
+
+# --- XLSX ---------------------------------------------------------------------------------------
+
+
+def _xlsx_value(value: Any) -> Any:
+    """Numbers stay numbers and times become the venue's local time (Excel has no time zones)."""
+    if isinstance(value, dt.datetime):
+        return timezone.localtime(value).replace(tzinfo=None) if timezone.is_aware(value) else value
+    if isinstance(value, Decimal):
+        return float(value)
+    return value
+
+
+def xlsx_stream(*, queryset: QuerySet[IssuedTicket], columns: Sequence[str]) -> Iterator[bytes]:
+    """The export as an XLSX workbook, yielded in chunks.
+
+    xlsxwriter's constant-memory mode flushes each row to a temporary file as it is written; the
+    finished workbook (a zip) is then read back in small chunks. The file is removed once the
+    stream is consumed or closed.
+    """
+    resolved = _resolve(columns)
+    converters: list[Callable[[Any], Any]] = [
+        _text if c.to_text is _text and c.untrusted else _xlsx_value for c in resolved
+    ]
+    handle, path = tempfile.mkstemp(prefix="comps-export-", suffix=".xlsx")
+    os.close(handle)
+    try:
+        workbook = xlsxwriter.Workbook(
+            path,
+            {
+                "constant_memory": True,
+                "in_memory": False,
+                # Text is text: a holder named "=cmd|..." must never become a formula or a link.
+                "strings_to_formulas": False,
+                "strings_to_urls": False,
+                "strings_to_numbers": False,
+            },
+        )
+        sheet = workbook.add_worksheet("Tickets")
+        bold = workbook.add_format({"bold": True})
+        datetime_format = workbook.add_format({"num_format": "yyyy-mm-dd hh:mm:ss"})
+        date_format = workbook.add_format({"num_format": "yyyy-mm-dd"})
+        sheet.write_row(0, 0, [c.header for c in resolved], bold)
+        sheet.freeze_panes(1, 0)
+        for row_number, row in enumerate(_rows(queryset, resolved), start=1):
+            for col, (convert, value) in enumerate(zip(converters, row, strict=True)):
+                if value is None:
+                    continue
+                value = convert(value)
+                if isinstance(value, dt.datetime):
+                    sheet.write_datetime(row_number, col, value, datetime_format)
+                elif isinstance(value, dt.date):
+                    sheet.write_datetime(row_number, col, value, date_format)
+                elif isinstance(value, bool):
+                    sheet.write_boolean(row_number, col, value)
+                elif isinstance(value, int | float):
+                    sheet.write_number(row_number, col, value)
+                else:
+                    sheet.write_string(row_number, col, str(value))
+        workbook.close()
+        with open(path, "rb") as finished:
+            while chunk := finished.read(XLSX_READ_BYTES):
+                yield chunk
+    finally:
+        os.unlink(path)
+
+
+# --- Starting an export ---------------------------------------------------------------------------
+
+FORMATS: dict[str, tuple[str, str]] = {
+    "csv": ("text/csv; charset=utf-8", "csv"),
+    "xlsx": ("application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", "xlsx"),
+}
+
+
+@dataclass
+class Export:
+    """A started export: what to send, and the audit entry already written for it."""
+
+    stream: Iterator[bytes]
+    content_type: str
+    filename: str
+    row_count: int
+    columns: list[str]
+    audit_entry: AuditEntry
+    filter: dict[str, Any] = field(default_factory=dict)
+
+
+def may_export_documents(user: AbstractBaseUser | AnonymousUser) -> bool:
+    return user.has_perm(DOCUMENTS_PERMISSION)
+
+
+def sanitise_params(params: Mapping[str, Any]) -> dict[str, Any]:
+    """The search's filter and sort, as JSON for the audit log: only the keys the search reads,
+    one value per key unless repeated, anything naming a document masked (audit.record also
+    redacts secrets)."""
+    getlist = getattr(params, "getlist", None)
+    cleaned: dict[str, Any] = {}
+    for key in params:
+        if key not in SEARCH_PARAMS:
+            continue
+        values = list(getlist(key)) if getlist else [params[key]]
+        values = [v for v in values if v not in ("", None)]
+        if not values:
+            continue
+        if "document" in key.lower() or (key == "q" and _is_document_number(str(values[0]))):
+            values = [audit.mask_document_number(str(v)) for v in values]
+        cleaned[key] = values[0] if len(values) == 1 else values
+    return cleaned
+
+
+def _is_document_number(term: str) -> bool:
+    """Whether a search term is some holder's document number (the search box finds those)."""
+    if len(normalise_document(term)) < selectors.DOCUMENT_MIN_LENGTH:
+        return False
+    return IssuanceLine.objects.filter(document_digest=document_digest(term)).exists()
+
+
+def export_filename(fmt: str, *, now: dt.datetime | None = None) -> str:
+    stamp = timezone.localtime(now or timezone.now()).strftime("%Y%m%d-%H%M")
+    return f"comps-tickets-{stamp}.{FORMATS[fmt][1]}"
+
+
+def _chosen_columns(
+    columns: Iterable[str] | None,
+    *,
+    include_documents: bool,
+    user: AbstractBaseUser | AnonymousUser,
+) -> list[str]:
+    chosen = list(dict.fromkeys(c.strip() for c in (columns or ()) if c and c.strip()))
+    if not chosen:
+        chosen = list(DEFAULT_COLUMNS)
+    asked_for_documents = include_documents or DOCUMENT_COLUMN in chosen
+    if asked_for_documents and not may_export_documents(user):
+        raise ExportError("You are not allowed to export document numbers.")
+    if include_documents and DOCUMENT_COLUMN not in chosen:
+        chosen += [c for c in ("document_type", DOCUMENT_COLUMN) if c not in chosen]
+    _resolve(chosen)
+    return chosen
+
+
+def search_queryset(
+    *, user: AbstractBaseUser | AnonymousUser, params: Mapping[str, Any]
+) -> QuerySet[IssuedTicket]:
+    """The search page's filtered, sorted tickets for `user` (issuers only see their own)."""
+    result = selectors.search_tickets(user=user, params=params)
+    if not result.is_valid:
+        problems = "; ".join(
+            f"{name}: {' '.join(errors)}" for name, errors in result.form.errors.items()
+        )
+        raise ExportError(f"The search cannot be exported as it stands ({problems}).")
+    return result.tickets
+
+
+def start_export(
+    *,
+    user: AbstractBaseUser | AnonymousUser,
+    params: Mapping[str, Any],
+    columns: Iterable[str] | None,
+    fmt: str,
+    include_documents: bool = False,
+    request: HttpRequest | None = None,
+) -> Export:
+    """Validate, count, audit, and hand back the stream of the search `params` describe."""
+    if fmt not in FORMATS:
+        raise ExportError(f"Unknown export format {fmt!r}: choose csv or xlsx.")
+    chosen = _chosen_columns(columns, include_documents=include_documents, user=user)
+    queryset = search_queryset(user=user, params=params)
+    # Counted once, before streaming: the audit entry must not wait for the download to end.
+    row_count = queryset.count()
+    filters = sanitise_params(params)
+    entry = audit.record(
+        action="tickets.exported",
+        actor=user,
+        target=f"{row_count} tickets",
+        data={
+            "filter": filters,
+            "columns": chosen,
+            "format": fmt,
+            "row_count": row_count,
+            "documents": DOCUMENT_COLUMN in chosen,
+        },
+        request=request,
+    )
+    writer = csv_rows if fmt == "csv" else xlsx_stream
+    content_type, _ = FORMATS[fmt]
+    return Export(
+        stream=writer(queryset=queryset, columns=chosen),
+        content_type=content_type,
+        filename=export_filename(fmt),
+        row_count=row_count,
+        columns=chosen,
+        audit_entry=entry,
+        filter=filters,
+    )

@@ -1,0 +1,106 @@
+"""Reports for managers: per event, issuer, reason and week, as tables and server-drawn charts.
+
+One grouping per page (the tabs are links), so a page costs one aggregate query.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+
+from django import forms
+from django.contrib.auth.decorators import permission_required
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+from django.views.decorators.http import require_GET
+
+from tickets import selectors
+from tickets.charts import Bar, bar_chart
+from tickets.models import Environment
+
+REPORTS_PERMISSION = "tickets.view_all_issuances"
+CHART_BARS = 25  # the chart shows the first rows; the table has them all
+
+GROUPING_TITLES = {
+    "event": "Per event",
+    "issuer": "Per issuer",
+    "reason": "Per reason",
+    "week": "Per week",
+}
+
+
+class ReportFilterForm(forms.Form):
+    group = forms.ChoiceField(
+        choices=[(g, GROUPING_TITLES[g]) for g in selectors.REPORT_GROUPINGS], required=False
+    )
+    date_from = forms.DateField(
+        required=False, label="From", widget=forms.DateInput(attrs={"type": "date"})
+    )
+    date_to = forms.DateField(
+        required=False, label="To", widget=forms.DateInput(attrs={"type": "date"})
+    )
+    environment = forms.ChoiceField(choices=Environment.choices, required=False)
+
+    def clean(self) -> dict[str, object]:
+        data = super().clean()
+        _, default_to = selectors.default_report_period()
+        data["group"] = data.get("group") or "event"
+        data["date_to"] = data.get("date_to") or default_to
+        data["date_from"] = data.get("date_from") or data["date_to"] - dt.timedelta(
+            days=selectors.REPORT_DEFAULT_DAYS - 1
+        )
+        if data["date_from"] > data["date_to"]:
+            raise forms.ValidationError("“From” must be on or before “To”.")
+        if not data.get("environment"):
+            credential = selectors.active_credential()
+            data["environment"] = credential.environment if credential else Environment.ALPHA
+        return data
+
+
+@require_GET
+@permission_required(REPORTS_PERMISSION, raise_exception=True)
+def reports(request: HttpRequest) -> HttpResponse:
+    form = ReportFilterForm(request.GET)
+    if not form.is_valid():
+        return render(request, "tickets/reports.html", {"form": form, "report": None}, status=400)
+    params = form.cleaned_data
+    report = selectors.ticket_report(
+        grouping=params["group"],
+        date_from=params["date_from"],
+        date_to=params["date_to"],
+        environment=params["environment"],
+    )
+    title = GROUPING_TITLES[report.grouping]
+    chart = bar_chart(
+        chart_id=f"chart-{report.grouping}",
+        title=f"Tickets issued {title.lower()}, {params['date_from']:%d %b %Y} to "
+        f"{params['date_to']:%d %b %Y}",
+        description=(
+            "Each bar is the number of tickets issued; its darker part, how many were checked "
+            "in. "
+            + "; ".join(
+                f"{r.label}: {r.tickets} issued, {r.checked_in} checked in"
+                for r in report.rows[:CHART_BARS]
+            )
+        ),
+        bars=[Bar(r.label, r.tickets, r.checked_in) for r in report.rows[:CHART_BARS]],
+        inner_label="in",
+    )
+    tabs = []
+    for grouping in selectors.REPORT_GROUPINGS:
+        query = request.GET.copy()
+        query["group"] = grouping
+        tabs.append((grouping, GROUPING_TITLES[grouping], query.urlencode()))
+    return render(
+        request,
+        "tickets/reports.html",
+        {
+            "form": form,
+            "params": params,
+            "report": report,
+            "title": title,
+            "chart": chart,
+            "chart_truncated": len(report.rows) > CHART_BARS,
+            "chart_bars": CHART_BARS,
+            "tabs": tabs,
+        },
+    )

@@ -1,0 +1,208 @@
+"""Finding tickets: the search page (every filter in the URL, so a search can be bookmarked),
+saved searches, and the page of one ticket.
+
+Tickets come from `selectors.search_tickets` / `selectors.tickets_visible_to`, so an issuer gets
+a 404 for a ticket of someone else's issuance, never a 403 that would confirm it exists.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse, QueryDict
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET, require_POST
+
+from tickets import selectors
+from tickets.filters import PARAMS, SORT_FIELDS
+from tickets.forms import mask_document
+from tickets.models import IssuedTicket
+from tickets.services import audit
+from tickets.services import tickets as ticket_service
+from tickets.services.exports import DEFAULT_COLUMNS, DOCUMENT_COLUMN, EXPORT_COLUMNS
+from tickets.services.tickets import VIEW_DOCUMENT_PERMISSION
+
+TICKETS_PER_PAGE = 50
+SEARCH_PERMISSIONS = ("tickets.issue_comps", "tickets.view_all_issuances")
+# The export columns travel with the search (and so are saved with it), comma-separated.
+COLUMNS_PARAM = "columns"
+
+
+def _require_search_permission(request: HttpRequest) -> None:
+    if not any(request.user.has_perm(p) for p in SEARCH_PERMISSIONS):
+        raise PermissionDenied
+
+
+@dataclass(frozen=True)
+class TicketPage:
+    """One page of results without a COUNT: one row more than a page is fetched, to know
+    whether another page follows."""
+
+    number: int
+    object_list: list[IssuedTicket]
+    has_next: bool
+
+    @property
+    def has_previous(self) -> bool:
+        return self.number > 1
+
+    @property
+    def has_other_pages(self) -> bool:
+        return self.has_previous or self.has_next
+
+    @property
+    def start_index(self) -> int:
+        return (self.number - 1) * TICKETS_PER_PAGE + 1 if self.object_list else 0
+
+
+def _page(tickets: Any, raw_number: str | None) -> TicketPage:
+    try:
+        number = max(int(raw_number or 1), 1)
+    except ValueError:
+        number = 1
+    offset = (number - 1) * TICKETS_PER_PAGE
+    rows = list(tickets[offset : offset + TICKETS_PER_PAGE + 1])
+    return TicketPage(
+        number=number, object_list=rows[:TICKETS_PER_PAGE], has_next=len(rows) > TICKETS_PER_PAGE
+    )
+
+
+def _selected_columns(params: QueryDict) -> list[str]:
+    chosen = [c for value in params.getlist(COLUMNS_PARAM) for c in value.split(",") if c]
+    return [c for c in chosen if c in EXPORT_COLUMNS] or list(DEFAULT_COLUMNS)
+
+
+def _query_string(params: QueryDict, **changes: object) -> str:
+    """The search's own parameters (no strangers), with `changes` applied; empty ones dropped."""
+    values = {key: params.get(key, "") for key in PARAMS}
+    if params.getlist(COLUMNS_PARAM):
+        values[COLUMNS_PARAM] = ",".join(_selected_columns(params))
+    values.update({key: "" if value is None else str(value) for key, value in changes.items()})
+    if "page" not in changes and params.get("page"):
+        values["page"] = params["page"]
+    return urlencode({key: value for key, value in values.items() if value})
+
+
+def _sort_links(params: QueryDict, current: str) -> dict[str, dict[str, str]]:
+    """For every sortable column: the URL that sorts by it (reversed when it is the current
+    sort) and the arrow to show; sorting starts again at page 1."""
+    links = {}
+    for key in SORT_FIELDS:
+        if current == key:
+            target, arrow = f"-{key}", "▲"
+        elif current == f"-{key}":
+            target, arrow = key, "▼"
+        else:
+            target, arrow = key, ""
+        links[key] = {"url": "?" + _query_string(params, sort=target, page=None), "arrow": arrow}
+    return links
+
+
+@require_GET
+def ticket_search(request: HttpRequest) -> HttpResponse:
+    _require_search_permission(request)
+    result = selectors.search_tickets(user=request.user, params=request.GET)
+    page = _page(result.tickets, request.GET.get("page")) if result.is_valid else None
+    return render(
+        request,
+        "tickets/search/search.html",
+        {
+            "form": result.form,
+            "page": page,
+            "sees_all": selectors.can_see_all_issuances(request.user),
+            "sort_links": _sort_links(request.GET, result.sort),
+            "query_string": _query_string(request.GET, page=None),
+            "previous_url": "?" + _query_string(request.GET, page=page.number - 1) if page else "",
+            "next_url": "?" + _query_string(request.GET, page=page.number + 1) if page else "",
+            "saved_searches": selectors.saved_searches_of(request.user),
+            "export_columns": _export_column_choices(request),
+            "searched": any(request.GET.get(key) for key in PARAMS),
+        },
+    )
+
+
+def _export_column_choices(request: HttpRequest) -> list[tuple[str, str, bool]]:
+    """(key, header, checked) for the columns this user may export."""
+    selected = _selected_columns(request.GET)
+    hidden = set()
+    if not request.user.has_perm(VIEW_DOCUMENT_PERMISSION):
+        hidden.add(DOCUMENT_COLUMN)
+    if not selectors.can_see_all_issuances(request.user):
+        hidden.add("issued_by")  # always themselves
+    return [
+        (key, column.header, key in selected)
+        for key, column in EXPORT_COLUMNS.items()
+        if key not in hidden
+    ]
+
+
+@require_POST
+def saved_search_save(request: HttpRequest) -> HttpResponse:
+    _require_search_permission(request)
+    name = (request.POST.get("name") or "").strip()[:100]
+    query = QueryDict(request.POST.get("query") or "")
+    query_string = _query_string(query, page=None)
+    if not name:
+        messages.error(request, "Give the search a name to save it.")
+        return redirect(_search_url(query_string))
+    created = ticket_service.save_search(owner=request.user, name=name, query=query_string)
+    messages.success(request, f"Saved the search “{name}”." if created else f"Updated “{name}”.")
+    return redirect(_search_url(query_string))
+
+
+@require_POST
+def saved_search_delete(request: HttpRequest, pk: int) -> HttpResponse:
+    _require_search_permission(request)
+    saved = get_object_or_404(selectors.saved_searches_of(request.user), pk=pk)
+    ticket_service.delete_saved_search(saved_search=saved)
+    messages.success(request, f"Deleted the saved search “{saved.name}”.")
+    return redirect("ticket-search")
+
+
+def _search_url(query_string: str) -> str:
+    url = reverse("ticket-search")
+    return f"{url}?{query_string}" if query_string else url
+
+
+def _detail(request: HttpRequest, pk: int, *, document_number: str | None = None) -> HttpResponse:
+    ticket = get_object_or_404(selectors.tickets_visible_to(request.user), pk=pk)
+    line = ticket.line
+    stored_number = line.document_number if line is not None else ""
+    raw = json.dumps(audit.redact(ticket.raw), indent=2, ensure_ascii=False, sort_keys=True)
+    context = {
+        "ticket": ticket,
+        "line": line,
+        "document_masked": mask_document(stored_number),
+        "document_number": document_number,
+        "may_reveal": bool(stored_number)
+        and request.user.has_perm(ticket_service.VIEW_DOCUMENT_PERMISSION),
+        "raw_json": raw,
+        "sees_all": selectors.can_see_all_issuances(request.user),
+        **selectors.ticket_detail_context(ticket),
+    }
+    return render(request, "tickets/search/detail.html", context)
+
+
+@require_GET
+def ticket_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    _require_search_permission(request)
+    return _detail(request, pk)
+
+
+@require_POST
+@never_cache
+def ticket_document_reveal(request: HttpRequest, pk: int) -> HttpResponse:
+    """Shows the full document number once, in this response only, and audits that it was."""
+    _require_search_permission(request)
+    ticket = get_object_or_404(selectors.tickets_visible_to(request.user), pk=pk)
+    number = ticket_service.reveal_document_number(
+        ticket=ticket, user=request.user, request=request
+    )
+    return _detail(request, pk, document_number=number)
