@@ -180,9 +180,13 @@ class _Catalogue:
 def _load_catalogue(draft: IssuanceDraft, credential: Credential) -> _Catalogue:
     environment = credential.environment
     try:
-        event = Event.objects.get(pk=draft.event_id, environment=environment)
-        rate = Rate.objects.get(pk=draft.rate_id, event=event)
-        price_option = PriceOption.objects.get(pk=draft.price_option_id, rate=rate)
+        # One query for the option, its rate and its event, all checked to belong together.
+        price_option = PriceOption.objects.select_related("rate__event").get(
+            pk=draft.price_option_id,
+            rate_id=draft.rate_id,
+            rate__event_id=draft.event_id,
+            rate__event__environment=environment,
+        )
         reason = Reason.objects.get(pk=draft.reason_id)
         channel = (
             Channel.objects.get(pk=draft.channel_id, environment=environment)
@@ -201,6 +205,8 @@ def _load_catalogue(draft: IssuanceDraft, credential: Credential) -> _Catalogue:
         ) from exc
     if channel is not None and promoter is not None:
         raise IssuanceError("Attribute comps to a channel or to a promoter, never both.")
+    rate = price_option.rate
+    event = rate.event
     if event.night < timezone.localdate():
         raise IssuanceError(f"{event.name} has already taken place.")
     return _Catalogue(event, rate, price_option, reason, channel, promoter)
@@ -311,8 +317,11 @@ def send_pending_lines(*, issuance_id: int) -> None:
         "credential", "event", "rate", "price_option", "channel", "promoter"
     ).get(pk=issuance_id)
     client = build_client(issuance.credential)
+    # Lines made pending later (a retry) come with a task of their own.
+    remaining = issuance.lines.filter(state=LineState.PENDING).count()
     try:
-        while batch := _claim_batch(issuance):
+        while remaining > 0 and (batch := _claim_batch(issuance)):
+            remaining -= len(batch)
             if not _send_batch(issuance, batch, client):
                 break
     finally:
