@@ -35,7 +35,7 @@ from django.utils import timezone
 from django_countries import countries
 
 from tickets import selectors
-from tickets.models import Channel, Event, PriceOption, Promoter, Rate, Supplement
+from tickets.models import Channel, Environment, Event, PriceOption, Promoter, Rate, Supplement
 from tickets.services.issuance import HolderData, IssuanceDraft, SupplementLine
 from tickets.text import fold
 
@@ -1022,4 +1022,42 @@ class CsvImportForm(forms.Form):
                 "issuance. Nothing was imported: split the file."
             )
         data["result"] = result
+        return data
+
+
+# --- Reports ---------------------------------------------------------------------------------
+
+GROUPING_TITLES = {
+    "event": "Per event",
+    "issuer": "Per issuer",
+    "reason": "Per reason",
+    "week": "Per week",
+}
+
+
+class ReportFilterForm(forms.Form):
+    group = forms.ChoiceField(
+        choices=[(g, GROUPING_TITLES[g]) for g in selectors.REPORT_GROUPINGS], required=False
+    )
+    date_from = forms.DateField(
+        required=False, label="From", widget=forms.DateInput(attrs={"type": "date"})
+    )
+    date_to = forms.DateField(
+        required=False, label="To", widget=forms.DateInput(attrs={"type": "date"})
+    )
+    environment = forms.ChoiceField(choices=Environment.choices, required=False)
+
+    def clean(self) -> dict[str, object]:
+        data = super().clean()
+        _, default_to = selectors.default_report_period()
+        data["group"] = data.get("group") or "event"
+        data["date_to"] = data.get("date_to") or default_to
+        data["date_from"] = data.get("date_from") or data["date_to"] - dt.timedelta(
+            days=selectors.REPORT_DEFAULT_DAYS - 1
+        )
+        if data["date_from"] > data["date_to"]:
+            raise forms.ValidationError("“From” must be on or before “To”.")
+        if not data.get("environment"):
+            credential = selectors.active_credential()
+            data["environment"] = credential.environment if credential else Environment.ALPHA
         return data

@@ -7,9 +7,13 @@ import re
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
+from decimal import Decimal
+from zoneinfo import ZoneInfo
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db.models import Count, F, OrderBy, Prefetch, Q, QuerySet
+from django.db.models import Count, F, OrderBy, Prefetch, Q, QuerySet, Sum
+from django.db.models.functions import TruncWeek
 from django.utils import timezone
 
 from tickets.filters import (
@@ -370,27 +374,17 @@ TICKET_API_CALLS_SHOWN = 50
 # price: comps go out at 0) and how many came through the door once reconciliation mirrors
 # `entered`. One aggregate query per report, over the tickets issued through Comps.
 
-from dataclasses import dataclass as _dataclass  # noqa: E402
-from decimal import Decimal as _Decimal  # noqa: E402
-from zoneinfo import ZoneInfo as _ZoneInfo  # noqa: E402
-
-from django.conf import settings as _settings  # noqa: E402
-from django.db.models import Sum as _Sum  # noqa: E402
-from django.db.models.functions import TruncWeek as _TruncWeek  # noqa: E402
-
-from tickets.models import IssuedTicket as _IssuedTicket  # noqa: E402
-
 REPORT_GROUPINGS = ("event", "issuer", "reason", "week")
 REPORT_DEFAULT_DAYS = 90
 
 
-@_dataclass(frozen=True)
+@dataclass(frozen=True)
 class ReportRow:
     key: object
     label: str
     detail: str
     tickets: int
-    face_value: _Decimal
+    face_value: Decimal
     checked_in: int
 
     @property
@@ -399,7 +393,7 @@ class ReportRow:
         return 100 * self.checked_in / self.tickets if self.tickets else 0.0
 
 
-@_dataclass(frozen=True)
+@dataclass(frozen=True)
 class Report:
     grouping: str
     rows: list[ReportRow]
@@ -409,8 +403,8 @@ class Report:
         return sum(r.tickets for r in self.rows)
 
     @property
-    def face_value(self) -> _Decimal:
-        return sum((r.face_value for r in self.rows), _Decimal("0"))
+    def face_value(self) -> Decimal:
+        return sum((r.face_value for r in self.rows), Decimal("0"))
 
     @property
     def checked_in(self) -> int:
@@ -427,19 +421,19 @@ def default_report_period() -> tuple[dt.date, dt.date]:
     return today - dt.timedelta(days=REPORT_DEFAULT_DAYS - 1), today
 
 
-def _venue_tz() -> _ZoneInfo:
-    return _ZoneInfo(_settings.TIME_ZONE)
+def _venue_tz() -> ZoneInfo:
+    return ZoneInfo(settings.TIME_ZONE)
 
 
 def report_tickets(
     *, date_from: dt.date, date_to: dt.date, environment: str
-) -> QuerySet[_IssuedTicket]:
+) -> QuerySet[IssuedTicket]:
     """Tickets issued through Comps in `environment` whose issuance was created between the two
     dates (both included, venue time)."""
     tz = _venue_tz()
     start = dt.datetime.combine(date_from, dt.time.min, tzinfo=tz)
     end = dt.datetime.combine(date_to + dt.timedelta(days=1), dt.time.min, tzinfo=tz)
-    return _IssuedTicket.objects.filter(
+    return IssuedTicket.objects.filter(
         environment=environment,
         line__isnull=False,
         line__issuance__created_at__gte=start,
@@ -449,7 +443,7 @@ def report_tickets(
 
 _REPORT_MEASURES = {
     "tickets": Count("id"),
-    "face_value": _Sum("line__issuance__price_option__price"),
+    "face_value": Sum("line__issuance__price_option__price"),
     "checked_in": Count("id", filter=Q(entered__gt=0)),
 }
 
@@ -521,7 +515,7 @@ def ticket_report(
         )
     if grouping == "week":
         rows = (
-            tickets.annotate(week=_TruncWeek("line__issuance__created_at", tzinfo=_venue_tz()))
+            tickets.annotate(week=TruncWeek("line__issuance__created_at", tzinfo=_venue_tz()))
             .values("week")
             .annotate(**_REPORT_MEASURES)
             .order_by("week")
@@ -543,6 +537,6 @@ def _row(r: dict[str, object], *, key: object, label: str, detail: str) -> Repor
         label=label,
         detail=detail,
         tickets=r["tickets"],
-        face_value=r["face_value"] or _Decimal("0"),
+        face_value=r["face_value"] or Decimal("0"),
         checked_in=r["checked_in"],
     )

@@ -5,9 +5,6 @@ One grouping per page (the tabs are links), so a page costs one aggregate query.
 
 from __future__ import annotations
 
-import datetime as dt
-
-from django import forms
 from django.contrib.auth.decorators import permission_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
@@ -15,45 +12,10 @@ from django.views.decorators.http import require_GET
 
 from tickets import selectors
 from tickets.charts import Bar, bar_chart
-from tickets.models import Environment
+from tickets.forms import GROUPING_TITLES, ReportFilterForm
 
 REPORTS_PERMISSION = "tickets.view_all_issuances"
 CHART_BARS = 25  # the chart shows the first rows; the table has them all
-
-GROUPING_TITLES = {
-    "event": "Per event",
-    "issuer": "Per issuer",
-    "reason": "Per reason",
-    "week": "Per week",
-}
-
-
-class ReportFilterForm(forms.Form):
-    group = forms.ChoiceField(
-        choices=[(g, GROUPING_TITLES[g]) for g in selectors.REPORT_GROUPINGS], required=False
-    )
-    date_from = forms.DateField(
-        required=False, label="From", widget=forms.DateInput(attrs={"type": "date"})
-    )
-    date_to = forms.DateField(
-        required=False, label="To", widget=forms.DateInput(attrs={"type": "date"})
-    )
-    environment = forms.ChoiceField(choices=Environment.choices, required=False)
-
-    def clean(self) -> dict[str, object]:
-        data = super().clean()
-        _, default_to = selectors.default_report_period()
-        data["group"] = data.get("group") or "event"
-        data["date_to"] = data.get("date_to") or default_to
-        data["date_from"] = data.get("date_from") or data["date_to"] - dt.timedelta(
-            days=selectors.REPORT_DEFAULT_DAYS - 1
-        )
-        if data["date_from"] > data["date_to"]:
-            raise forms.ValidationError("“From” must be on or before “To”.")
-        if not data.get("environment"):
-            credential = selectors.active_credential()
-            data["environment"] = credential.environment if credential else Environment.ALPHA
-        return data
 
 
 @require_GET
