@@ -229,6 +229,9 @@ class IssuedTicketFactory(factory.django.DjangoModelFactory):
     email = factory.LazyAttribute(lambda o: o.line.email if o.line else "walkin@example.com")
     phone = ""
     remote_created_at = factory.LazyFunction(timezone.now)
+    issued_at = factory.LazyAttribute(
+        lambda o: o.line.issuance.created_at if o.line else o.remote_created_at
+    )
     raw = factory.LazyAttribute(lambda o: {"_id": o.remote_id, "code": o.code, "name": o.name})
     search_text = factory.LazyAttribute(
         lambda o: text_search_text(

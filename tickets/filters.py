@@ -19,7 +19,7 @@ SORT_FIELDS: dict[str, tuple[str, ...]] = {
     "checked_in": ("entered",),
     "issued_by": ("line__issuance__created_by__username",),
     "reason": ("line__issuance__reason__label",),
-    "issued": ("line__issuance__created_at", "remote_created_at"),
+    "issued": ("issued_at", "id"),
 }
 DEFAULT_SORT = "-issued"
 

@@ -453,6 +453,9 @@ class IssuedTicket(models.Model):
     invoice_reference = models.CharField(max_length=100, blank=True)
     remote_created_at = models.DateTimeField(null=True, blank=True)
     remote_updated_at = models.DateTimeField(null=True, blank=True)
+    # When Comps issued it (its issuance's creation), else when Fourvenues created it: copied
+    # here so that the search and exports sort on an index of this table, not through joins.
+    issued_at = models.DateTimeField(null=True, blank=True)
     raw = models.JSONField(default=dict)
     # Name, email, phone digits, codes and ids, folded (lowercase, no accents): what the search
     # box matches, through a trigram index on PostgreSQL (migration 0006).
@@ -467,6 +470,7 @@ class IssuedTicket(models.Model):
                 fields=["environment", "remote_id"], name="issued_ticket_remote_unique"
             )
         ]
+        indexes = [models.Index(fields=["issued_at", "id"], name="issued_ticket_issued_idx")]
         permissions = [
             ("view_document_numbers", "Can see holders' full document numbers (audited)"),
         ]

@@ -92,9 +92,7 @@ EXPORT_COLUMNS: dict[str, Column] = {
         Column("total_paid", "Total paid", "total_paid", untrusted=False),
         Column("issued_by", "Issued by", "line__issuance__created_by__username"),
         Column("reason", "Reason", "line__issuance__reason__label"),
-        Column(
-            "issued_at", "Issued at", "line__issuance__created_at", _local_datetime, untrusted=False
-        ),
+        Column("issued_at", "Issued at", "issued_at", _local_datetime, untrusted=False),
         Column("face_value", "Face value", "line__issuance__price_option__price", untrusted=False),
         Column("created_at", "Created on Fourvenues", "remote_created_at", _local_datetime, False),
         Column("payment_id", "Payment id", "payment_id"),

@@ -551,6 +551,7 @@ def confirm_lines(issuance: Issuance, pairs: list[tuple[IssuanceLine, Ticket]]) 
             pairs=[(ticket, line) for line, ticket in pairs],
             environment=environment,
             event=issuance.event,
+            issued_at=issuance.created_at,
         )
         IssuanceLine.objects.filter(pk__in=[line.pk for line, _ in pairs]).update(
             state=LineState.CONFIRMED, settled_at=now, last_error="", next_resolve_at=None

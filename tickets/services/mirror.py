@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.db import transaction
 
 from tickets.fourvenues.schemas import Ticket
@@ -76,6 +78,7 @@ def mirror_tickets(
     pairs: list[tuple[Ticket, IssuanceLine | None]],
     environment: str,
     event: Event | None = None,
+    issued_at: dt.datetime | None = None,
 ) -> list[IssuedTicket]:
     """Create or update the mirrors of remote tickets, each linked to the ledger line that issued
     it (or to none, for a ticket adopted without one). A constant number of queries however many

@@ -370,6 +370,7 @@ def _build_batch(
                     "entry_date": _at(event.night, 23, rng.randint(0, 59)) if entered else None,
                     "remote_created_at": sent_at,
                     "remote_updated_at": sent_at,
+                    "issued_at": created_at,
                     "raw": {"_id": remote_id, "code": code},
                     "search_text": search_text(
                         full_name, email, code, qr_code, payment_id, remote_id, phone=phone
