@@ -19,7 +19,7 @@ SORT_FIELDS: dict[str, tuple[str, ...]] = {
     "checked_in": ("entered",),
     "issued_by": ("line__issuance__created_by__username",),
     "reason": ("line__issuance__reason__label",),
-    "issued": ("issued_at", "id"),
+    "issued": ("issued_at",),
 }
 DEFAULT_SORT = "-issued"
 

@@ -268,11 +268,9 @@ def ticket_text_query(term: str) -> Q | None:
 def _ordering(sort: str) -> list[OrderBy]:
     descending = sort.startswith("-")
     fields = SORT_FIELDS[sort.removeprefix("-")]
-    ordering = [
-        F(name).desc(nulls_last=True) if descending else F(name).asc(nulls_last=True)
-        for name in fields
-    ]
-    ordering.append(F("id").desc() if descending else F("id").asc())  # a stable order for pages
+    # Plain ASC/DESC (no NULLS LAST), so that the (issued_at, id) index serves the default sort
+    # by a backward scan; `id` last makes pages stable.
+    ordering = [F(name).desc() if descending else F(name).asc() for name in (*fields, "id")]
     return ordering
 
 
