@@ -3,8 +3,9 @@
 Each later migration that adds a permission extends the mapping for the roles that need it.
 """
 
-from django.contrib.auth.management import create_permissions
 from django.db import migrations
+
+from tickets.migrations._roles import grant
 
 ROLE_PERMISSIONS = {
     "Issuer": [],
@@ -21,19 +22,7 @@ ROLE_PERMISSIONS = {
 
 
 def create_roles(apps, schema_editor):
-    # Permissions are normally created after all migrations ran; make them exist now.
-    for app_config in apps.get_app_configs():
-        app_config.models_module = True
-        create_permissions(app_config, apps=apps, verbosity=0)
-        app_config.models_module = None
-
-    Group = apps.get_model("auth", "Group")
-    Permission = apps.get_model("auth", "Permission")
-    for role, codenames in ROLE_PERMISSIONS.items():
-        group, _ = Group.objects.get_or_create(name=role)
-        group.permissions.add(
-            *Permission.objects.filter(content_type__app_label="tickets", codename__in=codenames)
-        )
+    grant(apps, ROLE_PERMISSIONS)
 
 
 def remove_roles(apps, schema_editor):

@@ -1,7 +1,8 @@
 """Issuing permissions for the roles, and the starting list of comp reasons (admins edit it)."""
 
-from django.contrib.auth.management import create_permissions
 from django.db import migrations
+
+from tickets.migrations._roles import grant, revoke
 
 ROLE_PERMISSIONS = {
     "Issuer": ["issue_comps"],
@@ -25,28 +26,14 @@ REASONS = ["Artist", "Press", "Promoter", "Staff", "VIP", "Partner", "Other"]
 
 
 def forwards(apps, schema_editor):
-    for app_config in apps.get_app_configs():
-        app_config.models_module = True
-        create_permissions(app_config, apps=apps, verbosity=0)
-        app_config.models_module = None
-    Group = apps.get_model("auth", "Group")
-    Permission = apps.get_model("auth", "Permission")
-    for role, codenames in ROLE_PERMISSIONS.items():
-        Group.objects.get(name=role).permissions.add(
-            *Permission.objects.filter(content_type__app_label="tickets", codename__in=codenames)
-        )
+    grant(apps, ROLE_PERMISSIONS)
     Reason = apps.get_model("tickets", "Reason")
     for position, label in enumerate(REASONS):
         Reason.objects.get_or_create(label=label, defaults={"position": position})
 
 
 def backwards(apps, schema_editor):
-    Group = apps.get_model("auth", "Group")
-    Permission = apps.get_model("auth", "Permission")
-    for role, codenames in ROLE_PERMISSIONS.items():
-        Group.objects.get(name=role).permissions.remove(
-            *Permission.objects.filter(content_type__app_label="tickets", codename__in=codenames)
-        )
+    revoke(apps, ROLE_PERMISSIONS)
 
 
 class Migration(migrations.Migration):

@@ -1,31 +1,23 @@
 """The permission to see a holder's full document number (every viewing is audited), granted to
 the Manager and Admin roles."""
 
-from django.contrib.auth.management import create_permissions
 from django.db import migrations
+
+from tickets.migrations._roles import grant, revoke
 
 ROLES = ["Manager", "Admin"]
 CODENAME = "view_document_numbers"
 
 
+ROLE_PERMISSIONS = {role: [CODENAME] for role in ROLES}
+
+
 def forwards(apps, schema_editor):
-    for app_config in apps.get_app_configs():
-        app_config.models_module = True
-        create_permissions(app_config, apps=apps, verbosity=0)
-        app_config.models_module = None
-    Group = apps.get_model("auth", "Group")
-    Permission = apps.get_model("auth", "Permission")
-    permission = Permission.objects.get(content_type__app_label="tickets", codename=CODENAME)
-    for role in ROLES:
-        Group.objects.get(name=role).permissions.add(permission)
+    grant(apps, ROLE_PERMISSIONS)
 
 
 def backwards(apps, schema_editor):
-    Group = apps.get_model("auth", "Group")
-    Permission = apps.get_model("auth", "Permission")
-    permissions = Permission.objects.filter(content_type__app_label="tickets", codename=CODENAME)
-    for role in ROLES:
-        Group.objects.get(name=role).permissions.remove(*permissions)
+    revoke(apps, ROLE_PERMISSIONS)
 
 
 class Migration(migrations.Migration):
