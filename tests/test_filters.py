@@ -90,3 +90,16 @@ def test_every_sort_key_both_ways(key):
     for value in (key, f"-{key}"):
         form = TicketSearchFilter(data={"sort": value})
         assert form.is_valid(), form.errors
+
+
+def test_the_selects_keep_the_chosen_option_and_escape_labels():
+    from tickets.filters import FastSelect
+
+    widget = FastSelect(choices=[("", "Any"), ("a", "A <b>"), ("b", "B")])
+    html = widget.render("status", "a", attrs={"id": "id_status", "class": "form-select"})
+    assert html == (
+        '<select class="form-select" id="id_status" name="status">'
+        '<option value="">Any</option>'
+        '<option value="a" selected>A &lt;b&gt;</option>'
+        '<option value="b">B</option></select>'
+    )

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 from django import forms
 from django.contrib.auth import get_user_model
+from django.forms.utils import flatatt
+from django.utils.html import format_html, format_html_join
 
 from tickets.models import Channel, Environment, Event, Promoter, Reason
 
@@ -54,6 +56,30 @@ PARAMS = (
 )
 
 
+class FastSelect(forms.Select):
+    """A <select> whose options are built in Python: Django renders every option through a
+    template, which costs the search page (several selects, one per event) about 100 ms."""
+
+    def render(
+        self,
+        name: str,
+        value: object,
+        attrs: dict[str, object] | None = None,
+        renderer: object = None,
+    ) -> str:
+        selected = {str(v) for v in self.format_value(value)}
+        options = format_html_join(
+            "",
+            '<option value="{}"{}>{}</option>',
+            (
+                (str(option), " selected" if str(option) in selected else "", label)
+                for option, label in self.choices
+            ),
+        )
+        final_attrs = self.build_attrs(self.attrs, {**(attrs or {}), "name": name})
+        return format_html("<select{}>{}</select>", flatatt(final_attrs), options)
+
+
 class DateInput(forms.DateInput):
     input_type = "date"
 
@@ -72,24 +98,29 @@ class TicketSearchFilter(forms.Form):
         "number.",
     )
     event = forms.ModelChoiceField(
-        queryset=Event.objects.all(), required=False, empty_label="Any event"
+        queryset=Event.objects.all(), required=False, empty_label="Any event", widget=FastSelect
     )
     rate = forms.CharField(required=False, max_length=300, label="Rate name")
-    status = forms.ChoiceField(choices=STATUS_CHOICES, required=False)
+    status = forms.ChoiceField(choices=STATUS_CHOICES, required=False, widget=FastSelect)
     issued_by = forms.ModelChoiceField(
-        queryset=get_user_model().objects.none(), required=False, empty_label="Anyone"
+        queryset=get_user_model().objects.none(),
+        required=False,
+        empty_label="Anyone",
+        widget=FastSelect,
     )
     reason = forms.ModelChoiceField(
-        queryset=Reason.objects.all(), required=False, empty_label="Any reason"
+        queryset=Reason.objects.all(), required=False, empty_label="Any reason", widget=FastSelect
     )
     attribution = forms.CharField(required=False, max_length=120)
     issued_from = forms.DateField(required=False, widget=DateInput(), label="Issued from")
     issued_to = forms.DateField(required=False, widget=DateInput(), label="Issued until")
     night_from = forms.DateField(required=False, widget=DateInput(), label="Event night from")
     night_to = forms.DateField(required=False, widget=DateInput(), label="Event night until")
-    checked_in = forms.ChoiceField(choices=CHECKED_IN_CHOICES, required=False, label="Check-in")
+    checked_in = forms.ChoiceField(
+        choices=CHECKED_IN_CHOICES, required=False, label="Check-in", widget=FastSelect
+    )
     environment = forms.ChoiceField(
-        choices=[("", "Any environment"), *Environment.choices], required=False
+        choices=[("", "Any environment"), *Environment.choices], required=False, widget=FastSelect
     )
     sort = forms.CharField(required=False, max_length=40)
 
