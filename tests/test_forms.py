@@ -13,7 +13,6 @@ from tickets.forms import (
     build_draft,
     holder_error_summary,
     holder_formset,
-    mask_document,
     normalise_country,
 )
 from tickets.models import Reason
@@ -408,9 +407,3 @@ def test_build_draft_gives_a_comp_at_zero_with_warnings(catalogue):
     assert [h.email for h in draft.holders] == ["ana@example.com", "ana@example.com"]
     assert draft.holders[0].phone == "+34600123456"
     assert len(draft.warnings) == 2
-
-
-def test_document_numbers_are_masked_to_their_last_three_characters():
-    assert mask_document("12345678Z") == "••••••78Z"
-    assert mask_document("AB1") == "•••AB1"
-    assert mask_document("") == ""

@@ -580,13 +580,6 @@ def api_call_count(holder_count: int) -> int:
     return math.ceil(holder_count / settings.FOURVENUES_TICKETS_PER_CALL)
 
 
-def mask_document(number: str) -> str:
-    """Only the last three characters of a document number are ever shown back."""
-    if not number:
-        return ""
-    return "•" * max(len(number) - 3, 3) + number[-3:]
-
-
 # --- CSV import --------------------------------------------------------------------------------
 
 

@@ -7,9 +7,8 @@ from django.urls import reverse
 from django.utils import timezone
 
 from tests import factories as f
-from tickets.forms import mask_document
 from tickets.models import ApiCall, AuditEntry, IssuedTicket, SavedSearch
-from tickets.text import document_digest
+from tickets.text import document_digest, mask_document
 from tickets.views.search import TICKETS_PER_PAGE
 
 pytestmark = pytest.mark.django_db

@@ -9,14 +9,10 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.http import HttpRequest
 
 from tickets.models import AuditEntry
+from tickets.text import mask_document
 
 _SECRET_KEY_PATTERN = re.compile(r"(secret|api_?key|password|token)", re.IGNORECASE)
 _DOCUMENT_KEY_PATTERN = re.compile(r"document_number", re.IGNORECASE)
-
-
-def mask_document_number(value: str) -> str:
-    """Keep only the last three characters: enough to tell two documents apart, not to use one."""
-    return f"•••{value[-3:]}" if len(value) > 3 else "•••"
 
 
 def redact(data: Any) -> Any:
@@ -27,7 +23,7 @@ def redact(data: Any) -> Any:
             if _SECRET_KEY_PATTERN.search(str(key)):
                 cleaned[key] = "[redacted]" if value else value
             elif _DOCUMENT_KEY_PATTERN.search(str(key)) and isinstance(value, str) and value:
-                cleaned[key] = mask_document_number(value)
+                cleaned[key] = mask_document(value)
             else:
                 cleaned[key] = redact(value)
         return cleaned

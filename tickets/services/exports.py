@@ -35,7 +35,7 @@ from tickets import selectors
 from tickets.filters import PARAMS as SEARCH_PARAMS
 from tickets.models import AuditEntry, IssuanceLine, IssuedTicket
 from tickets.services import audit
-from tickets.text import document_digest, normalise_document
+from tickets.text import document_digest, mask_document, normalise_document
 
 DOCUMENTS_PERMISSION = "tickets.view_document_numbers"
 CHUNK_SIZE = 2000  # rows fetched per database round trip, and written per yielded CSV chunk
@@ -333,7 +333,7 @@ def sanitise_params(params: Mapping[str, Any]) -> dict[str, Any]:
         if not values:
             continue
         if "document" in key.lower() or (key == "q" and _is_document_number(str(values[0]))):
-            values = [audit.mask_document_number(str(v)) for v in values]
+            values = [mask_document(str(v)) for v in values]
         cleaned[key] = values[0] if len(values) == 1 else values
     return cleaned
 

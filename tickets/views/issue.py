@@ -39,12 +39,12 @@ from tickets.forms import (
     holder_formset,
     holder_initial,
     issuance_initial_from_draft,
-    mask_document,
     posted_holder_rows,
     price_option_label,
 )
 from tickets.models import Issuance, Rate, Supplement
 from tickets.services.issuance import IssuanceDraft, IssuanceError, submit_issuance
+from tickets.text import mask_document
 
 ISSUE_PERMISSION = "tickets.issue_comps"
 SESSION_DRAFTS = "issuance_drafts"

@@ -22,12 +22,12 @@ from django.views.decorators.http import require_GET, require_POST
 
 from tickets import selectors
 from tickets.filters import PARAMS, SORT_FIELDS
-from tickets.forms import mask_document
 from tickets.models import IssuedTicket
 from tickets.services import audit
 from tickets.services import tickets as ticket_service
 from tickets.services.exports import DEFAULT_COLUMNS, DOCUMENT_COLUMN, EXPORT_COLUMNS
 from tickets.services.tickets import VIEW_DOCUMENT_PERMISSION
+from tickets.text import mask_document
 
 TICKETS_PER_PAGE = 50
 SEARCH_PERMISSIONS = ("tickets.issue_comps", "tickets.view_all_issuances")
