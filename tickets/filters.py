@@ -7,6 +7,7 @@ from django import forms
 from django.contrib.auth import get_user_model
 from django.db.models import Exists, OuterRef
 from django.forms.utils import flatatt
+from django.http import QueryDict
 from django.utils.html import format_html, format_html_join
 
 from tickets.models import Channel, Environment, Event, Issuance, Promoter, Reason
@@ -55,6 +56,15 @@ PARAMS = (
     "environment",
     "sort",
 )
+
+
+# The export columns travel with a search (and so are saved with it).
+COLUMNS_PARAM = "columns"
+
+
+def requested_columns(params: QueryDict) -> list[str]:
+    """`columns=a,b,c`, or the key repeated (`columns=a&columns=b`); empty when none asked."""
+    return [key for value in params.getlist(COLUMNS_PARAM) for key in value.split(",") if key]
 
 
 class FastSelect(forms.Select):

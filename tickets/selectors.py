@@ -109,6 +109,11 @@ def can_see_all_issuances(user: AbstractBaseUser | AnonymousUser) -> bool:
     return user.has_perm("tickets.view_all_issuances")
 
 
+def can_search_tickets(user: AbstractBaseUser | AnonymousUser) -> bool:
+    """Issuers search their own tickets, managers and admins all: the search and its exports."""
+    return user.has_perm("tickets.issue_comps") or can_see_all_issuances(user)
+
+
 def issuances_visible_to(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Issuance]:
     """Issuers see their own issuances; managers and admins see all."""
     issuances = Issuance.objects.select_related(

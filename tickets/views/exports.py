@@ -10,26 +10,21 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, Strea
 from django.utils.cache import patch_cache_control
 from django.views.decorators.http import require_GET
 
+from tickets import selectors
+from tickets.filters import requested_columns
 from tickets.services import exports as export_service
-
-# The search page's permissions (tickets.views.search): whoever may search may export it.
-EXPORT_PERMISSIONS = ("tickets.issue_comps", "tickets.view_all_issuances")
-
-
-def _columns(request: HttpRequest) -> list[str]:
-    """`columns=a,b,c`, or the key repeated (`columns=a&columns=b`); empty means the default."""
-    return [key for value in request.GET.getlist("columns") for key in value.split(",") if key]
 
 
 @require_GET
 def ticket_export(request: HttpRequest) -> HttpResponse:
-    if not any(request.user.has_perm(p) for p in EXPORT_PERMISSIONS):
+    # Whoever may search may export what the search shows.
+    if not selectors.can_search_tickets(request.user):
         raise PermissionDenied
     try:
         export = export_service.start_export(
             user=request.user,
             params=request.GET,
-            columns=_columns(request),
+            columns=requested_columns(request.GET),
             fmt=request.GET.get("format", "csv").strip().lower(),
             include_documents=request.GET.get("documents", "") in ("1", "true", "yes", "on"),
             request=request,

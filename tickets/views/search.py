@@ -21,7 +21,7 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from tickets import selectors
-from tickets.filters import PARAMS, SORT_FIELDS
+from tickets.filters import COLUMNS_PARAM, PARAMS, SORT_FIELDS, requested_columns
 from tickets.models import IssuedTicket
 from tickets.services import audit
 from tickets.services import tickets as ticket_service
@@ -30,13 +30,10 @@ from tickets.services.tickets import VIEW_DOCUMENT_PERMISSION
 from tickets.text import mask_document
 
 TICKETS_PER_PAGE = 50
-SEARCH_PERMISSIONS = ("tickets.issue_comps", "tickets.view_all_issuances")
-# The export columns travel with the search (and so are saved with it), comma-separated.
-COLUMNS_PARAM = "columns"
 
 
 def _require_search_permission(request: HttpRequest) -> None:
-    if not any(request.user.has_perm(p) for p in SEARCH_PERMISSIONS):
+    if not selectors.can_search_tickets(request.user):
         raise PermissionDenied
 
 
@@ -75,7 +72,7 @@ def _page(tickets: Any, raw_number: str | None) -> TicketPage:
 
 
 def _selected_columns(params: QueryDict) -> list[str]:
-    chosen = [c for value in params.getlist(COLUMNS_PARAM) for c in value.split(",") if c]
+    chosen = requested_columns(params)
     return [c for c in chosen if c in EXPORT_COLUMNS] or list(DEFAULT_COLUMNS)
 
 
