@@ -31,16 +31,11 @@ import django
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backoffice.settings")
 django.setup()
 
-from django.conf import settings  # noqa: E402
 from django.db import connection  # noqa: E402
-from django.test.utils import (  # noqa: E402
-    setup_databases,
-    setup_test_environment,
-    teardown_databases,
-)
 from django.utils import timezone  # noqa: E402
 
 from tests import factories as f  # noqa: E402
+from tests.bench.support import throwaway_database  # noqa: E402
 from tickets import selectors  # noqa: E402
 from tickets.models import Event, IssuanceLine, IssuedTicket, LineState  # noqa: E402
 from tickets.services import exports  # noqa: E402
@@ -132,6 +127,11 @@ def fill(n: int) -> None:
     )
     started = "2026-01-01 00:00:00"
     postgres = connection.vendor == "postgresql"
+    moment = (
+        f"TIMESTAMPTZ '{started}+00' + i * INTERVAL '1 second'"
+        if postgres
+        else f"datetime('{started}', '+' || i || ' seconds')"
+    )
     varying = {
         "remote_id": "'r' || i",
         "code": "'C' || i",
@@ -145,9 +145,8 @@ def fill(n: int) -> None:
         "line_id": f"CASE WHEN i < {len(line_ids)} THEN {line_ids[0]} + i ELSE NULL END",
         # search_text stays empty: the export never reads it, and filling the trigram index of
         # a million distinct texts would be most of the set-up time.
-        "remote_created_at": f"TIMESTAMPTZ '{started}+00' + i * INTERVAL '1 second'"
-        if postgres
-        else f"datetime('{started}', '+' || i || ' seconds')",
+        "remote_created_at": moment,
+        "issued_at": moment,
     }
     fields = [field for field in IssuedTicket._meta.concrete_fields if not field.primary_key]
     expressions: list[str] = []
@@ -168,8 +167,10 @@ def fill(n: int) -> None:
             "WITH RECURSIVE s(i) AS (SELECT 0 UNION ALL SELECT i + 1 FROM s WHERE i < %s) "
             f"INSERT INTO {table} ({columns}) SELECT {select} FROM s"
         )
+    # The row count's placeholder comes after the SELECT's on PostgreSQL, before them on SQLite.
+    arguments = [*params, n - 1] if postgres else [n - 1, *params]
     with connection.cursor() as cursor:
-        cursor.execute(sql, [*params, n - 1])
+        cursor.execute(sql, arguments)
         if postgres:
             cursor.execute(f"ANALYZE {table}")
 
@@ -225,10 +226,7 @@ def naive_export(queryset: object, n: int) -> tuple[int, float, float, float]:
 
 
 def main() -> int:
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    setup_test_environment()
-    old_config = setup_databases(verbosity=0, interactive=False)
-    try:
+    with throwaway_database():
         started = time.perf_counter()
         fill(ROWS)
         print(
@@ -262,9 +260,6 @@ def main() -> int:
             "\ntargets: >= 100,000 rows/s and peak RSS < 200 MB for the streamed export: "
             + ("met" if ok else "NOT met")
         )
-    finally:
-        connection.close()
-        teardown_databases(old_config, verbosity=0)
     return 0
 
 

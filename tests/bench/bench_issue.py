@@ -21,6 +21,8 @@ import statistics
 import sys
 import time
 import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
 
 import django
 
@@ -30,13 +32,9 @@ django.setup()
 from django.conf import settings  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.db.models import Max, Sum  # noqa: E402
-from django.test.utils import (  # noqa: E402
-    CaptureQueriesContext,
-    setup_databases,
-    setup_test_environment,
-    teardown_databases,
-)
+from django.test.utils import CaptureQueriesContext  # noqa: E402
 
+from tests.bench.support import throwaway_database  # noqa: E402
 from tests.fixtures.issuing import IssuingSetup, build_issuing_setup  # noqa: E402
 from tickets.fourvenues.client import ApiKeyAuth, FourvenuesClient  # noqa: E402
 from tickets.fourvenues.sandbox import SandboxServer  # noqa: E402
@@ -93,18 +91,7 @@ def backoffice_issue(setup: IssuingSetup, n: int) -> tuple[float, float, int]:
 
 def main() -> int:
     settings.FOURVENUES_RATE_LIMIT = 100_000.0  # measure the code, not the throttle
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    setup_test_environment()
-    old_config = setup_databases(verbosity=0, interactive=False)
-    # The sandbox serves from a child process, as the real API is remote: in this process its
-    # threads would compete with the code being measured for the GIL. The child inherits the
-    # bound socket; this process keeps the catalogue and URLs.
-    sandbox = SandboxServer(port=0)
-    server_process = multiprocessing.get_context("fork").Process(
-        target=sandbox.serve_forever, daemon=True
-    )
-    server_process.start()
-    try:
+    with throwaway_database(), sandbox_in_child_process() as sandbox:
         setup = build_issuing_setup(sandbox)
         direct_creates(sandbox, 5)  # warm up both paths
         backoffice_issue(setup, 5)
@@ -132,11 +119,24 @@ def main() -> int:
             "holder);\nown time = backoffice time outside its HTTP calls. Target: added < 10 ms "
             "per holder,\nqueries per holder bounded by a constant."
         )
+    return 0
+
+
+@contextmanager
+def sandbox_in_child_process() -> Iterator[SandboxServer]:
+    """The sandbox serves from a child process, as the real API is remote: in this process its
+    threads would compete with the code being measured for the GIL. The child inherits the bound
+    socket; this process keeps the catalogue and URLs."""
+    sandbox = SandboxServer(port=0)
+    server_process = multiprocessing.get_context("fork").Process(
+        target=sandbox.serve_forever, daemon=True
+    )
+    server_process.start()
+    try:
+        yield sandbox
     finally:
         server_process.terminate()
         server_process.join()
-        teardown_databases(old_config, verbosity=0)
-    return 0
 
 
 if __name__ == "__main__":

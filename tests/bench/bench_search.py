@@ -23,18 +23,13 @@ import django
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backoffice.settings")
 django.setup()
 
-from django.conf import settings  # noqa: E402
 from django.db import connection  # noqa: E402
 from django.db.models import F, Q  # noqa: E402
 from django.test import Client  # noqa: E402
-from django.test.utils import (  # noqa: E402
-    CaptureQueriesContext,
-    setup_databases,
-    setup_test_environment,
-    teardown_databases,
-)
+from django.test.utils import CaptureQueriesContext  # noqa: E402
 from django.urls import reverse  # noqa: E402
 
+from tests.bench.support import throwaway_database  # noqa: E402
 from tickets.models import Event, IssuedTicket  # noqa: E402
 from tickets.services.seeding import seed_tickets  # noqa: E402
 
@@ -113,15 +108,7 @@ def _seed() -> None:
 
 
 def main() -> int:
-    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
-    settings.STORAGES = {
-        **settings.STORAGES,
-        "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.StaticFilesStorage"},
-    }
-    settings.ALLOWED_HOSTS = [*settings.ALLOWED_HOSTS, "testserver"]
-    setup_test_environment()
-    old_config = setup_databases(verbosity=0, interactive=False)
-    try:
+    with throwaway_database():
         _seed()
         from django.contrib.auth.models import Group, User
 
@@ -198,8 +185,6 @@ def main() -> int:
             "page p50 / over query p50.\nTargets: p95 < 50 "
             "ms for 3+ character terms; text queries >= 20x the naive icontains baseline."
         )
-    finally:
-        teardown_databases(old_config, verbosity=0)
     return 0
 
 
