@@ -10,17 +10,25 @@ import uuid
 import pytest
 import time_machine
 from django.conf import settings
-from django.db import connection
+from django.db import IntegrityError, connection
 from django.utils import timezone
 from django_tasks.base import TaskResultStatus
 from django_tasks_db.models import DBTaskResult
 
 from tests.fixtures.worker import drain_tasks
 from tests.services.test_issuing_flow import assert_mirror_matches_sandbox, states
-from tickets.models import Issuance, IssuanceLine, LineState
+from tickets.models import Issuance, IssuanceLine, IssuedTicket, LineState
 from tickets.services.credentials import build_client
-from tickets.services.issuance import _claim_batch, create_request_for, submit_issuance
+from tickets.services.issuance import (
+    _claim,
+    create_request_for,
+    match_tickets,
+    send_pending_lines,
+    settle_matching,
+    submit_issuance,
+)
 from tickets.services.maintenance import run_maintenance
+from tickets.services.mirror import mirror_tickets
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
@@ -61,7 +69,7 @@ def test_concurrent_submits_of_one_form_create_one_issuance(issuing):
 
 def _die_while_sending(issuing, issuance, *, reached_fourvenues: bool) -> IssuanceLine:
     """What a worker killed mid-call leaves behind: the line claimed `sending`, perhaps sent."""
-    batch = _claim_batch(issuance)
+    batch = _claim([issuance.lines.order_by("position").first()])
     if reached_fourvenues:
         build_client(issuing.credential).create_tickets(create_request_for(issuance, batch))
     for task in DBTaskResult.objects.filter(status=TaskResultStatus.READY):
@@ -108,6 +116,64 @@ def test_a_lost_send_task_is_queued_again(issuing):
     assert run_maintenance().sends_enqueued == 1
     drain_tasks()
     assert states(issuance) == [LineState.CONFIRMED]
+
+
+def test_a_ticket_adopted_before_its_create_answer_is_settled_never_duplicated(issuing):
+    issuance = issuing.submit(1)
+    (line,) = _claim([issuance.lines.get()])
+    tickets = build_client(issuing.credential).create_tickets(create_request_for(issuance, [line]))
+    # Someone mirrors the new ticket (e.g. adopts it from reconciliation) before we settle it.
+    mirror_tickets(pairs=[(tickets[0], None)], environment=issuing.credential.environment)
+
+    with pytest.raises(IntegrityError):
+        settle_matching(issuance, match_tickets([line], tickets))
+
+    line.refresh_from_db()
+    assert line.state == LineState.SENDING  # nothing half-written; the resolver takes it over
+    with time_machine.travel(timezone.now() + dt.timedelta(minutes=15), tick=True):
+        assert run_maintenance().stale_sending_lines == 1
+        drain_tasks()
+    assert states(issuance) == [LineState.CONFIRMED]
+    assert IssuedTicket.objects.get().line_id == line.pk
+    assert len(issuing.sandbox.tickets()) == 1
+
+
+def test_a_line_another_worker_claimed_is_not_claimed_again(issuing):
+    issuance = issuing.submit(2)
+    first, second = issuance.lines.order_by("position")
+    stale_copy = IssuanceLine.objects.get(pk=first.pk)  # read by a second worker earlier
+    assert _claim([first]) == [first]
+
+    # The second worker's chunk holds the line already taken and a free one: it gets only the
+    # free one, and the taken line keeps its claim.
+    claimed = _claim([stale_copy, second])
+
+    assert [line.pk for line in claimed] == [second.pk]
+    first.refresh_from_db()
+    assert (first.state, first.attempts) == (LineState.SENDING, 1)
+
+
+def test_two_workers_sending_one_issuance_send_each_line_once(issuing):
+    issuance = issuing.submit(6)
+    barrier = threading.Barrier(2)
+
+    def worker() -> None:
+        barrier.wait()
+        try:
+            send_pending_lines(issuance_id=issuance.pk)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=worker) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+
+    assert states(issuance) == [LineState.CONFIRMED] * 6
+    assert len(issuing.sandbox.tickets()) == 6
+    assert IssuanceLine.objects.filter(issuance=issuance, attempts=1).count() == 6
+    assert_mirror_matches_sandbox(issuing)
 
 
 def _database_url() -> str:

@@ -15,8 +15,10 @@ from __future__ import annotations
 import datetime as dt
 import secrets
 import uuid
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from decimal import Decimal
+from functools import partial
 from typing import Any
 
 from django.conf import settings
@@ -317,40 +319,50 @@ def send_pending_lines(*, issuance_id: int) -> None:
         "credential", "event", "rate", "price_option", "channel", "promoter"
     ).get(pk=issuance_id)
     client = build_client(issuance.credential)
-    # Lines made pending later (a retry) come with a task of their own.
-    remaining = issuance.lines.filter(state=LineState.PENDING).count()
+    # Read once, then claimed chunk by chunk. Lines made pending later (a retry) come with a
+    # task of their own.
+    pending = list(issuance.lines.filter(state=LineState.PENDING).order_by("position"))
+    size = settings.FOURVENUES_TICKETS_PER_CALL
+    chunks = iter([pending[i : i + size] for i in range(0, len(pending), size)])
+    claim_next = partial(_claim_next, chunks)
     try:
-        while remaining > 0 and (batch := _claim_batch(issuance)):
-            remaining -= len(batch)
-            if not _send_batch(issuance, batch, client):
-                break
+        batch = claim_next()
+        while batch:
+            batch = _send_batch(issuance, batch, client, claim_next=claim_next)
     finally:
         client.close()
         refresh_status(issuance)
 
 
-def _claim_batch(issuance: Issuance) -> list[IssuanceLine]:
-    """Mark the next chunk of pending lines `sending`, and commit that before any call."""
+def _claim_next(chunks: Iterator[list[IssuanceLine]]) -> list[IssuanceLine]:
+    """Claim the next chunk that still has pending lines; [] when none is left."""
+    for chunk in chunks:
+        if claimed := _claim(chunk):
+            return claimed
+    return []
+
+
+@transaction.atomic(savepoint=False)  # the caller's transaction when there is one
+def _claim(lines: list[IssuanceLine]) -> list[IssuanceLine]:
+    """Mark those of `lines` still pending `sending`: committed before any call is made.
+
+    The UPDATE only takes lines still `pending`, so two workers never claim the same line; the
+    batch id says which ones this claim took when another worker got there first.
+    """
     claim = {
         "state": LineState.SENDING,
         "batch_id": uuid.uuid4(),
         "sent_at": timezone.now(),
         "last_error": "",
     }
-    # Row locks on PostgreSQL (skip_locked: two workers never wait on or share a line); on
-    # SQLite the IMMEDIATE transaction holds the write lock from the start. Either way the lines
-    # read here are the lines updated here.
-    with transaction.atomic():
-        lines = list(
-            issuance.lines.select_for_update(skip_locked=True)
-            .filter(state=LineState.PENDING)
-            .order_by("position")[: settings.FOURVENUES_TICKETS_PER_CALL]
+    taken = IssuanceLine.objects.filter(
+        pk__in=[line.pk for line in lines], state=LineState.PENDING
+    ).update(attempts=F("attempts") + 1, **claim)
+    if taken < len(lines):
+        mine = set(
+            IssuanceLine.objects.filter(batch_id=claim["batch_id"]).values_list("pk", flat=True)
         )
-        if not lines:
-            return []
-        IssuanceLine.objects.filter(pk__in=[line.pk for line in lines]).update(
-            attempts=F("attempts") + 1, **claim
-        )
+        lines = [line for line in lines if line.pk in mine]
     for line in lines:
         line.attempts += 1
         for name, value in claim.items():
@@ -391,39 +403,52 @@ def create_request_for(issuance: Issuance, lines: list[IssuanceLine]) -> CreateT
     )
 
 
-def _send_batch(issuance: Issuance, batch: list[IssuanceLine], client: FourvenuesClient) -> bool:
-    """Send one chunk and settle its lines. Returns False when sending should stop for now."""
+def _send_batch(
+    issuance: Issuance,
+    batch: list[IssuanceLine],
+    client: FourvenuesClient,
+    *,
+    claim_next: Callable[[], list[IssuanceLine]],
+) -> list[IssuanceLine]:
+    """Send one chunk and settle its lines. Returns the next chunk, claimed in the transaction
+    that settles this one (one commit per call, not two), or [] when sending should stop."""
+    settle: Callable[[], None]
     try:
         request = create_request_for(issuance, batch)
     except ValueError as exc:  # the ledger holds something the API cannot take: nothing sent
-        mark_failed(issuance, batch, reason=f"Not sent: {exc}.")
-        return True
-    try:
-        tickets = client.create_tickets(request)
-    except OutcomeUnknown as exc:
-        mark_unknown(issuance, batch, reason=exc.message)
-        return True
-    except (RateLimited, Unavailable) as exc:
-        # Provably not created: back to the queue, and try again later.
-        _requeue(issuance, batch, reason=exc.message)
-        return False
-    except (AuthenticationFailed, PermissionDenied) as exc:
-        # Every other line would be refused the same way: stop and fail them all, retryable.
-        mark_failed(issuance, batch, reason=exc.message)
-        remaining = list(issuance.lines.filter(state=LineState.PENDING))
-        mark_failed(issuance, remaining, reason=exc.message)
-        return False
-    except FourvenuesError as exc:  # Rejected, NotFound: refused, nothing created
-        mark_failed(issuance, batch, reason=exc.message)
-        return True
-    settle_with_tickets(issuance, batch, tickets, client=client)
-    return True
+        settle = partial(mark_failed, issuance, batch, reason=f"Not sent: {exc}.")
+    else:
+        try:
+            tickets = client.create_tickets(request)
+        except OutcomeUnknown as exc:
+            settle = partial(mark_unknown, issuance, batch, reason=exc.message)
+        except (RateLimited, Unavailable) as exc:
+            # Provably not created: back to the queue, and try again later.
+            _requeue(issuance, batch, reason=exc.message)
+            return []
+        except (AuthenticationFailed, PermissionDenied) as exc:
+            # Every other line would be refused the same way: stop and fail them all, retryable.
+            with transaction.atomic():
+                mark_failed(issuance, batch, reason=exc.message)
+                remaining = list(issuance.lines.filter(state=LineState.PENDING))
+                mark_failed(issuance, remaining, reason=exc.message)
+            return []
+        except FourvenuesError as exc:  # Rejected, NotFound: refused, nothing created
+            settle = partial(mark_failed, issuance, batch, reason=exc.message)
+        else:
+            # Any lookup by HTTP happens here, before the transaction below opens.
+            settle = partial(
+                settle_matching, issuance, match_answer(issuance, batch, tickets, client)
+            )
+    with transaction.atomic():
+        settle()
+        return claim_next()
 
 
 def mark_failed(issuance: Issuance, lines: list[IssuanceLine], *, reason: str) -> None:
     if not lines:
         return
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):
         # Never over a confirmed line: its ticket exists, whatever happened after.
         IssuanceLine.objects.filter(pk__in=[line.pk for line in lines]).exclude(
             state=LineState.CONFIRMED
@@ -438,7 +463,7 @@ def mark_failed(issuance: Issuance, lines: list[IssuanceLine], *, reason: str) -
 def mark_unknown(issuance: Issuance, lines: list[IssuanceLine], *, reason: str) -> None:
     """The create may have reached Fourvenues: never resend; let the resolver find out."""
     resolve_at = timezone.now() + dt.timedelta(seconds=settings.FOURVENUES_RESOLVE_DELAY_SECONDS)
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):
         # Only lines still `sending`: a line settled meanwhile (the reaper racing a slow but
         # live worker) keeps its outcome.
         IssuanceLine.objects.filter(
@@ -503,55 +528,66 @@ def match_tickets(lines: list[IssuanceLine], tickets: list[Ticket]) -> Matching:
     return Matching(pairs=pairs, lines=unmatched, tickets=free)
 
 
-def settle_with_tickets(
+def match_answer(
     issuance: Issuance,
     lines: list[IssuanceLine],
     tickets: list[Ticket],
-    *,
     client: FourvenuesClient,
-) -> None:
+) -> Matching:
     """Match the tickets a create returned to the lines sent; look up what did not come back."""
     matching = match_tickets(lines, tickets)
-    pairs, pending, strays = matching.pairs, matching.lines, matching.tickets
-    if pending and tickets:
-        # Fewer tickets came back than were sent (the documented single-object answer): the
-        # others share the call's payment_id.
-        payment_ids = {t.payment_id for t in tickets if t.payment_id}
-        known = {t.id for t in tickets}
-        try:
-            siblings = [
-                t
-                for t in client.iter_tickets(
-                    event_id=issuance.event.remote_id,
-                    start_date=min(line.sent_at for line in lines) - LOOKUP_MARGIN,
-                )
-                if t.payment_id in payment_ids and t.id not in known
-            ]
-        except FourvenuesError:
-            siblings = []  # the resolver will look again
-        more = match_tickets(pending, siblings)
-        pairs, pending, strays = pairs + more.pairs, more.lines, strays + more.tickets
-    confirm_lines(issuance, pairs)
-    adopt_strays(issuance, strays)
-    if pending:
+    if not (matching.lines and tickets):
+        return matching
+    # Fewer tickets came back than were sent (the documented single-object answer): the others
+    # share the call's payment_id.
+    payment_ids = {t.payment_id for t in tickets if t.payment_id}
+    known = {t.id for t in tickets}
+    try:
+        siblings = [
+            t
+            for t in client.iter_tickets(
+                event_id=issuance.event.remote_id,
+                start_date=min(line.sent_at for line in lines) - LOOKUP_MARGIN,
+            )
+            if t.payment_id in payment_ids and t.id not in known
+        ]
+    except FourvenuesError:
+        siblings = []  # the resolver will look again
+    more = match_tickets(matching.lines, siblings)
+    return Matching(
+        pairs=matching.pairs + more.pairs,
+        lines=more.lines,
+        tickets=matching.tickets + more.tickets,
+    )
+
+
+@transaction.atomic(savepoint=False)  # the caller's transaction when there is one
+def settle_matching(issuance: Issuance, matching: Matching) -> None:
+    """Matched lines are confirmed, stray tickets kept; lines still without a ticket are unknown."""
+    confirm_lines(issuance, matching.pairs, just_created=True)
+    adopt_strays(issuance, matching.tickets)
+    if matching.lines:
         mark_unknown(
             issuance,
-            pending,
+            matching.lines,
             reason="Fourvenues answered without these tickets; checking whether they exist.",
         )
 
 
-def confirm_lines(issuance: Issuance, pairs: list[tuple[IssuanceLine, Ticket]]) -> None:
+def confirm_lines(
+    issuance: Issuance, pairs: list[tuple[IssuanceLine, Ticket]], *, just_created: bool = False
+) -> None:
     if not pairs:
         return
     now = timezone.now()
     environment = issuance.credential.environment
-    with transaction.atomic():
+    with transaction.atomic(savepoint=False):
         mirror_tickets(
             pairs=[(ticket, line) for line, ticket in pairs],
             environment=environment,
             event=issuance.event,
             issued_at=issuance.created_at,
+            just_created=just_created,
         )
         IssuanceLine.objects.filter(pk__in=[line.pk for line, _ in pairs]).update(
             state=LineState.CONFIRMED, settled_at=now, last_error="", next_resolve_at=None

@@ -79,19 +79,29 @@ def mirror_tickets(
     environment: str,
     event: Event | None = None,
     issued_at: dt.datetime | None = None,
+    just_created: bool = False,
 ) -> list[IssuedTicket]:
     """Create or update the mirrors of remote tickets, each linked to the ledger line that issued
     it (or to none, for a ticket adopted without one). A constant number of queries however many
     tickets: new tickets, the common case, are inserted in bulk.
 
     A ticket already mirrored for another line is never re-linked: that would hide a duplicate.
+
+    `just_created`: the tickets come from the answer to our own create, so none can be mirrored
+    yet and the lookup is skipped. Were one mirrored all the same (adopted in the milliseconds
+    between the answer and this insert), the unique constraint refuses the insert and the whole
+    transaction, and the line, still `sending`, is settled by the resolver.
     """
-    existing = {
-        mirrored.remote_id: mirrored
-        for mirrored in IssuedTicket.objects.select_for_update().filter(
-            environment=environment, remote_id__in=[ticket.id for ticket, _ in pairs]
-        )
-    }
+    existing = (
+        {}
+        if just_created
+        else {
+            mirrored.remote_id: mirrored
+            for mirrored in IssuedTicket.objects.select_for_update().filter(
+                environment=environment, remote_id__in=[ticket.id for ticket, _ in pairs]
+            )
+        }
+    )
     events = _events_by_remote_id(
         environment, {t.event_id for t, _ in pairs if t.event_id}, known=event
     )
