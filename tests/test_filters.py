@@ -103,3 +103,22 @@ def test_the_selects_keep_the_chosen_option_and_escape_labels():
         '<option value="a" selected>A &lt;b&gt;</option>'
         '<option value="b">B</option></select>'
     )
+
+
+def test_event_issuer_and_reason_options_are_labelled_from_their_rows():
+    event = f.EventFactory(name="Sábado <Techno>", night=dt.date(2026, 12, 5))
+    named = f.IssuanceFactory(created_by__first_name="Ana", created_by__last_name="Ruiz").created_by
+    unnamed = f.IssuanceFactory(created_by__first_name="", created_by__last_name="").created_by
+    reason = f.ReasonFactory(label="Press")
+    form = TicketSearchFilter(data={"event": str(event.pk)})
+
+    html = str(form["event"]) + str(form["issued_by"]) + str(form["reason"])
+
+    assert (
+        f'<option value="{event.pk}" selected>Sábado &lt;Techno&gt; (2026-12-05)</option>' in html
+    )
+    assert f'<option value="{named.pk}">Ana Ruiz</option>' in html
+    assert f'<option value="{unnamed.pk}">{unnamed.username}</option>' in html
+    assert f'<option value="{reason.pk}">Press</option>' in html
+    assert form.is_valid(), form.errors
+    assert form.cleaned_data["event"] == event

@@ -21,3 +21,21 @@ def test_tickets_mirrored_before_issued_at_existed_get_their_issuance_time():
     adopted.refresh_from_db()
     assert issued.issued_at == issued.line.issuance.created_at
     assert adopted.issued_at == adopted.remote_created_at
+
+
+fill_migration = importlib.import_module("tickets.migrations.0010_fill_missing_issued_at")
+
+
+@pytest.mark.django_db
+def test_tickets_mirrored_without_issued_at_get_it_and_others_keep_theirs():
+    missing = f.IssuedTicketFactory()
+    kept = f.IssuedTicketFactory(line=None)
+    IssuedTicket.objects.filter(pk=missing.pk).update(issued_at=None)
+    original = IssuedTicket.objects.get(pk=kept.pk).issued_at
+
+    fill_migration.fill_missing_issued_at(apps, None)
+
+    missing.refresh_from_db()
+    kept.refresh_from_db()
+    assert missing.issued_at == missing.line.issuance.created_at
+    assert kept.issued_at == original

@@ -3,9 +3,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from typing import Any
+
 from django import forms
 from django.contrib.auth import get_user_model
 from django.db.models import Exists, OuterRef
+from django.forms.models import ModelChoiceIterator
 from django.forms.utils import flatatt
 from django.http import QueryDict
 from django.utils.html import format_html, format_html_join
@@ -91,6 +95,40 @@ class FastSelect(forms.Select):
         return format_html("<select{}>{}</select>", flatatt(final_attrs), options)
 
 
+class RowChoiceIterator(ModelChoiceIterator):
+    """Options straight from database rows: a model instance per option (every event, every
+    issuer) cost the search page more than its query."""
+
+    field: RowChoiceField
+
+    def __iter__(self) -> Iterator[tuple[object, str]]:
+        if self.field.empty_label is not None:
+            yield ("", self.field.empty_label)
+        for pk, *columns in self.queryset.values_list("pk", *self.field.label_columns):
+            yield (pk, self.field.label_from_row(*columns))
+
+
+class RowChoiceField(forms.ModelChoiceField):
+    """A ModelChoiceField whose option labels are made from `label_columns` of each row."""
+
+    iterator = RowChoiceIterator
+
+    def __init__(
+        self,
+        *,
+        label_columns: tuple[str, ...],
+        label_from_row: Callable[..., str],
+        **kwargs: Any,
+    ) -> None:
+        self.label_columns = label_columns
+        self.label_from_row = label_from_row
+        super().__init__(widget=FastSelect, **kwargs)
+
+
+def _person(username: str, first_name: str, last_name: str) -> str:
+    return f"{first_name} {last_name}".strip() or username
+
+
 class DateInput(forms.DateInput):
     input_type = "date"
 
@@ -108,19 +146,28 @@ class TicketSearchFilter(forms.Form):
         help_text="Name, email, phone, ticket code, QR code, payment id, or a full document "
         "number.",
     )
-    event = forms.ModelChoiceField(
-        queryset=Event.objects.all(), required=False, empty_label="Any event", widget=FastSelect
+    event = RowChoiceField(
+        queryset=Event.objects.all(),
+        label_columns=("name", "night"),
+        label_from_row=lambda name, night: f"{name} ({night})",
+        required=False,
+        empty_label="Any event",
     )
     rate = forms.CharField(required=False, max_length=300, label="Rate name")
     status = forms.ChoiceField(choices=STATUS_CHOICES, required=False, widget=FastSelect)
-    issued_by = forms.ModelChoiceField(
+    issued_by = RowChoiceField(
         queryset=get_user_model().objects.none(),
+        label_columns=("username", "first_name", "last_name"),
+        label_from_row=_person,
         required=False,
         empty_label="Anyone",
-        widget=FastSelect,
     )
-    reason = forms.ModelChoiceField(
-        queryset=Reason.objects.all(), required=False, empty_label="Any reason", widget=FastSelect
+    reason = RowChoiceField(
+        queryset=Reason.objects.all(),
+        label_columns=("label",),
+        label_from_row=str,
+        required=False,
+        empty_label="Any reason",
     )
     attribution = forms.CharField(required=False, max_length=120)
     issued_from = forms.DateField(required=False, widget=DateInput(), label="Issued from")
@@ -142,10 +189,6 @@ class TicketSearchFilter(forms.Form):
         self.fields["issued_by"].queryset = user_model.objects.filter(
             Exists(Issuance.objects.filter(created_by=OuterRef("pk")))
         ).order_by("username")
-        self.fields["issued_by"].label_from_instance = lambda user: (
-            user.get_full_name() or user.get_username()
-        )
-        self.fields["event"].label_from_instance = lambda event: f"{event.name} ({event.night})"
         for field in self.fields.values():
             is_select = isinstance(field.widget, forms.Select)
             field.widget.attrs.setdefault(
@@ -156,8 +199,10 @@ class TicketSearchFilter(forms.Form):
     def attribution_choices(self) -> list[tuple[str, str]]:
         """For the template's <select>: channels and promoters, only queried when rendering."""
         choices = [("", "Any attribution"), (ATTRIBUTION_NONE, "None (no channel or promoter)")]
-        choices += [(f"channel:{c.pk}", f"Channel: {c.name}") for c in Channel.objects.all()]
-        choices += [(f"promoter:{p.pk}", f"Promoter: {p}") for p in Promoter.objects.all()]
+        channels = Channel.objects.only("pk", "name")
+        promoters = Promoter.objects.only("pk", "first_name", "last_name", "email")
+        choices += [(f"channel:{c.pk}", f"Channel: {c.name}") for c in channels]
+        choices += [(f"promoter:{p.pk}", f"Promoter: {p}") for p in promoters]
         return choices
 
     def clean_attribution(self) -> tuple[str, int | None] | None:

@@ -8,12 +8,13 @@ import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db.models import Count, F, OrderBy, Prefetch, Q, QuerySet, Sum
-from django.db.models.functions import TruncWeek
+from django.db.models import Count, F, OrderBy, Prefetch, Q, QuerySet, Sum, Value
+from django.db.models.functions import Concat, Trim, TruncWeek
 from django.utils import timezone
 
 from tickets.filters import (
@@ -236,6 +237,43 @@ def tickets_visible_to(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Issue
     if can_see_all_issuances(user):
         return tickets
     return tickets.filter(line__issuance__created_by_id=user.pk)
+
+
+# What a row of the search page shows, and no more: plain rows, not model instances, and none
+# of the raw JSON, search text or encrypted document numbers (building and decoding those
+# cost more than the query itself).
+LISTING_COLUMNS = (
+    "pk",
+    "code",
+    "remote_id",
+    "name",
+    "email",
+    "event_name",
+    "event_remote_id",
+    "event_night",
+    "rate_name",
+    "is_valid",
+    "status",
+    "entered",
+    "entry_date",
+    "issued_at",
+    "issuer_username",
+    "issuer_full_name",
+    "reason_label",
+)
+
+
+def ticket_listing(tickets: QuerySet[IssuedTicket]) -> QuerySet[Any]:
+    """`tickets` as the search page lists them: named rows of `LISTING_COLUMNS`."""
+    issuer = "line__issuance__created_by__"
+    return tickets.annotate(
+        event_name=F("event__name"),
+        issuer_username=F(f"{issuer}username"),
+        issuer_full_name=Trim(
+            Concat(F(f"{issuer}first_name"), Value(" "), F(f"{issuer}last_name"))
+        ),
+        reason_label=F("line__issuance__reason__label"),
+    ).values_list(*LISTING_COLUMNS, named=True)
 
 
 def ticket_text_query(term: str) -> Q | None:

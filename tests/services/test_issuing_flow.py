@@ -33,6 +33,9 @@ def assert_mirror_matches_sandbox(issuing) -> None:
     for remote_id, ticket in local.items():
         assert ticket.code == remote[remote_id]["code"]
         assert ticket.raw["_id"] == remote_id
+        # Searches and exports sort on issued_at: when Comps issued it, else when it was created.
+        issued = ticket.line.issuance.created_at if ticket.line else ticket.remote_created_at
+        assert ticket.issued_at == issued
     confirmed = IssuanceLine.objects.filter(state=LineState.CONFIRMED)
     assert sorted(confirmed.values_list("ticket__remote_id", flat=True)) == sorted(remote)
 

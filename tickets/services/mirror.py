@@ -5,6 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 from django.db import transaction
+from django.utils import timezone
 
 from tickets.fourvenues.schemas import Ticket
 from tickets.models import Event, IssuanceLine, IssuedTicket, TicketSupplement
@@ -85,6 +86,9 @@ def mirror_tickets(
     it (or to none, for a ticket adopted without one). A constant number of queries however many
     tickets: new tickets, the common case, are inserted in bulk.
 
+    `issued_at` is when Comps issued them (their issuance's creation); a ticket issued elsewhere
+    counts from its remote creation.
+
     A ticket already mirrored for another line is never re-linked: that would hide a duplicate.
 
     `just_created`: the tickets come from the answer to our own create, so none can be mirrored
@@ -105,6 +109,7 @@ def mirror_tickets(
     events = _events_by_remote_id(
         environment, {t.event_id for t, _ in pairs if t.event_id}, known=event
     )
+    now = timezone.now()
     created: list[IssuedTicket] = []
     result: list[IssuedTicket] = []
     for ticket, line in pairs:
@@ -112,7 +117,11 @@ def mirror_tickets(
         mirrored = existing.get(ticket.id)
         if mirrored is None:
             mirrored = IssuedTicket(
-                environment=environment, remote_id=ticket.id, line=line, **fields
+                environment=environment,
+                remote_id=ticket.id,
+                line=line,
+                issued_at=issued_at or ticket.created_at or now,
+                **fields,
             )
             created.append(mirrored)
         else:
@@ -124,6 +133,8 @@ def mirror_tickets(
                 setattr(mirrored, name, value)
             if line is not None:
                 mirrored.line = line
+            if issued_at is not None or mirrored.issued_at is None:
+                mirrored.issued_at = issued_at or ticket.created_at or now
             mirrored.save()
             mirrored.supplements.all().delete()
         result.append(mirrored)

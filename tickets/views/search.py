@@ -106,7 +106,11 @@ def _sort_links(params: QueryDict, current: str) -> dict[str, dict[str, str]]:
 def ticket_search(request: HttpRequest) -> HttpResponse:
     _require_search_permission(request)
     result = selectors.search_tickets(user=request.user, params=request.GET)
-    page = _page(result.tickets, request.GET.get("page")) if result.is_valid else None
+    page = (
+        _page(selectors.ticket_listing(result.tickets), request.GET.get("page"))
+        if result.is_valid
+        else None
+    )
     return render(
         request,
         "tickets/search/search.html",
