@@ -212,6 +212,18 @@ def _load_catalogue(draft: IssuanceDraft, credential: Credential) -> _Catalogue:
     return _Catalogue(event, rate, price_option, reason, channel, promoter)
 
 
+def credential_problem(credential: Credential | None) -> str:
+    """Why issuing cannot use `credential` (the active one), for issuers; "" if it can."""
+    if credential is None:
+        return "No Fourvenues credential is active, so comps cannot be issued. Ask an admin."
+    if credential.is_expired:
+        return (
+            f"The Fourvenues API key in use expired on {credential.expires_on:%d %b %Y}, so "
+            "comps cannot be issued until an admin adds a new one."
+        )
+    return ""
+
+
 def submit_issuance(
     *,
     idempotency_key: uuid.UUID,
@@ -230,10 +242,10 @@ def submit_issuance(
     if not draft.holders:
         raise IssuanceError("Add at least one ticket holder.")
     credential = selectors.active_credential()
-    if credential is None:
-        raise IssuanceError(
-            "No Fourvenues credential is active, so comps cannot be issued. Ask an admin."
-        )
+    problem = credential_problem(credential)
+    if problem:
+        raise IssuanceError(problem)
+    assert credential is not None
     catalogue = _load_catalogue(draft, credential)
     try:
         with transaction.atomic():
@@ -319,14 +331,18 @@ def send_pending_lines(*, issuance_id: int) -> None:
     client = build_client(issuance.credential)
     # Lines made pending later (a retry) come with a task of their own.
     remaining = issuance.lines.filter(state=LineState.PENDING).count()
+    sent = False
     try:
         while remaining > 0 and (batch := _claim_batch(issuance)):
             remaining -= len(batch)
+            sent = True
             if not _send_batch(issuance, batch, client):
                 break
     finally:
         client.close()
         refresh_status(issuance)
+        if sent:  # the vault shows admins when a key was last used
+            Credential.objects.filter(pk=issuance.credential_id).update(last_used_at=timezone.now())
 
 
 def _claim_batch(issuance: Issuance) -> list[IssuanceLine]:
