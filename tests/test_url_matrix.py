@@ -135,8 +135,7 @@ def test_every_url_of_the_app_is_in_the_matrix():
     assert set(MATRIX) - names == set(), "these MATRIX entries no longer exist"
 
 
-@pytest.fixture
-def world(db) -> World:
+def build_world() -> World:
     ticket = factories.IssuedTicketFactory()  # issued by an issuer of its own
     return World(
         ticket=ticket,
@@ -144,6 +143,11 @@ def world(db) -> World:
         credential=ticket.line.issuance.credential,
         person=factories.issuer(),
     )
+
+
+@pytest.fixture
+def world(db) -> World:
+    return build_world()
 
 
 @pytest.fixture
