@@ -67,6 +67,8 @@ class CredentialForm(forms.Form):
         super().__init__(*args, **kwargs)
         if instance is not None:
             del self.fields["activate"]  # activation has its own buttons on an existing one
+            # Its issuances and catalogue belong to its environment: a new one is a new credential.
+            self.fields["environment"].disabled = True
         for name in SECRET_FIELDS:
             stored = getattr(instance, name, "") if instance is not None else ""
             self.fields[name].help_text = (

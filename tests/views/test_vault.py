@@ -10,7 +10,7 @@ from django.utils import timezone
 
 from tests import factories
 from tickets.models import AuditEntry, AuthScheme, Credential, Environment
-from tickets.services.credentials import register_credential
+from tickets.services.credentials import CredentialError, register_credential, update_credential
 
 API_KEY = "ik_live_0123456789abcdefSECRETvalue"
 
@@ -256,3 +256,22 @@ def test_every_page_says_test_environment_while_an_alpha_credential_is_in_use(cl
         name="Production", environment=Environment.PRODUCTION, api_key="k" * 20, actor=None
     )
     assert 'id="test-environment-banner"' not in client.get(reverse("login")).content.decode()
+
+
+@pytest.mark.django_db
+def test_the_environment_of_a_stored_credential_cannot_change(admin_client, credential):
+    response = admin_client.post(
+        _detail(credential), _form(credential, environment=Environment.ALPHA, notes="moved")
+    )
+    assert response.status_code == 302  # the disabled field keeps the stored value
+    credential.refresh_from_db()
+    assert credential.environment == Environment.PRODUCTION
+    assert credential.notes == "moved"
+    with pytest.raises(CredentialError, match="environment cannot change"):
+        update_credential(credential=credential, actor=None, environment=Environment.ALPHA)
+
+
+@pytest.mark.django_db
+def test_the_detail_page_shows_a_test_result_only_after_a_test(admin_client, credential):
+    page = admin_client.get(_detail(credential)).content.decode()
+    assert 'id="test-result"' not in page

@@ -111,6 +111,11 @@ def update_credential(
     if unknown:
         raise ValueError(f"Not editable: {sorted(unknown)}")
     credential = Credential.objects.select_for_update().get(pk=credential.pk)
+    if changes.get("environment", credential.environment) != credential.environment:
+        # Its issuances, tickets and catalogue belong to the environment it was made for.
+        raise CredentialError(
+            "A credential's environment cannot change; add a new credential for the other one."
+        )
     changed = [name for name, value in changes.items() if getattr(credential, name) != value]
     for name in changed:
         setattr(credential, name, changes[name])
@@ -132,11 +137,6 @@ def update_credential(
         raise CredentialError(f"A credential named “{credential.name}” already exists.")
     if not changed:
         return credential
-    if "environment" in changed and credential.is_active:
-        # It joins another environment as its active credential only if that one has none.
-        credential.is_active = not Credential.objects.filter(
-            environment=credential.environment, is_active=True
-        ).exists()
     for name, value in secrets.items():
         setattr(credential, name, value)
     credential.save()
