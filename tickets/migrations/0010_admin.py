@@ -4,6 +4,7 @@ entry whatever the application does."""
 
 from django.db import migrations
 
+from tickets.migrations._postgresql import PostgreSQLOnly
 from tickets.migrations._roles import grant, revoke
 
 ROLE_PERMISSIONS = {"Admin": ["manage_credentials", "manage_users", "view_audit_log"]}
@@ -26,16 +27,6 @@ BEGIN
 END;
 $$ LANGUAGE plpgsql
 """
-
-
-class PostgreSQLOnly(migrations.RunSQL):
-    def database_forwards(self, app_label, schema_editor, from_state, to_state):
-        if schema_editor.connection.vendor == "postgresql":
-            super().database_forwards(app_label, schema_editor, from_state, to_state)
-
-    def database_backwards(self, app_label, schema_editor, from_state, to_state):
-        if schema_editor.connection.vendor == "postgresql":
-            super().database_backwards(app_label, schema_editor, from_state, to_state)
 
 
 def forwards(apps, schema_editor):

@@ -27,7 +27,6 @@ SCHEME_SECRETS: dict[str, tuple[str, ...]] = {
     AuthScheme.API_KEY: ("api_key",),
     AuthScheme.LEGACY: ("integration_id", "secret"),
 }
-ROTATION_CHUNK = 500
 # What an admin may change on a credential besides its secrets.
 EDITABLE_FIELDS = ("name", "environment", "base_url_override", "auth_scheme", "expires_on", "notes")
 
@@ -209,8 +208,8 @@ def build_client(credential: Credential, *, record_calls: bool = True) -> Fourve
 
 
 def verify_credential(*, credential: Credential, actor: AbstractBaseUser | None) -> list[Channel]:
-    """ "Test connection": call `GET /channels/` (the documented key check), remember when it
-    last worked, and return the channels the key sees."""
+    """The vault's "Test connection": call `GET /channels/` (the documented key check),
+    remember when it last worked, and return the channels the key sees."""
     client = build_client(credential)
     try:
         channels = client.check_connection()
@@ -234,13 +233,17 @@ def verify_credential(*, credential: Credential, actor: AbstractBaseUser | None)
     return channels
 
 
+ROTATION_CHUNK = 500
+
+
+@transaction.atomic
 def rotate_encryption() -> dict[str, int]:
     """Re-encrypt every stored secret (credentials, their history, document numbers) with the
     first key of FIELD_ENCRYPTION_KEYS. Returns how many values each model had re-encrypted.
 
     Each value is read with any configured key and written back with the first: put the new
     key first, keep the old ones after it, run this, then drop the old ones. A value that no
-    configured key opens raises `DecryptionError` and nothing of that model is changed.
+    configured key opens raises `DecryptionError`, and nothing at all is changed.
     """
     rotated: dict[str, int] = {}
     for model in apps.get_models():
@@ -250,16 +253,15 @@ def rotate_encryption() -> dict[str, int]:
         count = 0
         manager = model._base_manager
         pks = list(manager.order_by("pk").values_list("pk", flat=True))
-        with transaction.atomic():
-            # In chunks of plain queries: a server-side cursor left open by a failed decryption
-            # would abort the whole transaction on PostgreSQL instead of raising cleanly.
-            for start in range(0, len(pks), ROTATION_CHUNK):
-                chunk = manager.filter(pk__in=pks[start : start + ROTATION_CHUNK])
-                for row in chunk.values("pk", *fields):
-                    values = {name: row[name] for name in fields if row[name]}
-                    if values:
-                        # update() re-encrypts through the field, without new history rows.
-                        manager.filter(pk=row["pk"]).update(**values)
-                        count += len(values)
+        # In chunks of plain queries: a server-side cursor (`iterator()`) left open by a failed
+        # decryption would abort the transaction on PostgreSQL instead of raising cleanly.
+        for start in range(0, len(pks), ROTATION_CHUNK):
+            chunk = manager.filter(pk__in=pks[start : start + ROTATION_CHUNK])
+            for row in chunk.values("pk", *fields):
+                values = {name: row[name] for name in fields if row[name]}
+                if values:
+                    # update() re-encrypts through the field, without new history rows.
+                    manager.filter(pk=row["pk"]).update(**values)
+                    count += len(values)
         rotated[model._meta.label] = count
     return rotated

@@ -243,9 +243,8 @@ def submit_issuance(
         raise IssuanceError("Add at least one ticket holder.")
     credential = selectors.active_credential()
     problem = credential_problem(credential)
-    if problem:
+    if problem or credential is None:
         raise IssuanceError(problem)
-    assert credential is not None
     catalogue = _load_catalogue(draft, credential)
     try:
         with transaction.atomic():
