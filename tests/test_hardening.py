@@ -2,6 +2,7 @@
 /healthz), every response carries a Content Security Policy that no page needs to bend, and the
 error pages look like the product and leak nothing."""
 
+import datetime as dt
 import os
 import re
 import subprocess
@@ -9,10 +10,13 @@ import sys
 from pathlib import Path
 
 import pytest
+import time_machine
 from cryptography.fernet import Fernet
+from django.contrib.auth.models import User
 from django.core.management.utils import get_random_secret_key
-from django.test import RequestFactory
+from django.test import Client, RequestFactory
 from django.urls import reverse
+from django.utils import timezone
 from django.views.defaults import server_error
 
 from tests import factories
@@ -120,3 +124,28 @@ def test_error_pages_look_like_the_product_and_leak_nothing(client):
     assert "Something went wrong on our side" in crashed.content.decode()
     assert "sekrit-value" not in crashed.content.decode()
     assert "Traceback" not in crashed.content.decode()
+
+
+@pytest.mark.django_db
+def test_a_form_posted_without_its_csrf_token_is_refused():
+    client = Client(enforce_csrf_checks=True)
+    admin = factories.admin()
+    client.force_login(admin)
+    response = client.post(
+        reverse("user-new"),
+        {"username": "mallory", "email": "m@example.com", "role": "Admin", "password": "x" * 20},
+    )
+    assert response.status_code == 403
+    assert not User.objects.filter(username="mallory").exists()
+
+
+@pytest.mark.django_db
+def test_a_session_ends_after_session_cookie_age(client, settings):
+    client.force_login(factories.issuer())
+    assert client.get("/").status_code == 200
+    with time_machine.travel(
+        timezone.now() + dt.timedelta(seconds=settings.SESSION_COOKIE_AGE + 1)
+    ):
+        response = client.get("/")
+    assert response.status_code == 302
+    assert "/login/" in response["Location"]
