@@ -275,3 +275,11 @@ def test_the_environment_of_a_stored_credential_cannot_change(admin_client, cred
 def test_the_detail_page_shows_a_test_result_only_after_a_test(admin_client, credential):
     page = admin_client.get(_detail(credential)).content.decode()
     assert 'id="test-result"' not in page
+
+
+@pytest.mark.django_db
+def test_a_malformed_activation_request_changes_nothing(admin_client, credential):
+    response = admin_client.post(reverse("credential-active", args=[credential.pk]), {})
+    assert response.status_code == 400
+    credential.refresh_from_db()
+    assert credential.is_active

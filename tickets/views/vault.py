@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
@@ -102,7 +102,9 @@ def credential_test(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def credential_set_active(request: HttpRequest, pk: int) -> HttpResponse:
     credential = get_object_or_404(Credential, pk=pk)
-    active = request.POST.get("active") == "1"
+    if request.POST.get("active") not in ("0", "1"):
+        return HttpResponseBadRequest("active must be 0 or 1")
+    active = request.POST["active"] == "1"
     try:
         set_credential_active(credential=credential, active=active, actor=request.user)
     except CredentialError as exc:
