@@ -11,7 +11,7 @@ export FOURVENUES_SANDBOX_PORT
 # Fixed, test-only values: the suite must not depend on a developer's .env.
 TEST_ENV := SECRET_KEY=test-only-secret-key \
 	FIELD_ENCRYPTION_KEYS=dGVzdC1vbmx5LWZlcm5ldC1rZXktMzItYnl0ZXMhISE= \
-	DEBUG=0 DJANGO_ALLOW_ASYNC_UNSAFE=true
+	DEBUG=0 SECURE_SSL_REDIRECT=0 DJANGO_ALLOW_ASYNC_UNSAFE=true
 
 .PHONY: help install run test lint format bench-issue bench-export clean
 

@@ -1,5 +1,5 @@
-"""Django admin: the local lists admins keep (supplements, reasons), Fourvenues credentials until
-the in-app credential pages exist, and read-only views of the mirror and the logs.
+"""Django admin: the local lists admins keep (supplements, reasons), and read-only views of the
+credentials (managed in the app's vault), the mirror and the logs.
 
 Anything staff change here is written to the audit log like any other action. The mirrored
 catalogue, the record of API calls and the audit log are read-only: the first belongs to
@@ -12,15 +12,13 @@ import re
 from typing import Any
 
 from django import forms
-from django.contrib import admin, messages
+from django.contrib import admin
 from django.db.models import Model, QuerySet
 from django.http import HttpRequest
 
-from tickets import selectors
 from tickets.models import (
     ApiCall,
     AuditEntry,
-    AuthScheme,
     Channel,
     Credential,
     Event,
@@ -187,111 +185,12 @@ class ReasonAdmin(AuditedAdmin):
 
 
 # --------------------------------------------------------------------------------------------
-# Credentials (interim: the in-app pages come later)
+# Credentials: managed in the app's vault (/credentials/); here only to look at, never a secret
 # --------------------------------------------------------------------------------------------
-
-SECRET_FIELDS = ("api_key", "integration_id", "secret")
-_SCHEME_SECRETS = {
-    AuthScheme.API_KEY: ("api_key",),
-    AuthScheme.LEGACY: ("integration_id", "secret"),
-}
-
-
-def _secret_field(label: str) -> forms.CharField:
-    return forms.CharField(
-        label=label,
-        required=False,
-        # render_value=False: a stored secret is never sent back to the browser, not even
-        # masked in a value attribute that "view source" would show.
-        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
-    )
-
-
-class CredentialAdminForm(forms.ModelForm):
-    base_url_override = forms.URLField(
-        label="Base URL",
-        required=False,
-        max_length=300,
-        assume_scheme="https",
-        help_text=(
-            "Leave blank for the environment's documented address; set it only to point at the "
-            "sandbox."
-        ),
-    )
-    api_key = _secret_field("API key")
-    integration_id = _secret_field("Integration id")
-    secret = _secret_field("Secret")
-
-    class Meta:
-        model = Credential
-        fields = [
-            "name",
-            "environment",
-            "base_url_override",
-            "auth_scheme",
-            "api_key",
-            "integration_id",
-            "secret",
-            "expires_on",
-            "notes",
-            "is_active",
-        ]
-
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        for name in SECRET_FIELDS:
-            # Out of `initial` so that no widget, hidden field or change detection sees them.
-            self.initial.pop(name, None)
-            stored = bool(self.instance.pk and getattr(self.instance, name))
-            self.fields[name].help_text = (
-                "A value is stored. It is never shown; leave this blank to keep it."
-                if stored
-                else "Nothing stored yet."
-            )
-
-    def _keep_stored(self, name: str) -> str:
-        typed = self.cleaned_data.get(name) or ""
-        if typed:
-            return typed
-        return getattr(self.instance, name) if self.instance.pk else ""
-
-    def clean_api_key(self) -> str:
-        return self._keep_stored("api_key")
-
-    def clean_integration_id(self) -> str:
-        return self._keep_stored("integration_id")
-
-    def clean_secret(self) -> str:
-        return self._keep_stored("secret")
-
-    def clean(self) -> dict[str, Any]:
-        cleaned = super().clean()
-        scheme = cleaned.get("auth_scheme")
-        needed = _SCHEME_SECRETS.get(scheme, ())
-        for name in needed:
-            if not cleaned.get(name):
-                self.add_error(name, "Required for this authentication scheme.")
-        # Keep only the secrets the scheme uses, as registering a credential does: a stale key
-        # of the other scheme is one more secret to leak and nobody would think to rotate it.
-        for name in SECRET_FIELDS:
-            if scheme and name not in needed:
-                cleaned[name] = ""
-        environment = cleaned.get("environment")
-        if cleaned.get("is_active") and environment:
-            active = selectors.active_credential(environment=environment)
-            if active is not None and active.pk != self.instance.pk:
-                self.add_error(
-                    "is_active",
-                    f"“{active.name}” is the active credential for this environment, and only "
-                    "one can be. Untick “is active” here, or deactivate that one first.",
-                )
-        return cleaned
 
 
 @admin.register(Credential)
-class CredentialAdmin(AuditedAdmin):
-    audit_prefix = "credential"
-    form = CredentialAdminForm
+class CredentialAdmin(ReadOnlyAdmin):
     list_display = (
         "name",
         "environment",
@@ -304,39 +203,22 @@ class CredentialAdmin(AuditedAdmin):
     )
     list_filter = ("environment", "is_active", "auth_scheme")
     search_fields = ("name",)
-    readonly_fields = ("last_verified_at", "last_used_at", "created_at", "updated_at")
-    fieldsets = (
-        (None, {"fields": ("name", "environment", "base_url_override", "is_active")}),
-        (
-            "Authentication",
-            {
-                "fields": ("auth_scheme", "api_key", "integration_id", "secret"),
-                "description": (
-                    "Secrets are write-only: type a new value to replace the stored one, or "
-                    "leave the field blank to keep it."
-                ),
-            },
-        ),
-        (None, {"fields": ("expires_on", "notes")}),
-        (None, {"fields": readonly_fields}),
+    # The encrypted fields are left out: a read-only admin field would show the plaintext.
+    fields = (
+        "name",
+        "environment",
+        "base_url_override",
+        "auth_scheme",
+        "secret_hint",
+        "is_active",
+        "expires_on",
+        "notes",
+        "last_verified_at",
+        "last_used_at",
+        "created_at",
+        "updated_at",
     )
-
-    def audit_data(self, obj: Credential) -> dict[str, Any]:
-        return {
-            "environment": obj.environment,
-            "auth_scheme": obj.auth_scheme,
-            "base_url": obj.base_url,
-            "is_active": obj.is_active,
-        }
-
-    def save_model(
-        self, request: HttpRequest, obj: Credential, form: forms.ModelForm, change: bool
-    ) -> None:
-        super().save_model(request, obj, form, change)
-        if change and set(form.changed_data) & {"api_key", "integration_id", "secret"}:
-            messages.info(
-                request, "The new secret is stored. Check the connection before issuing with it."
-            )
+    readonly_fields = fields
 
 
 # --------------------------------------------------------------------------------------------

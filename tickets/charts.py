@@ -73,8 +73,6 @@ def bar_chart(
         '<svg xmlns="http://www.w3.org/2000/svg" class="comps-chart" role="img" '
         'viewBox="0 0 {} {}" width="100%" aria-labelledby="{}-title {}-desc">'
         '<title id="{}-title">{}</title><desc id="{}-desc">{}</desc>'
-        "<style>.chart-label,.chart-value{{font:12px system-ui,sans-serif;fill:#212529}}"
-        ".chart-bar{{fill:#9ec5fe}}.chart-bar-inner{{fill:#0d6efd}}</style>"
         "{}</svg>",
         width,
         height,

@@ -4,9 +4,12 @@ of every remote ticket (IssuedTicket + TicketSupplement)."""
 
 from __future__ import annotations
 
+import datetime as dt
+
 from django.conf import settings
 from django.db import models
 from django.db.models import Q
+from django.utils import timezone
 from simple_history.models import HistoricalRecords
 
 from tickets.fields import EncryptedTextField
@@ -21,6 +24,10 @@ DEFAULT_BASE_URLS: dict[str, str] = {
     Environment.ALPHA: "https://api-alpha.fourvenues.com/integrations",
     Environment.PRODUCTION: "https://api.fourvenues.com/integrations",
 }
+
+
+# Admins are warned this many days before a credential expires (Fourvenues has no rotation API).
+EXPIRY_WARNING_DAYS = 14
 
 
 class AuthScheme(models.TextChoices):
@@ -64,6 +71,7 @@ class Credential(models.Model):
                 condition=Q(environment__in=Environment.values), name="credential_environment_valid"
             ),
         ]
+        permissions = [("manage_credentials", "Can add, change, test and deactivate credentials")]
 
     def __str__(self) -> str:
         return f"{self.name} ({self.get_environment_display()})"
@@ -71,6 +79,17 @@ class Credential(models.Model):
     @property
     def base_url(self) -> str:
         return self.base_url_override or DEFAULT_BASE_URLS[self.environment]
+
+    @property
+    def is_expired(self) -> bool:
+        return self.expires_on is not None and self.expires_on < timezone.localdate()
+
+    @property
+    def expires_soon(self) -> bool:
+        """Within the warning window before expiry (admins see a banner from then on)."""
+        if self.expires_on is None:
+            return False
+        return self.expires_on - timezone.localdate() <= dt.timedelta(days=EXPIRY_WARNING_DAYS)
 
     @property
     def secret_hint(self) -> str:
@@ -103,11 +122,27 @@ class ApiCall(models.Model):
         return f"{self.method} {self.path} → {self.status or self.error or '?'}"
 
 
+class AuditLogIsAppendOnly(Exception):
+    pass
+
+
+class AuditEntryQuerySet(models.QuerySet["AuditEntry"]):
+    """Bulk `update()` and `delete()` would bypass the model's guard: refuse them too. (Deleting a
+    user still clears `actor` through Django's base manager; `actor_label` keeps the name.)"""
+
+    def update(self, **kwargs: object) -> int:
+        raise AuditLogIsAppendOnly("Audit entries cannot be changed.")
+
+    def delete(self) -> tuple[int, dict[str, int]]:
+        raise AuditLogIsAppendOnly("Audit entries cannot be deleted.")
+
+
 class AuditEntry(models.Model):
     """Append-only record of who did what, when and from where.
 
-    Written only through `tickets.services.audit.record`; the model refuses updates and deletes
-    so that no code path can rewrite history by accident.
+    Written only through `tickets.services.audit.record`; the model and its queryset refuse
+    updates and deletes so that no code path can rewrite history by accident, and on PostgreSQL
+    a trigger refuses them too (migration 0010).
     """
 
     actor = models.ForeignKey(
@@ -126,9 +161,17 @@ class AuditEntry(models.Model):
     ip_address = models.GenericIPAddressField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
 
+    objects = AuditEntryQuerySet.as_manager()
+
     class Meta:
         ordering = ["-created_at", "-id"]
         verbose_name_plural = "audit entries"
+        # Django's User lives in contrib.auth, so the in-app users page's permission sits here,
+        # with the log that records every change it makes.
+        permissions = [
+            ("view_audit_log", "Can read the audit log"),
+            ("manage_users", "Can create and deactivate users and set their role"),
+        ]
 
     def __str__(self) -> str:
         return f"{self.created_at:%Y-%m-%d %H:%M} {self.actor_label or 'system'} {self.action}"
@@ -140,10 +183,6 @@ class AuditEntry(models.Model):
 
     def delete(self, *args: object, **kwargs: object) -> tuple[int, dict[str, int]]:
         raise AuditLogIsAppendOnly("Audit entries cannot be deleted.")
-
-
-class AuditLogIsAppendOnly(Exception):
-    pass
 
 
 # --- The catalogue: local mirrors of Fourvenues, refreshed by services.catalog ---------------

@@ -12,7 +12,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser, User
 from django.db.models import Count, F, OrderBy, Prefetch, Q, QuerySet, Sum, Value
 from django.db.models.functions import Concat, Trim, TruncWeek
 from django.utils import timezone
@@ -61,6 +61,53 @@ def active_credential(*, environment: str | None = None) -> Credential | None:
         return credentials.filter(environment=environment).first()
     by_environment = {c.environment: c for c in credentials}
     return by_environment.get(Environment.PRODUCTION) or by_environment.get(Environment.ALPHA)
+
+
+def credential_list() -> QuerySet[Credential]:
+    """The vault: active ones first, then by environment and name."""
+    return Credential.objects.order_by("-is_active", "environment", "name")
+
+
+def expiring_credentials() -> list[Credential]:
+    """Active credentials expired or within the warning window: the admins' banner."""
+    return [c for c in active_credentials().exclude(expires_on=None) if c.expires_soon]
+
+
+def recent_api_calls(*, credential: Credential, limit: int = 10) -> QuerySet[ApiCall]:
+    return ApiCall.objects.filter(credential=credential)[:limit]
+
+
+# --- Users and the audit log -----------------------------------------------------------------
+
+
+def user_list() -> QuerySet[User]:
+    return User.objects.order_by("-is_active", "username").prefetch_related("groups")
+
+
+AUDIT_PAGE_SIZE = 100
+
+
+def audit_entries(
+    *,
+    action: str = "",
+    actor: str = "",
+    target: str = "",
+    since: dt.date | None = None,
+    until: dt.date | None = None,
+) -> QuerySet[AuditEntry]:
+    """The audit log, newest first; `action` matches a code or a dotted prefix ("credential")."""
+    entries = AuditEntry.objects.all()
+    if action:
+        entries = entries.filter(Q(action=action) | Q(action__startswith=f"{action}."))
+    if actor:
+        entries = entries.filter(actor_label__icontains=actor)
+    if target:
+        entries = entries.filter(target__icontains=target)
+    if since:
+        entries = entries.filter(created_at__date__gte=since)
+    if until:
+        entries = entries.filter(created_at__date__lte=until)
+    return entries
 
 
 # --- The catalogue mirror --------------------------------------------------------------------
@@ -126,6 +173,19 @@ def issuances_visible_to(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Iss
     if can_see_all_issuances(user):
         return issuances
     return issuances.filter(created_by_id=user.pk)
+
+
+# The client's messages for 401 and 403 carry these (tickets/fourvenues/client.py); a line failed
+# with one of them failed because of the credential, not the holder.
+_CREDENTIAL_REFUSED_MARKERS = ("(HTTP 401)", "(HTTP 403)")
+
+
+def credential_refused(issuance: Issuance) -> bool:
+    """Did Fourvenues refuse this issuance's credential (401/403) for a line still failed?"""
+    refused = Q()
+    for marker in _CREDENTIAL_REFUSED_MARKERS:
+        refused |= Q(last_error__contains=marker)
+    return issuance.lines.filter(refused, state=LineState.FAILED).exists()
 
 
 def lines_of(issuance: Issuance) -> QuerySet[IssuanceLine]:

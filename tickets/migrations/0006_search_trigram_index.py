@@ -6,15 +6,7 @@ breaks SQLite, where the same `contains` query simply runs unindexed.
 
 from django.db import migrations
 
-
-class PostgreSQLOnly(migrations.RunSQL):
-    def database_forwards(self, app_label, schema_editor, from_state, to_state):
-        if schema_editor.connection.vendor == "postgresql":
-            super().database_forwards(app_label, schema_editor, from_state, to_state)
-
-    def database_backwards(self, app_label, schema_editor, from_state, to_state):
-        if schema_editor.connection.vendor == "postgresql":
-            super().database_backwards(app_label, schema_editor, from_state, to_state)
+from tickets.migrations._postgresql import PostgreSQLOnly
 
 
 class Migration(migrations.Migration):

@@ -1,23 +1,59 @@
-"""Fourvenues credentials: registering them, checking them, and building an API client."""
+"""Fourvenues credentials (the vault): registering, changing, activating and checking them,
+building an API client, and rotating the encryption of every stored secret.
+
+No secret value ever reaches the audit log from here: entries name the fields that changed,
+never their values (`audit.redact` masks secret-looking keys as a second line of defence).
+"""
 
 from __future__ import annotations
 
 import datetime as dt
 
+from django.apps import apps
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
+from tickets.fields import EncryptedTextField
 from tickets.fourvenues.client import ApiKeyAuth, CallRecord, FourvenuesClient, LegacyAuth
 from tickets.fourvenues.errors import FourvenuesError
 from tickets.fourvenues.schemas import Channel
 from tickets.models import ApiCall, AuthScheme, Credential
 from tickets.services import audit
 
+SECRET_FIELDS = ("api_key", "integration_id", "secret")
+SCHEME_SECRETS: dict[str, tuple[str, ...]] = {
+    AuthScheme.API_KEY: ("api_key",),
+    AuthScheme.LEGACY: ("integration_id", "secret"),
+}
+# What an admin may change on a credential besides its secrets.
+EDITABLE_FIELDS = ("name", "environment", "base_url_override", "auth_scheme", "expires_on", "notes")
+
 
 class CredentialError(Exception):
     """A credential cannot be saved or used; the message is fit for staff."""
+
+
+def _check_secrets(auth_scheme: str, secrets: dict[str, str]) -> None:
+    if auth_scheme == AuthScheme.API_KEY and not secrets.get("api_key"):
+        raise CredentialError("An API key is required for the API key scheme.")
+    if auth_scheme == AuthScheme.LEGACY and not (
+        secrets.get("integration_id") and secrets.get("secret")
+    ):
+        raise CredentialError("Both the integration id and the secret are required for v1.")
+
+
+def _facts(credential: Credential) -> dict[str, object]:
+    """What the audit log keeps about a credential: never a secret, not even its hint."""
+    return {
+        "id": credential.pk,
+        "environment": credential.environment,
+        "auth_scheme": credential.auth_scheme,
+        "base_url": credential.base_url,
+        "is_active": credential.is_active,
+        "expires_on": credential.expires_on.isoformat() if credential.expires_on else None,
+    }
 
 
 @transaction.atomic
@@ -32,35 +68,107 @@ def register_credential(
     base_url_override: str = "",
     expires_on: dt.date | None = None,
     notes: str = "",
+    activate: bool = True,
     actor: AbstractBaseUser | None,
 ) -> Credential:
-    """Store a new credential and make it the active one for its environment."""
-    if auth_scheme == AuthScheme.API_KEY and not api_key:
-        raise CredentialError("An API key is required for the API key scheme.")
-    if auth_scheme == AuthScheme.LEGACY and not (integration_id and secret):
-        raise CredentialError("Both the integration id and the secret are required for v1.")
-    Credential.objects.filter(environment=environment, is_active=True).update(is_active=False)
+    """Store a new credential; by default it becomes the active one for its environment."""
+    secrets = {"api_key": api_key, "integration_id": integration_id, "secret": secret}
+    _check_secrets(auth_scheme, secrets)
+    if Credential.objects.filter(name=name).exists():
+        raise CredentialError(f"A credential named “{name}” already exists.")
+    if activate:
+        Credential.objects.filter(environment=environment, is_active=True).update(is_active=False)
     credential = Credential.objects.create(
         name=name,
         environment=environment,
         auth_scheme=auth_scheme,
-        api_key=api_key if auth_scheme == AuthScheme.API_KEY else "",
-        integration_id=integration_id if auth_scheme == AuthScheme.LEGACY else "",
-        secret=secret if auth_scheme == AuthScheme.LEGACY else "",
+        # Only the secrets the scheme uses: a stale one of the other scheme is one more secret
+        # to leak, and nobody would think to rotate it.
+        **{field: secrets[field] for field in SCHEME_SECRETS[auth_scheme]},
         base_url_override=base_url_override,
         expires_on=expires_on,
         notes=notes,
-        is_active=True,
+        is_active=activate,
     )
     audit.record(
-        action="credential.created",
+        action="credential.created", actor=actor, target=str(credential), data=_facts(credential)
+    )
+    return credential
+
+
+@transaction.atomic
+def update_credential(
+    *,
+    credential: Credential,
+    actor: AbstractBaseUser | None,
+    new_secrets: dict[str, str] | None = None,
+    **changes: object,
+) -> Credential:
+    """Change a credential. `new_secrets` holds only the secrets typed anew (a blank field keeps
+    the stored value); secrets the scheme does not use are erased."""
+    unknown = set(changes) - set(EDITABLE_FIELDS)
+    if unknown:
+        raise ValueError(f"Not editable: {sorted(unknown)}")
+    credential = Credential.objects.select_for_update().get(pk=credential.pk)
+    if changes.get("environment", credential.environment) != credential.environment:
+        # Its issuances, tickets and catalogue belong to the environment it was made for.
+        raise CredentialError(
+            "A credential's environment cannot change; add a new credential for the other one."
+        )
+    changed = [name for name, value in changes.items() if getattr(credential, name) != value]
+    for name in changed:
+        setattr(credential, name, changes[name])
+    needed = SCHEME_SECRETS[credential.auth_scheme]
+    secrets = {name: getattr(credential, name) for name in SECRET_FIELDS}
+    for name, value in (new_secrets or {}).items():
+        if value and name in needed and value != secrets[name]:
+            secrets[name] = value
+            changed.append(name)
+    for name in SECRET_FIELDS:
+        if name not in needed and secrets[name]:
+            secrets[name] = ""
+            changed.append(name)
+    _check_secrets(credential.auth_scheme, secrets)
+    if (
+        "name" in changed
+        and Credential.objects.filter(name=credential.name).exclude(pk=credential.pk).exists()
+    ):
+        raise CredentialError(f"A credential named “{credential.name}” already exists.")
+    if not changed:
+        return credential
+    for name, value in secrets.items():
+        setattr(credential, name, value)
+    credential.save()
+    audit.record(
+        action="credential.changed",
         actor=actor,
         target=str(credential),
-        data={
-            "environment": environment,
-            "auth_scheme": auth_scheme,
-            "base_url": credential.base_url,
-        },
+        data={**_facts(credential), "changed": sorted(changed)},
+    )
+    return credential
+
+
+@transaction.atomic
+def set_credential_active(
+    *, credential: Credential, active: bool, actor: AbstractBaseUser | None
+) -> Credential:
+    """Make `credential` the one issuing uses for its environment, or take it out of use."""
+    credential = Credential.objects.select_for_update().get(pk=credential.pk)
+    if credential.is_active == active:
+        return credential
+    if active:
+        if credential.is_expired:
+            raise CredentialError("This credential has expired; it cannot be made active.")
+        Credential.objects.filter(environment=credential.environment, is_active=True).update(
+            is_active=False
+        )
+    credential.is_active = active
+    credential.save(update_fields=["is_active", "updated_at"])
+    audit.record(
+        action="credential.activated" if active else "credential.deactivated",
+        actor=actor,
+        target=str(credential),
+        data=_facts(credential),
     )
     return credential
 
@@ -100,7 +208,8 @@ def build_client(credential: Credential, *, record_calls: bool = True) -> Fourve
 
 
 def verify_credential(*, credential: Credential, actor: AbstractBaseUser | None) -> list[Channel]:
-    """Call `GET /channels/` (the documented key check) and remember when it last worked."""
+    """The vault's "Test connection": call `GET /channels/` (the documented key check),
+    remember when it last worked, and return the channels the key sees."""
     client = build_client(credential)
     try:
         channels = client.check_connection()
@@ -122,3 +231,37 @@ def verify_credential(*, credential: Credential, actor: AbstractBaseUser | None)
         data={"channels": len(channels)},
     )
     return channels
+
+
+ROTATION_CHUNK = 500
+
+
+@transaction.atomic
+def rotate_encryption() -> dict[str, int]:
+    """Re-encrypt every stored secret (credentials, their history, document numbers) with the
+    first key of FIELD_ENCRYPTION_KEYS. Returns how many values each model had re-encrypted.
+
+    Each value is read with any configured key and written back with the first: put the new
+    key first, keep the old ones after it, run this, then drop the old ones. A value that no
+    configured key opens raises `DecryptionError`, and nothing at all is changed.
+    """
+    rotated: dict[str, int] = {}
+    for model in apps.get_models():
+        fields = [f.name for f in model._meta.concrete_fields if isinstance(f, EncryptedTextField)]
+        if not fields:
+            continue
+        count = 0
+        manager = model._base_manager
+        pks = list(manager.order_by("pk").values_list("pk", flat=True))
+        # In chunks of plain queries: a server-side cursor (`iterator()`) left open by a failed
+        # decryption would abort the transaction on PostgreSQL instead of raising cleanly.
+        for start in range(0, len(pks), ROTATION_CHUNK):
+            chunk = manager.filter(pk__in=pks[start : start + ROTATION_CHUNK])
+            for row in chunk.values("pk", *fields):
+                values = {name: row[name] for name in fields if row[name]}
+                if values:
+                    # update() re-encrypts through the field, without new history rows.
+                    manager.filter(pk=row["pk"]).update(**values)
+                    count += len(values)
+        rotated[model._meta.label] = count
+    return rotated

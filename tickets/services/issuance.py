@@ -214,6 +214,18 @@ def _load_catalogue(draft: IssuanceDraft, credential: Credential) -> _Catalogue:
     return _Catalogue(event, rate, price_option, reason, channel, promoter)
 
 
+def credential_problem(credential: Credential | None) -> str:
+    """Why issuing cannot use `credential` (the active one), for issuers; "" if it can."""
+    if credential is None:
+        return "No Fourvenues credential is active, so comps cannot be issued. Ask an admin."
+    if credential.is_expired:
+        return (
+            f"The Fourvenues API key in use expired on {credential.expires_on:%d %b %Y}, so "
+            "comps cannot be issued until an admin adds a new one."
+        )
+    return ""
+
+
 def submit_issuance(
     *,
     idempotency_key: uuid.UUID,
@@ -232,10 +244,9 @@ def submit_issuance(
     if not draft.holders:
         raise IssuanceError("Add at least one ticket holder.")
     credential = selectors.active_credential()
-    if credential is None:
-        raise IssuanceError(
-            "No Fourvenues credential is active, so comps cannot be issued. Ask an admin."
-        )
+    problem = credential_problem(credential)
+    if problem or credential is None:
+        raise IssuanceError(problem)
     catalogue = _load_catalogue(draft, credential)
     try:
         with transaction.atomic():
@@ -325,13 +336,17 @@ def send_pending_lines(*, issuance_id: int) -> None:
     size = settings.FOURVENUES_TICKETS_PER_CALL
     chunks = iter([pending[i : i + size] for i in range(0, len(pending), size)])
     claim_next = partial(_claim_next, chunks)
+    sent = False
     try:
         batch = claim_next()
+        sent = bool(batch)
         while batch:
             batch = _send_batch(issuance, batch, client, claim_next=claim_next)
     finally:
         client.close()
         refresh_status(issuance)
+        if sent:  # the vault shows admins when a key was last used
+            Credential.objects.filter(pk=issuance.credential_id).update(last_used_at=timezone.now())
 
 
 def _claim_next(chunks: Iterator[list[IssuanceLine]]) -> list[IssuanceLine]:

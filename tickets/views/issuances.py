@@ -49,6 +49,7 @@ def _progress_context(issuance: Issuance) -> dict[str, object]:
         "lines": selectors.lines_of(issuance),
         "progress": progress,
         "polling": selectors.is_unsettled(progress),
+        "credential_refused": bool(progress["failed"]) and selectors.credential_refused(issuance),
         "confirmed_percent": _percent(progress["confirmed"], total),
         "failed_percent": _percent(progress["failed"] + progress["rejected"], total),
     }

@@ -43,7 +43,12 @@ from tickets.forms import (
     price_option_label,
 )
 from tickets.models import Issuance, Rate, Supplement
-from tickets.services.issuance import IssuanceDraft, IssuanceError, submit_issuance
+from tickets.services.issuance import (
+    IssuanceDraft,
+    IssuanceError,
+    credential_problem,
+    submit_issuance,
+)
 from tickets.text import mask_document
 
 ISSUE_PERMISSION = "tickets.issue_comps"
@@ -61,8 +66,10 @@ issue_required = permission_required(ISSUE_PERMISSION, raise_exception=True)
 @require_http_methods(["GET", "POST"])
 def issue_new(request: HttpRequest) -> HttpResponse:
     credential = selectors.active_credential()
-    if credential is None:
-        return render(request, "tickets/issue/no_credential.html")
+    problem = credential_problem(credential)
+    if problem or credential is None:
+        # Said before the form is filled in, not after the issuer typed 50 names.
+        return render(request, "tickets/issue/no_credential.html", {"problem": problem})
     environment = credential.environment
     if request.method == "POST":
         return _submit_form(request, environment)
@@ -219,8 +226,10 @@ def issue_import(request: HttpRequest) -> HttpResponse:
     section for htmx, or the whole page when JavaScript is off.
     """
     credential = selectors.active_credential()
-    if credential is None:
-        return render(request, "tickets/issue/no_credential.html")
+    problem = credential_problem(credential)
+    if problem or credential is None:
+        # Said before the form is filled in, not after the issuer typed 50 names.
+        return render(request, "tickets/issue/no_credential.html", {"problem": problem})
     environment = credential.environment
     # Unbound on purpose: the top of the form may be unfinished; only its values are kept.
     form = IssuanceForm(environment=environment, initial=_posted_issuance_values(request))
@@ -349,8 +358,9 @@ def _revalidated(request: HttpRequest, draft: IssuanceDraft, key: uuid.UUID) -> 
     """The draft checked again against today's catalogue, or None (with a message) if it no
     longer holds: the event passed, an option or reason was withdrawn, the credential changed."""
     credential = selectors.active_credential()
-    if credential is None:
-        messages.error(request, "No Fourvenues credential is active; comps cannot be issued.")
+    problem = credential_problem(credential)
+    if problem or credential is None:
+        messages.error(request, problem)
         return None
     form = IssuanceForm.for_draft(draft=draft, key=key, environment=credential.environment)
     if form.is_valid():

@@ -1,0 +1,177 @@
+"""Every URL of the app, requested (GET) by anonymous, issuer, manager and admin, gets the answer
+in MATRIX: one table for the whole app, and a test that fails when a URL pattern is missing
+from it, so a new page cannot ship without saying who may open it.
+
+Objects in the URLs belong to someone else (another issuer's issuance, ticket and saved search),
+so an issuer's 404 there is the object-level check. POST-only views answer 405 to whoever passes
+their permission check, 403 to whoever does not.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import pytest
+from django.contrib.auth.models import User
+from django.urls import URLPattern, URLResolver, get_resolver, reverse
+
+from tests import factories
+from tickets.models import Credential, IssuedTicket, SavedSearch
+
+ANON, ISSUER, MANAGER, ADMIN = "anonymous", "issuer", "manager", "admin"
+VIEWERS = (ANON, ISSUER, MANAGER, ADMIN)
+LOGIN = 302  # anonymous users are sent to the login page
+
+
+@dataclass
+class World:
+    ticket: IssuedTicket
+    saved_search: SavedSearch
+    credential: Credential
+    person: User
+
+    @property
+    def issuance(self):
+        return self.ticket.line.issuance
+
+
+Args = Callable[[World], list[object]]
+
+
+def none(w: World) -> list[object]:
+    return []
+
+
+def issuance(w: World) -> list[object]:
+    return [w.issuance.pk]
+
+
+def line(w: World) -> list[object]:
+    return [w.issuance.pk, w.ticket.line.pk]
+
+
+def key(w: World) -> list[object]:
+    return [uuid.uuid4()]
+
+
+def row(anon: int, issuer: int, manager: int, admin: int) -> dict[str, int]:
+    return dict(zip(VIEWERS, (anon, issuer, manager, admin), strict=True))
+
+
+EVERYONE = row(200, 200, 200, 200)
+SIGNED_IN = row(LOGIN, 200, 200, 200)
+MANAGERS = row(LOGIN, 403, 200, 200)
+ADMINS = row(LOGIN, 403, 403, 200)
+OWN_OBJECT = row(LOGIN, 404, 200, 200)  # issuers: only their own issuances and tickets
+
+# url name -> (positional arguments, expected status per viewer)
+MATRIX: dict[str, tuple[Args, dict[str, int]]] = {
+    "home": (none, SIGNED_IN),
+    "healthz": (none, EVERYONE),
+    "login": (none, EVERYONE),
+    "logout": (none, row(LOGIN, 405, 405, 405)),
+    # Issuing
+    "issue-new": (none, SIGNED_IN),
+    "issue-rates": (none, SIGNED_IN),
+    "issue-options": (none, SIGNED_IN),
+    "issue-row": (none, row(LOGIN, 400, 400, 400)),  # without its `index`: a plain 400
+    "issue-import": (none, row(LOGIN, 405, 405, 405)),
+    "issue-review": (key, row(LOGIN, 302, 302, 302)),  # an unknown key: back to a fresh form
+    "issue-confirm": (key, row(LOGIN, 405, 405, 405)),
+    # Issuances
+    "issuance-list": (none, SIGNED_IN),
+    "issuance-detail": (issuance, OWN_OBJECT),
+    "issuance-progress": (issuance, OWN_OBJECT),
+    "issuance-resolve": (issuance, row(LOGIN, 405, 405, 405)),
+    "issuance-codes-csv": (issuance, OWN_OBJECT),
+    "issuance-print": (issuance, OWN_OBJECT),
+    "issuance-line-retry": (line, row(LOGIN, 405, 405, 405)),
+    "issuance-line-qr": (line, OWN_OBJECT),
+    "catalogue-refresh": (none, row(LOGIN, 405, 405, 405)),
+    # Tickets, exports, reports
+    "ticket-search": (none, SIGNED_IN),
+    "ticket-export": (none, SIGNED_IN),
+    "saved-search-save": (none, row(LOGIN, 405, 405, 405)),
+    "saved-search-delete": (lambda w: [w.saved_search.pk], row(LOGIN, 405, 405, 405)),
+    "ticket-detail": (lambda w: [w.ticket.pk], OWN_OBJECT),
+    "ticket-document-reveal": (lambda w: [w.ticket.pk], row(LOGIN, 405, 405, 405)),
+    "reports": (none, MANAGERS),
+    # Admins
+    "credential-list": (none, ADMINS),
+    "credential-new": (none, ADMINS),
+    "credential-detail": (lambda w: [w.credential.pk], ADMINS),
+    "credential-test": (lambda w: [w.credential.pk], row(LOGIN, 403, 403, 405)),
+    "credential-active": (lambda w: [w.credential.pk], row(LOGIN, 403, 403, 405)),
+    "user-list": (none, ADMINS),
+    "user-new": (none, ADMINS),
+    "user-detail": (lambda w: [w.person.pk], ADMINS),
+    "user-role": (lambda w: [w.person.pk], row(LOGIN, 403, 403, 405)),
+    "user-active": (lambda w: [w.person.pk], row(LOGIN, 403, 403, 405)),
+    "user-password": (lambda w: [w.person.pk], row(LOGIN, 403, 403, 405)),
+    "audit-log": (none, ADMINS),
+    # Django's admin site (one entry for the whole site): only staff get past its login page.
+    "admin:index": (none, row(LOGIN, LOGIN, LOGIN, LOGIN)),
+}
+
+
+def _url_names(patterns: list[object], namespace: str = "") -> Iterator[str]:
+    for pattern in patterns:
+        if isinstance(pattern, URLResolver):
+            inner = f"{namespace}{pattern.namespace}:" if pattern.namespace else namespace
+            if pattern.namespace == "admin":
+                yield "admin:index"  # the admin site guards its own pages
+                continue
+            yield from _url_names(pattern.url_patterns, inner)
+        elif isinstance(pattern, URLPattern):
+            assert pattern.name, f"URL pattern {pattern.pattern} has no name"
+            yield f"{namespace}{pattern.name}"
+
+
+def test_every_url_of_the_app_is_in_the_matrix():
+    names = set(_url_names(get_resolver().url_patterns))
+    assert names - set(MATRIX) == set(), "add these URLs to MATRIX, with who may open them"
+    assert set(MATRIX) - names == set(), "these MATRIX entries no longer exist"
+
+
+def build_world() -> World:
+    ticket = factories.IssuedTicketFactory()  # issued by an issuer of its own
+    return World(
+        ticket=ticket,
+        saved_search=SavedSearch.objects.create(owner=ticket.line.issuance.created_by, name="x"),
+        credential=ticket.line.issuance.credential,
+        person=factories.issuer(),
+    )
+
+
+@pytest.fixture
+def world(db) -> World:
+    return build_world()
+
+
+@pytest.fixture
+def viewers(db) -> dict[str, User | None]:
+    return {
+        ANON: None,
+        ISSUER: factories.issuer(),
+        MANAGER: factories.manager(),
+        ADMIN: factories.admin(),
+    }
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize("name", sorted(MATRIX))
+def test_each_role_gets_the_expected_answer(client, world, viewers, name):
+    args, expected = MATRIX[name]
+    url = reverse(name, args=args(world))
+    answers = {}
+    for viewer in VIEWERS:
+        client.logout()
+        if viewers[viewer] is not None:
+            client.force_login(viewers[viewer])
+        response = client.get(url)
+        answers[viewer] = response.status_code
+        if response.status_code == LOGIN and viewer == ANON:
+            assert "/login/" in response["Location"], url
+    assert answers == expected, url

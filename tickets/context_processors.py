@@ -1,0 +1,23 @@
+"""What every page shows whoever is looking: the test-environment banner, and for admins the
+credentials about to expire."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest
+
+from tickets import selectors
+from tickets.models import Environment
+
+
+def banners(request: HttpRequest) -> dict[str, object]:
+    user = getattr(request, "user", None)
+    in_use = selectors.active_credential()
+    expiring = (
+        selectors.expiring_credentials()
+        if user is not None and user.has_perm("tickets.manage_credentials")
+        else []
+    )
+    return {
+        "test_environment": in_use is not None and in_use.environment == Environment.ALPHA,
+        "expiring_credentials": expiring,
+    }

@@ -1,0 +1,116 @@
+"""The users page: admins create logins, set roles, deactivate people and reset passwords."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import permission_required
+from django.contrib.auth.models import User
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_http_methods, require_POST
+
+from tickets import selectors
+from tickets.admin_forms import PasswordResetForm, RoleForm, UserCreateForm
+from tickets.services import users
+from tickets.services.users import UserError
+
+manage_users = permission_required("tickets.manage_users", raise_exception=True)
+
+
+@manage_users
+def user_list(request: HttpRequest) -> HttpResponse:
+    people = [(person, users.role_of(person)) for person in selectors.user_list()]
+    return render(request, "tickets/admin/user_list.html", {"people": people})
+
+
+@manage_users
+@require_http_methods(["GET", "POST"])
+def user_new(request: HttpRequest) -> HttpResponse:
+    form = UserCreateForm(data=request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            person = users.create_user(**form.cleaned_data, actor=request.user)
+        except UserError as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(request, f"{person.username} can now log in.")
+            return redirect("user-detail", pk=person.pk)
+    return render(request, "tickets/admin/user_new.html", {"form": form})
+
+
+def _render_detail(
+    request: HttpRequest,
+    person: User,
+    *,
+    role_form: RoleForm | None = None,
+    password_form: PasswordResetForm | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    role = users.role_of(person)
+    context = {
+        "person": person,
+        "role": role,
+        "role_form": role_form or RoleForm(initial={"role": role}),
+        "password_form": password_form or PasswordResetForm(),
+    }
+    return render(request, "tickets/admin/user_detail.html", context, status=status)
+
+
+@manage_users
+def user_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    return _render_detail(request, get_object_or_404(User, pk=pk))
+
+
+@manage_users
+@require_POST
+def user_set_role(request: HttpRequest, pk: int) -> HttpResponse:
+    person = get_object_or_404(User, pk=pk)
+    form = RoleForm(data=request.POST)
+    if not form.is_valid():
+        return _render_detail(request, person, role_form=form, status=400)
+    try:
+        users.set_role(user=person, role=form.cleaned_data["role"], actor=request.user)
+    except UserError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(request, f"{person.username}'s role is saved.")
+    return redirect("user-detail", pk=person.pk)
+
+
+@manage_users
+@require_POST
+def user_set_active(request: HttpRequest, pk: int) -> HttpResponse:
+    person = get_object_or_404(User, pk=pk)
+    if request.POST.get("active") not in ("0", "1"):
+        return HttpResponseBadRequest("active must be 0 or 1")
+    active = request.POST["active"] == "1"
+    try:
+        users.set_active(user=person, active=active, actor=request.user)
+    except UserError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(
+            request,
+            f"{person.username} can log in again."
+            if active
+            else f"{person.username} can no longer log in.",
+        )
+    return redirect("user-detail", pk=person.pk)
+
+
+@manage_users
+@require_POST
+def user_reset_password(request: HttpRequest, pk: int) -> HttpResponse:
+    person = get_object_or_404(User, pk=pk)
+    form = PasswordResetForm(data=request.POST)
+    if form.is_valid():
+        try:
+            users.reset_password(
+                user=person, password=form.cleaned_data["password"], actor=request.user
+            )
+        except UserError as exc:
+            form.add_error("password", str(exc))
+        else:
+            messages.success(request, f"{person.username}'s password is changed.")
+            return redirect("user-detail", pk=person.pk)
+    return _render_detail(request, person, password_form=form, status=400)

@@ -1,0 +1,119 @@
+"""The credential vault: admins add, change, test, activate and deactivate Fourvenues
+credentials. Secrets go in through forms and never come back out (only `secret_hint`)."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import permission_required
+from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_http_methods, require_POST
+
+from tickets import selectors
+from tickets.admin_forms import CredentialForm
+from tickets.fourvenues.errors import FourvenuesError
+from tickets.models import Credential
+from tickets.services.credentials import (
+    CredentialError,
+    register_credential,
+    set_credential_active,
+    update_credential,
+    verify_credential,
+)
+
+manage_credentials = permission_required("tickets.manage_credentials", raise_exception=True)
+
+
+@manage_credentials
+def credential_list(request: HttpRequest) -> HttpResponse:
+    return render(
+        request,
+        "tickets/admin/credential_list.html",
+        {"credentials": selectors.credential_list(), "in_use": selectors.active_credential()},
+    )
+
+
+@manage_credentials
+@require_http_methods(["GET", "POST"])
+def credential_new(request: HttpRequest) -> HttpResponse:
+    form = CredentialForm(data=request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            credential = register_credential(
+                **form.changes(),
+                **form.typed_secrets(),
+                activate=form.cleaned_data["activate"],
+                actor=request.user,
+            )
+        except CredentialError as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(request, f"“{credential.name}” is stored. Test its connection now.")
+            return redirect("credential-detail", pk=credential.pk)
+    return render(request, "tickets/admin/credential_form.html", {"form": form})
+
+
+def _detail(
+    request: HttpRequest, credential: Credential, form: CredentialForm, **extra: object
+) -> HttpResponse:
+    context = {
+        "credential": credential,
+        "form": form,
+        "api_calls": selectors.recent_api_calls(credential=credential),
+        **extra,
+    }
+    return render(request, "tickets/admin/credential_detail.html", context)
+
+
+@manage_credentials
+@require_http_methods(["GET", "POST"])
+def credential_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    credential = get_object_or_404(Credential, pk=pk)
+    form = CredentialForm(data=request.POST or None, instance=credential)
+    if request.method == "POST" and form.is_valid():
+        try:
+            update_credential(
+                credential=credential,
+                new_secrets=form.typed_secrets(),
+                actor=request.user,
+                **form.changes(),
+            )
+        except CredentialError as exc:
+            form.add_error(None, str(exc))
+        else:
+            messages.success(request, "Saved. Test the connection if you changed a secret.")
+            return redirect("credential-detail", pk=credential.pk)
+    return _detail(request, credential, form)
+
+
+@manage_credentials
+@require_POST
+def credential_test(request: HttpRequest, pk: int) -> HttpResponse:
+    """ "Test connection": `GET /channels/` with this credential, and what it sees."""
+    credential = get_object_or_404(Credential, pk=pk)
+    try:
+        channels = verify_credential(credential=credential, actor=request.user)
+    except FourvenuesError as exc:
+        return _detail(request, credential, CredentialForm(instance=credential), test_error=exc)
+    return _detail(request, credential, CredentialForm(instance=credential), channels=channels)
+
+
+@manage_credentials
+@require_POST
+def credential_set_active(request: HttpRequest, pk: int) -> HttpResponse:
+    credential = get_object_or_404(Credential, pk=pk)
+    if request.POST.get("active") not in ("0", "1"):
+        return HttpResponseBadRequest("active must be 0 or 1")
+    active = request.POST["active"] == "1"
+    try:
+        set_credential_active(credential=credential, active=active, actor=request.user)
+    except CredentialError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(
+            request,
+            f"Issuing on {credential.get_environment_display()} now uses “{credential.name}”."
+            if active
+            else f"“{credential.name}” is deactivated: issuing no longer uses it.",
+        )
+    return redirect("credential-detail", pk=credential.pk)
