@@ -11,13 +11,14 @@ from tickets.models import Environment
 
 def banners(request: HttpRequest) -> dict[str, object]:
     user = getattr(request, "user", None)
-    in_use = selectors.active_credential()
+    # Only the environment: every page pays for this, and a credential row means decrypting.
+    environment = selectors.issuing_environment()
     expiring = (
         selectors.expiring_credentials()
         if user is not None and user.has_perm("tickets.manage_credentials")
         else []
     )
     return {
-        "test_environment": in_use is not None and in_use.environment == Environment.ALPHA,
+        "test_environment": environment == Environment.ALPHA,
         "expiring_credentials": expiring,
     }

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import uuid
-from collections.abc import Mapping
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
@@ -54,13 +54,27 @@ def active_credentials() -> QuerySet[Credential]:
     return Credential.objects.filter(is_active=True).order_by("environment")
 
 
+# Issuing uses production when a credential is active there, else alpha.
+ISSUING_PREFERENCE = (Environment.PRODUCTION, Environment.ALPHA)
+
+
+def _preferred(environments: Collection[str]) -> str | None:
+    return next((e for e in ISSUING_PREFERENCE if e in environments), None)
+
+
+def issuing_environment() -> str | None:
+    """The environment issuing uses, without loading (and decrypting) a credential."""
+    return _preferred(set(active_credentials().values_list("environment", flat=True)))
+
+
 def active_credential(*, environment: str | None = None) -> Credential | None:
-    """The credential issuing uses: production when one is active, else alpha."""
+    """The credential issuing uses, or the one active in `environment`."""
     credentials = active_credentials()
     if environment is not None:
         return credentials.filter(environment=environment).first()
     by_environment = {c.environment: c for c in credentials}
-    return by_environment.get(Environment.PRODUCTION) or by_environment.get(Environment.ALPHA)
+    preferred = _preferred(by_environment)
+    return by_environment[preferred] if preferred else None
 
 
 def credential_list() -> QuerySet[Credential]:
