@@ -259,3 +259,65 @@ def test_csv_times_are_the_venues_local_time(settings):
     ticket(f.IssuanceFactory(), entry_date=dt.datetime(2026, 7, 1, 22, 30, tzinfo=dt.UTC))
     rows = read_csv(exports.csv_rows(queryset=IssuedTicket.objects.all(), columns=["entry_date"]))
     assert rows[1] == ["2026-07-02 00:30:00"]
+
+
+def _tricky_tickets() -> None:
+    """Every kind of cell: formulas, quotes, separators, line breaks, accents, empty and NULL
+    values, times across a daylight-saving change, decimals, both booleans, no issuance."""
+    issuance = f.IssuanceFactory()
+    names = ["=1+1", "+34", "-x", "@SUM", "\tx", "\rx", 'say "hi", ok', "two\nlines", "Éloïse"]
+    for i, name in enumerate(names):
+        ticket(
+            issuance if i % 2 else None,
+            name=name,
+            email="" if i == 3 else f"p{i}@example.com",
+            phone="" if i % 3 else "+34600000000",
+            is_valid=bool(i % 2),
+            entered=i % 3,
+            entry_date=dt.datetime(2026, 3, 29, 0, 30, tzinfo=dt.UTC) + dt.timedelta(hours=i)
+            if i % 3
+            else None,
+            price="12.50",
+            total_paid=0,
+        )
+
+
+def test_on_postgresql_the_database_writes_the_same_csv_as_python(settings):
+    if exports.connection.vendor != "postgresql":
+        pytest.skip("COPY is the postgresql way; elsewhere Python writes every export")
+    settings.TIME_ZONE = "Europe/Madrid"
+    _tricky_tickets()
+    queryset = IssuedTicket.objects.order_by("id")
+    columns = [key for key, column in exports.EXPORT_COLUMNS.items() if not column.encrypted]
+    resolved = [exports.EXPORT_COLUMNS[key] for key in columns]
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator=exports.CSV_LINE_END)
+
+    by_python = b"".join(exports._written_csv(queryset, resolved, writer, buffer))
+    by_database = b"".join(exports._copied_csv(queryset, resolved))
+
+    assert by_database == by_python
+    assert by_database.count(b"\r\n") >= 9
+
+
+def test_on_postgresql_exports_are_written_by_the_database_unless_documents_are_asked(
+    monkeypatch,
+):
+    if exports.connection.vendor != "postgresql":
+        pytest.skip("COPY is the postgresql way; elsewhere Python writes every export")
+    _tricky_tickets()
+    queryset = IssuedTicket.objects.order_by("id")
+    python_rows = exports._written_csv
+
+    def refuse(*args, **kwargs):
+        raise AssertionError("Python wrote an export the database could write")
+
+    monkeypatch.setattr(exports, "_written_csv", refuse)
+    rows = read_csv(exports.csv_rows(queryset=queryset, columns=list(exports.DEFAULT_COLUMNS)))
+    assert len(rows) == 10
+    assert rows[1][1] == "'=1+1"
+
+    # An encrypted column only Python can read: the export falls back to it.
+    monkeypatch.setattr(exports, "_written_csv", python_rows)
+    rows = read_csv(exports.csv_rows(queryset=queryset, columns=["code", "document_number"]))
+    assert len(rows) == 10
