@@ -3,6 +3,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from tickets.views import catalogue, exports, health, home, issuances, issue, reports
+from tickets.views import reconciliation as recon
 from tickets.views import search as ticket_search_views
 
 urlpatterns = [
@@ -49,5 +50,29 @@ urlpatterns = [
         name="ticket-document-reveal",
     ),
     path("reports/", reports.reports, name="reports"),
+    path("reconciliation/", recon.reconciliation_overview, name="reconciliation"),
+    path("reconciliation/events/<int:pk>/", recon.reconciliation_event, name="reconciliation-event"),
+    path(
+        "reconciliation/events/<int:pk>/start/",
+        recon.reconciliation_start,
+        name="reconciliation-start",
+    ),
+    path("reconciliation/runs/", recon.reconciliation_runs, name="reconciliation-runs"),
+    path("reconciliation/discrepancies/", recon.discrepancy_queue, name="discrepancy-queue"),
+    path(
+        "reconciliation/discrepancies/acknowledge/",
+        recon.discrepancy_acknowledge,
+        name="discrepancy-acknowledge",
+    ),
+    path(
+        "reconciliation/discrepancies/<int:pk>/adopt/",
+        recon.discrepancy_adopt,
+        name="discrepancy-adopt",
+    ),
+    path(
+        "reconciliation/discrepancies/<int:pk>/recheck/",
+        recon.discrepancy_recheck,
+        name="discrepancy-recheck",
+    ),
     path("admin/", admin.site.urls),
 ]

@@ -113,7 +113,7 @@ def as_list_item(ticket: dict[str, Any]) -> dict[str, Any]:
     return item
 
 
-@dataclass
+@dataclass(eq=False)  # records are compared by identity: removing one must not compare tickets
 class _Record:
     ticket: dict[str, Any]
     created_ms: int
@@ -271,7 +271,7 @@ class TicketStore:
                     invoice_seq=invoice_seq,
                 )
                 records.append(_Record(ticket, created_ms, created_ms))
-            self._save([r.ticket for r in (*self._records, *records)], invoice_seq=invoice_seq)
+            self._save((r.ticket for r in (*self._records, *records)), invoice_seq=invoice_seq)
             self._invoice_seq = invoice_seq
             for record in records:
                 self._index(record)
@@ -355,7 +355,7 @@ class TicketStore:
                 self._last_ms = max(self._last_ms, record.created_ms, record.updated_ms)
                 records.append(record)
             self._save(
-                [r.ticket for r in (*self._records, *records)], invoice_seq=self._invoice_seq
+                (r.ticket for r in (*self._records, *records)), invoice_seq=self._invoice_seq
             )
             if len(records) > 1000:  # one sort, not a thousand insertions
                 self._records.extend(records)
@@ -391,7 +391,7 @@ class TicketStore:
             if record is None:
                 raise ApiError(404, f"Ticket {ticket_id!r} not found")
             self._save(
-                [r.ticket for r in self._records if r is not record],
+                (r.ticket for r in self._records if r is not record),
                 invoice_seq=self._invoice_seq,
             )
             self._records.remove(record)
@@ -436,22 +436,23 @@ class TicketStore:
         updated_ms = self._next_ms()
         ticket["updated_at"] = iso_ms(updated_ms)
         self._save(
-            [r.ticket if r is not record else ticket for r in self._records],
+            (r.ticket if r is not record else ticket for r in self._records),
             invoice_seq=self._invoice_seq,
         )
         record.ticket = ticket
         record.updated_ms = updated_ms
         return copy.deepcopy(ticket)
 
-    def _save(self, tickets: list[dict[str, Any]], *, invoice_seq: int) -> None:
-        """Write the state the store is about to have; called before memory changes."""
+    def _save(self, tickets: Iterable[dict[str, Any]], *, invoice_seq: int) -> None:
+        """Write the state the store is about to have; called before memory changes. Callers
+        pass a generator, so without a state file nothing walks every ticket."""
         if self.state_file is None:
             return
         state = {
             "format": STATE_FORMAT,
             "version": STATE_VERSION,
             "invoice_seq": invoice_seq,
-            "tickets": tickets,
+            "tickets": list(tickets),
         }
         directory = self.state_file.parent
         directory.mkdir(parents=True, exist_ok=True)
