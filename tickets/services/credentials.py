@@ -66,7 +66,7 @@ def register_credential(
     return credential
 
 
-def _record_call(credential: Credential, record: CallRecord) -> None:
+def record_call(credential: Credential, record: CallRecord) -> None:
     ApiCall.objects.create(
         credential=credential,
         method=record.method,
@@ -117,7 +117,7 @@ def _on_call(
     listener: Callable[[CallRecord], None] | None,
 ) -> None:
     if record_calls:
-        _record_call(credential, record)
+        record_call(credential, record)
     if listener is not None:
         listener(record)
 

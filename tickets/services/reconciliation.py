@@ -25,7 +25,9 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Iterable
+import threading
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -56,7 +58,7 @@ from tickets.models import (
     TicketChange,
 )
 from tickets.services import audit
-from tickets.services.credentials import build_client
+from tickets.services.credentials import build_client, record_call
 from tickets.services.issuance import confirm_lines, match_tickets, refresh_status
 from tickets.services.mirror import holder_fields, mirror_tickets, remote_state_fields
 from tickets.text import fold
@@ -205,17 +207,18 @@ class _Ours:
     channel_ids: frozenset[str]
     promoter_ids: frozenset[str]
     comp_rate_ids: frozenset[str]
-    payment_ids: frozenset[str]
     line_codes: frozenset[str]
     line_emails: frozenset[str]  # folded, of open `unknown` lines: the resolver's other match
     qr_prefix: str
 
-    def worth_keeping(self, ticket: Ticket) -> bool:
+    def worth_keeping(self, ticket: Ticket, known_payment_ids: set[str]) -> bool:
         """Whether a ticket not mirrored here may be ours or settle a line: the rest are
         ordinary sales, dropped at once so a run's memory stays small."""
-        return fold(ticket.email) in self.line_emails or bool(self.reasons(ticket))
+        return fold(ticket.email) in self.line_emails or bool(
+            self.reasons(ticket, known_payment_ids)
+        )
 
-    def reasons(self, ticket: Ticket) -> list[str]:
+    def reasons(self, ticket: Ticket, known_payment_ids: set[str]) -> list[str]:
         reasons = []
         if ticket.channel_id and ticket.channel_id in self.channel_ids:
             reasons.append("our channel")
@@ -227,7 +230,7 @@ class _Ours:
             reasons.append("our QR code prefix")
         if ticket.qr_code and ticket.qr_code in self.line_codes:
             reasons.append("the QR code of one of our lines")
-        if ticket.payment_id and ticket.payment_id in self.payment_ids:
+        if ticket.payment_id and ticket.payment_id in known_payment_ids:
             reasons.append("a payment id we know")
         if ticket.rate_id in self.comp_rate_ids and ticket.total_paid == 0:
             reasons.append("zero price on a rate we issue comps on")
@@ -245,12 +248,6 @@ def _ours(event: Event) -> _Ours:
         promoter_ids=frozenset(promoters.distinct()),
         comp_rate_ids=frozenset(
             issuances.filter(event=event).values_list("rate__remote_id", flat=True).distinct()
-        ),
-        payment_ids=frozenset(
-            IssuedTicket.objects.filter(event=event)
-            .exclude(payment_id="")
-            .values_list("payment_id", flat=True)
-            .distinct()
         ),
         line_codes=frozenset(
             IssuanceLine.objects.filter(issuance__event=event, qr_code__isnull=False)
@@ -276,25 +273,42 @@ def execute_run(*, run_id: int) -> ReconciliationRun:
     run = ReconciliationRun.objects.select_related("event", "credential").get(pk=run_id)
     if not claimed:
         return run
-    calls = 0
+    # The calls are recorded from this thread: the page being fetched meanwhile must not write.
+    calls: list[CallRecord] = []
+    lock = threading.Lock()
 
-    def count(_: CallRecord) -> None:
-        nonlocal calls
-        calls += 1
+    def collect(record: CallRecord) -> None:
+        with lock:
+            calls.append(record)
 
-    client = build_client(run.credential, on_call=count)
+    recorded = 0
+
+    def record_calls() -> int:
+        nonlocal recorded
+        with lock:
+            fresh = calls[recorded:]
+        for record in fresh:
+            record_call(run.credential, record)
+        recorded += len(fresh)
+        return recorded
+
+    client = build_client(run.credential, record_calls=False, on_call=collect)
+    ours = _ours(run.event)
+    comparison = _Comparison()
     try:
-        comparison = _compare(run, client.iter_tickets(**_listing(run)), _ours(run.event))
+        for page in _prefetched(_pages(client.iter_tickets(**_listing(run)))):
+            record_calls()
+            _compare_page(run, page, comparison, ours)
     except FourvenuesError as exc:
-        _finish_failed(run, reason=exc.message, api_calls=calls)
+        _finish_failed(run, reason=exc.message, api_calls=record_calls())
         return run
     except Exception:
-        _finish_failed(run, reason="An unexpected error stopped the run.", api_calls=calls)
+        _finish_failed(run, reason="An unexpected error stopped the run.", api_calls=record_calls())
         logger.exception("Reconciliation run %s failed", run.pk)
         raise
     finally:
         client.close()
-    _apply(run, comparison, api_calls=calls)
+    _apply(run, comparison, ours, api_calls=record_calls())
     return run
 
 
@@ -304,17 +318,25 @@ def _listing(run: ReconciliationRun) -> dict[str, Any]:
     return {"event_id": run.event.remote_id, "start_date": run.since, "date_field": "updated_at"}
 
 
-def _compare(run: ReconciliationRun, tickets: Iterable[Ticket], ours: _Ours) -> _Comparison:
-    """Page by page: each page is compared with the local rows of its ids, then dropped."""
-    comparison = _Comparison()
+def _pages(tickets: Iterator[Ticket]) -> Iterator[list[Ticket]]:
     page: list[Ticket] = []
     for ticket in tickets:
         page.append(ticket)
         if len(page) == PAGE_SIZE:
-            _compare_page(run, page, comparison, ours)
+            yield page
             page = []
-    _compare_page(run, page, comparison, ours)
-    return comparison
+    if page:
+        yield page
+
+
+def _prefetched(pages: Iterator[list[Ticket]]) -> Iterator[list[Ticket]]:
+    """The next page is fetched in a second thread while this one is compared, so the wait for
+    Fourvenues (and for the rate limit) overlaps the comparison instead of adding to it."""
+    with ThreadPoolExecutor(max_workers=1, thread_name_prefix="reconcile-fetch") as pool:
+        upcoming = pool.submit(next, pages, None)
+        while (page := upcoming.result()) is not None:
+            upcoming = pool.submit(next, pages, None)
+            yield page
 
 
 def _compare_page(
@@ -328,6 +350,16 @@ def _compare_page(
             environment=run.credential.environment, remote_id__in=[t.id for t in page]
         ).values("id", "remote_id", *STATE_FIELDS, *HOLDER_FIELDS)
     }
+    strangers = [t.payment_id for t in page if t.id not in local and t.payment_id]
+    known_payment_ids = (
+        set(
+            IssuedTicket.objects.filter(
+                environment=run.credential.environment, payment_id__in=strangers
+            ).values_list("payment_id", flat=True)
+        )
+        if strangers
+        else set()
+    )
     for ticket in page:
         comparison.remote_tickets += 1
         comparison.seen.add(ticket.id)
@@ -337,7 +369,7 @@ def _compare_page(
             comparison.high_water_mark = ticket.updated_at
         row = local.get(ticket.id)
         if row is None:
-            if ours.worth_keeping(ticket):
+            if ours.worth_keeping(ticket, known_payment_ids):
                 comparison.candidates.append(ticket)
             continue
         holder = holder_fields(ticket)
@@ -374,16 +406,23 @@ def _finish_failed(run: ReconciliationRun, *, reason: str, api_calls: int) -> No
     run.save(update_fields=["status", "error", "api_calls", "finished_at"])
 
 
-def _apply(run: ReconciliationRun, comparison: _Comparison, *, api_calls: int) -> None:
+def _apply(
+    run: ReconciliationRun, comparison: _Comparison, ours: _Ours, *, api_calls: int
+) -> None:
     """Everything the run learnt, in one transaction."""
     now = timezone.now()
     event = run.event
     with transaction.atomic():
         found = list(comparison.found)
         settled, unknown = _settle_lines(event, comparison.candidates)
-        ours = _ours(event)  # again: settling lines may have taught it new payment ids
+        known_payment_ids = set(
+            IssuedTicket.objects.filter(
+                environment=run.credential.environment,
+                payment_id__in=[t.payment_id for t in unknown if t.payment_id],
+            ).values_list("payment_id", flat=True)
+        )
         for ticket in unknown:
-            reasons = ours.reasons(ticket)
+            reasons = ours.reasons(ticket, known_payment_ids)
             if reasons:
                 found.append(
                     _Found(
