@@ -51,7 +51,9 @@ urlpatterns = [
     ),
     path("reports/", reports.reports, name="reports"),
     path("reconciliation/", recon.reconciliation_overview, name="reconciliation"),
-    path("reconciliation/events/<int:pk>/", recon.reconciliation_event, name="reconciliation-event"),
+    path(
+        "reconciliation/events/<int:pk>/", recon.reconciliation_event, name="reconciliation-event"
+    ),
     path(
         "reconciliation/events/<int:pk>/start/",
         recon.reconciliation_start,

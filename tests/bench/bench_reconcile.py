@@ -180,9 +180,8 @@ def main() -> int:
         send_pending_lines(issuance_id=issuance.pk)
         started = time.perf_counter()
         load_and_mirror(setup, sandbox, TICKETS)
-        print(
-            f"setup: {TICKETS:,} tickets loaded and mirrored in {time.perf_counter() - started:.1f} s"
-        )
+        setup_seconds = time.perf_counter() - started
+        print(f"setup: {TICKETS:,} tickets loaded and mirrored in {setup_seconds:.1f} s")
         planted = plant(setup, sandbox)
 
         run = reconciliation.request_run(
@@ -215,9 +214,8 @@ def main() -> int:
                 f"  {kind:<17} planted {len(ids):>4}  found {len(found[kind]):>4}  "
                 f"missed {len(missed)}  extra {len(extra)}"
             )
-        print(
-            f"every planted difference found and nothing else flagged: {'yes' if all_found else 'NO'}"
-        )
+        verdict = "yes" if all_found else "NO"
+        print(f"every planted difference found and nothing else flagged: {verdict}")
     return 0 if all_found else 1
 
 

@@ -60,4 +60,5 @@ def test_a_manager_adopts_one_difference_and_acknowledges_the_others(
         "missing_remotely": DiscrepancyState.ACKNOWLEDGED,
     }
     adopted = IssuedTicket.objects.get(remote_id=planted.by_hand["_id"])
-    assert adopted.adopted_at is not None and adopted.line is None
+    assert adopted.adopted_at is not None
+    assert adopted.line is None

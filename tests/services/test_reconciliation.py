@@ -260,9 +260,7 @@ def test_a_run_rate_limited_in_the_middle_fails_and_changes_nothing(issuing, set
 
 
 @pytest.mark.parametrize("status", [500, 503])
-def test_a_run_hit_by_5xx_after_its_first_page_fails_and_changes_nothing(
-    issuing, settings, status
-):
+def test_a_run_hit_by_5xx_after_its_first_page_fails_and_changes_nothing(issuing, settings, status):
     settings.FOURVENUES_GET_RETRIES = 1
     tickets = issue_through_comps(issuing, 1)
     issuing.sandbox.store.update(tickets[0].remote_id, {"status": "cancelled"})
@@ -353,9 +351,7 @@ def test_acknowledging_closes_with_a_reason_and_is_audited(issuing):
     boss = manager()
     ids = list(Discrepancy.objects.values_list("pk", flat=True))
 
-    closed = reconciliation.acknowledge(
-        discrepancy_ids=ids, reason="Box office mix-up", actor=boss
-    )
+    closed = reconciliation.acknowledge(discrepancy_ids=ids, reason="Box office mix-up", actor=boss)
 
     assert closed == 3
     assert set(Discrepancy.objects.values_list("state", "reason")) == {

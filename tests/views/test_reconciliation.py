@@ -78,7 +78,8 @@ def test_the_overview_shows_each_event_with_its_last_run_and_badge(client_as_man
 
     page = client_as_manager.get(reverse("reconciliation")).content.decode()
 
-    assert "Saturday Session" in page and "Quiet Thursday" in page
+    assert "Saturday Session" in page
+    assert "Quiet Thursday" in page
     assert 'data-sync="out">Out of sync · 1 open' in page
     assert 'data-sync="in">In sync' in page
 

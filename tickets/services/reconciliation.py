@@ -406,9 +406,7 @@ def _finish_failed(run: ReconciliationRun, *, reason: str, api_calls: int) -> No
     run.save(update_fields=["status", "error", "api_calls", "finished_at"])
 
 
-def _apply(
-    run: ReconciliationRun, comparison: _Comparison, ours: _Ours, *, api_calls: int
-) -> None:
+def _apply(run: ReconciliationRun, comparison: _Comparison, ours: _Ours, *, api_calls: int) -> None:
     """Everything the run learnt, in one transaction."""
     now = timezone.now()
     event = run.event
@@ -572,9 +570,7 @@ def _record_discrepancies(
     Discrepancy.objects.bulk_update(
         still_open, ["run", "ticket", "details", "remote_snapshot", "last_seen_at"], batch_size=1000
     )
-    gone = [
-        row.pk for (_, remote_id), row in open_rows.items() if run.full or remote_id in seen
-    ]
+    gone = [row.pk for (_, remote_id), row in open_rows.items() if run.full or remote_id in seen]
     Discrepancy.objects.filter(pk__in=gone).update(
         state=DiscrepancyState.RESOLVED,
         settled_at=now,

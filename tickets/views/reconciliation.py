@@ -48,7 +48,9 @@ def reconciliation_event(request: HttpRequest, pk: int) -> HttpResponse:
         "tickets/reconciliation/event.html",
         {
             "sync": selectors.event_sync(event),
-            "kinds": [(kind, label, counts.get(kind, 0)) for kind, label in DiscrepancyKind.choices],
+            "kinds": [
+                (kind, label, counts.get(kind, 0)) for kind, label in DiscrepancyKind.choices
+            ],
             "runs": selectors.reconciliation_runs(event=event)[:EVENT_RUNS_SHOWN],
             "start_form": StartReconciliationForm(),
         },
@@ -82,9 +84,7 @@ def reconciliation_runs(request: HttpRequest) -> HttpResponse:
     page = Paginator(selectors.reconciliation_runs(event=event), ROWS_PER_PAGE).get_page(
         request.GET.get("page")
     )
-    return render(
-        request, "tickets/reconciliation/runs.html", {"page": page, "event": event}
-    )
+    return render(request, "tickets/reconciliation/runs.html", {"page": page, "event": event})
 
 
 @require_GET
