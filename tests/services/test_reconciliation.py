@@ -360,6 +360,25 @@ def test_acknowledging_closes_with_a_reason_and_is_audited(issuing):
     assert AuditEntry.objects.filter(action="discrepancy.acknowledged").count() == 3
 
 
+def test_an_acknowledged_difference_is_not_raised_again_until_it_changes(issuing):
+    planted = plant(issuing)
+    reconcile(issuing)
+    reconciliation.acknowledge(
+        discrepancy_ids=list(Discrepancy.objects.values_list("pk", flat=True)),
+        reason="Known",
+        actor=manager(),
+    )
+
+    quiet = reconcile(issuing)
+    issuing.sandbox.store.update(planted.drifted.remote_id, {"name": "Yet Another Name"})
+    changed = reconcile(issuing)
+
+    assert (quiet.drift, quiet.missing_remotely, quiet.unknown_locally) == (0, 0, 0)
+    assert (changed.drift, changed.missing_remotely, changed.unknown_locally) == (1, 0, 0)
+    reopened = Discrepancy.objects.get(state=DiscrepancyState.OPEN)
+    assert reopened.details["name"]["remote"] == "Yet Another Name"
+
+
 def test_acknowledging_without_a_reason_changes_nothing(issuing):
     plant(issuing)
     reconcile(issuing)

@@ -292,10 +292,11 @@ def execute_run(*, run_id: int) -> ReconciliationRun:
         recorded += len(fresh)
         return recorded
 
-    client = build_client(run.credential, record_calls=False, on_call=collect)
-    ours = _ours(run.event)
     comparison = _Comparison()
+    client = None
     try:
+        ours = _ours(run.event)
+        client = build_client(run.credential, record_calls=False, on_call=collect)
         for page in _prefetched(_pages(client.iter_tickets(**_listing(run)))):
             record_calls()
             _compare_page(run, page, comparison, ours)
@@ -307,7 +308,8 @@ def execute_run(*, run_id: int) -> ReconciliationRun:
         logger.exception("Reconciliation run %s failed", run.pk)
         raise
     finally:
-        client.close()
+        if client is not None:
+            client.close()
     _apply(run, comparison, ours, api_calls=record_calls())
     return run
 
@@ -433,6 +435,7 @@ def _apply(run: ReconciliationRun, comparison: _Comparison, ours: _Ours, *, api_
                 )
         if run.full:
             found.extend(_missing_remotely(event, comparison.seen))
+        found = _without_acknowledged(event, found)
         _update_mirror(run, comparison.updates, now=now)
         _record_discrepancies(run, found, seen=comparison.seen, now=now)
         counts = {kind: sum(1 for f in found if f.kind == kind) for kind in DiscrepancyKind}
@@ -450,6 +453,28 @@ def _apply(run: ReconciliationRun, comparison: _Comparison, ours: _Ours, *, api_
         run.api_calls = api_calls
         run.finished_at = timezone.now()
         run.save()
+
+
+def _without_acknowledged(event: Event, found: list[_Found]) -> list[_Found]:
+    """A difference a manager acknowledged stays acknowledged while it is the same difference:
+    only a drift that changed again (other details) is raised anew."""
+    acknowledged = {
+        (kind, remote_id): details
+        for kind, remote_id, details in Discrepancy.objects.filter(
+            event=event, state=DiscrepancyState.ACKNOWLEDGED
+        )
+        .order_by("settled_at", "id")  # the latest acknowledgement of a ticket wins
+        .values_list("kind", "remote_id", "details")
+    }
+    return [
+        item
+        for item in found
+        if (item.kind, item.remote_id) not in acknowledged
+        or (
+            item.kind == DiscrepancyKind.DRIFT
+            and acknowledged[item.kind, item.remote_id] != item.details
+        )
+    ]
 
 
 def _settle_lines(event: Event, candidates: list[Ticket]) -> tuple[int, list[Ticket]]:
