@@ -12,7 +12,7 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db.models import Count, F, OrderBy, Prefetch, Q, QuerySet, Sum
+from django.db.models import Count, F, OrderBy, OuterRef, Prefetch, Q, QuerySet, Subquery, Sum
 from django.db.models.functions import TruncWeek
 from django.utils import timezone
 
@@ -573,7 +573,7 @@ class EventSync:
 
 def reconciliation_overview() -> list[EventSync]:
     """Events of the active credentials' environments from a week ago on, and any event that
-    was ever reconciled, with their last run and open discrepancies: three queries."""
+    was ever reconciled, with their last run and open discrepancies: four queries."""
     environments = list(active_credentials().values_list("environment", flat=True))
     since = timezone.localdate() - dt.timedelta(days=RECONCILIATION_PAST_DAYS)
     events = list(
@@ -591,11 +591,16 @@ def event_sync(event: Event) -> EventSync:
 
 def _sync_states(events: list[Event]) -> list[EventSync]:
     ids = [event.pk for event in events]
-    last_runs: dict[int, ReconciliationRun] = {}
-    for run in ReconciliationRun.objects.filter(event_id__in=ids).order_by(
-        "event_id", "-created_at", "-id"
-    ):
-        last_runs.setdefault(run.event_id, run)
+    latest = (
+        ReconciliationRun.objects.filter(event=OuterRef("pk"))
+        .order_by("-created_at", "-id")
+        .values("pk")[:1]
+    )
+    last_run_ids = dict(
+        Event.objects.filter(pk__in=ids).annotate(last=Subquery(latest)).values_list("pk", "last")
+    )
+    runs = ReconciliationRun.objects.in_bulk([pk for pk in last_run_ids.values() if pk])
+    last_runs = {event_id: runs[pk] for event_id, pk in last_run_ids.items() if pk}
     open_counts = dict(
         Discrepancy.objects.filter(event_id__in=ids, state=DiscrepancyState.OPEN)
         .values_list("event_id")

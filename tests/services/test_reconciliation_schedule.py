@@ -142,7 +142,7 @@ def test_a_run_left_running_by_a_dead_worker_is_failed_saying_why(credential, se
     assert report.reconciliations_enqueued == 1, "the event is free to be queued again"
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_the_worker_carries_out_a_queued_run(issuing):
     plant(issuing)
     run = reconciliation.request_run(event=issuing.event, trigger=RunTrigger.UI, full=True)

@@ -310,7 +310,12 @@ def execute_run(*, run_id: int) -> ReconciliationRun:
     finally:
         if client is not None:
             client.close()
-    _apply(run, comparison, ours, api_calls=record_calls())
+    try:
+        _apply(run, comparison, ours, api_calls=record_calls())
+    except Exception:  # rolled back: nothing of the run was applied
+        _finish_failed(run, reason="An unexpected error stopped the run.", api_calls=recorded)
+        logger.exception("Reconciliation run %s failed while applying", run.pk)
+        raise
     return run
 
 

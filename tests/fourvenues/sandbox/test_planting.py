@@ -82,7 +82,17 @@ def test_a_deleted_ticket_is_gone_from_every_endpoint(sandbox):
     assert control(sandbox, "DELETE", f"/tickets/{deleted['_id']}").status_code == 404
 
 
-@pytest.mark.parametrize("body", [b"not json", b"[1, 2]", b'"text"'])
+@pytest.mark.parametrize(
+    "body",
+    [
+        b"not json",
+        b"[1, 2]",
+        b'"text"',
+        b'{"name": "no event"}',
+        b'{"event_id": "e", "created_at": "yesterday"}',
+        b'[{"event_id": "e", "_id": "same"}, {"event_id": "e", "_id": "same"}]',
+    ],
+)
 def test_bad_planting_bodies_are_refused_and_change_nothing(sandbox, body):
     response = control(sandbox, "POST", "/tickets", data=body)
 

@@ -237,7 +237,7 @@ class FaultSpec:
     @classmethod
     def from_dict(cls, data: Any) -> FaultSpec:
         """A spec from the control endpoint's JSON ``{"kind", "params", "match_method",
-        "match_path", "times"}``."""
+        "match_path", "times", "after"}``."""
         if not isinstance(data, Mapping):
             raise FaultError("a fault must be a JSON object")
         known = {"kind", "params", "match_method", "match_path", "times", "after"}

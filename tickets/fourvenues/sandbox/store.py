@@ -337,10 +337,14 @@ class TicketStore:
         with self._changed:
             records = []
             taken = set(self._by_code)
+            ids = set(self._by_id)
             for partial in tickets:
                 ticket = manual_ticket(**partial)
-                if ticket["_id"] in self._by_id:
+                if not isinstance(ticket["event_id"], str) or not ticket["event_id"]:
+                    raise ApiError(400, "event_id is required")
+                if not isinstance(ticket["_id"], str) or ticket["_id"] in ids:
                     raise ApiError(400, f"Ticket {ticket['_id']!r} already exists")
+                ids.add(ticket["_id"])
                 if not partial.get("code"):
                     ticket["code"] = self._fresh_code(taken)
                 if ticket["code"] in taken:
@@ -351,7 +355,10 @@ class TicketStore:
                 if not partial.get("updated_at"):
                     ticket["updated_at"] = ticket["created_at"]
                 ticket["activation_date"] = ticket["activation_date"] or ticket["created_at"]
-                record = _Record.of(ticket)
+                try:
+                    record = _Record.of(ticket)
+                except (TypeError, ValueError):
+                    raise ApiError(400, "created_at and updated_at must be ISO 8601") from None
                 self._last_ms = max(self._last_ms, record.created_ms, record.updated_ms)
                 records.append(record)
             self._save(
@@ -374,7 +381,8 @@ class TicketStore:
 
     def update(self, ticket_id: str, changes: dict[str, Any]) -> dict[str, Any]:
         """Change fields of a ticket (holder details, ``status``...), as the dashboard would;
-        ``updated_at`` moves on. ``_id``, ``code`` and ``event_id`` cannot change."""
+        ``updated_at`` moves on. Its identity (``_id``, ``code``, ``event_id``) and timestamps
+        cannot be set."""
         fixed = {"_id", "code", "event_id", "created_at", "updated_at"} & set(changes)
         if fixed:
             raise ApiError(400, f"{', '.join(sorted(fixed))} cannot be changed")
