@@ -317,10 +317,10 @@ def test_an_open_unknown_line_is_settled_when_its_ticket_turns_up(issuing):
 
 
 def test_a_second_run_of_an_event_cannot_start_while_one_is_queued(issuing):
-    reconciliation.request_run(event=issuing.event, trigger=RunTrigger.UI, enqueue=False)
+    reconciliation.request_run(event=issuing.event, trigger=RunTrigger.COMMAND, enqueue=False)
 
     with pytest.raises(ReconciliationError, match="already queued or running"):
-        reconciliation.request_run(event=issuing.event, trigger=RunTrigger.UI, enqueue=False)
+        reconciliation.request_run(event=issuing.event, trigger=RunTrigger.COMMAND, enqueue=False)
 
 
 def test_adopting_an_unknown_ticket_records_it_linked_to_no_issuance(issuing):

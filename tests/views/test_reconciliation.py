@@ -1,6 +1,8 @@
 """The reconciliation pages: who may see them, starting a run, the queue and its actions, and
 the out-of-sync badges on event and ticket pages."""
 
+import datetime as dt
+
 import pytest
 from django.urls import reverse
 from django.utils import timezone
@@ -100,14 +102,24 @@ def test_starting_a_run_from_the_page_queues_it_for_the_worker(client_as_manager
 
 
 def test_a_second_start_while_one_is_queued_says_so_and_queues_nothing(client_as_manager, event):
-    url = reverse("reconciliation-start", args=[event.pk])
-    client_as_manager.post(url)
+    queued = a_run(event, status=RunStatus.QUEUED)
+    a_while_ago = timezone.now() - dt.timedelta(minutes=5)
+    ReconciliationRun.objects.filter(pk=queued.pk).update(created_at=a_while_ago)
 
-    response = client_as_manager.post(url, follow=True)
+    response = client_as_manager.post(reverse("reconciliation-start", args=[event.pk]), follow=True)
 
     assert "already queued or running" in response.content.decode()
     assert ReconciliationRun.objects.count() == 1
-    assert DBTaskResult.objects.count() == 1
+    assert not DBTaskResult.objects.exists()
+
+
+def test_a_start_within_a_minute_of_the_last_run_is_refused(client_as_manager, event):
+    a_run(event)
+
+    response = client_as_manager.post(reverse("reconciliation-start", args=[event.pk]), follow=True)
+
+    assert "at most one look a minute" in response.content.decode()
+    assert ReconciliationRun.objects.count() == 1
 
 
 def test_a_failed_run_says_why_on_the_event_page(client_as_manager, event):

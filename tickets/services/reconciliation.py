@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import math
 import threading
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -121,14 +122,18 @@ def request_run(
 ) -> ReconciliationRun:
     """Record a queued run for `event` and (unless `enqueue` is off) hand it to the worker.
 
-    Refused while another run of the event is queued or running. Without a previous successful
-    run there is no high-water mark, so the run is full whatever was asked.
+    Refused while another run of the event is queued or running, and from the page within a
+    minute of the last one (Fourvenues asks for no more; the command, an operator's explicit
+    act, is not held back). Without a previous successful run there is no high-water mark, so
+    the run is full whatever was asked.
     """
     credential = Credential.objects.filter(environment=event.environment, is_active=True).first()
     if credential is None:
         raise ReconciliationError(
             f"No active Fourvenues credential for {event.get_environment_display()}."
         )
+    if trigger == RunTrigger.UI:
+        _refuse_within_a_minute(event)
     previous = last_successful_run(event)
     since = None
     if not full and previous is not None and previous.high_water_mark is not None:
@@ -159,6 +164,19 @@ def request_run(
             "A reconciliation of this event is already queued or running."
         ) from None
     return run
+
+
+def _refuse_within_a_minute(event: Event) -> None:
+    last = event.reconciliation_runs.order_by("-created_at").values_list("created_at", flat=True)
+    latest = last.first()
+    if latest is None:
+        return
+    wait = MIN_SECONDS_BETWEEN_RUNS - (timezone.now() - latest).total_seconds()
+    if wait > 0:
+        raise ReconciliationError(
+            "Fourvenues asks for at most one look a minute at an event: try again in "
+            f"{math.ceil(wait)} s."
+        )
 
 
 def last_successful_run(event: Event) -> ReconciliationRun | None:
