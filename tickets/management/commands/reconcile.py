@@ -71,5 +71,6 @@ def _summary(run: ReconciliationRun) -> str:
         f"run #{run.pk} {'full' if run.full else 'incremental'}: {run.remote_tickets} on "
         f"Fourvenues, {run.matched} matched, {run.updated} updated, {run.missing_remotely} "
         f"missing remotely, {run.unknown_locally} unknown here, {run.drift} drifted, "
-        f"{run.lines_settled} lines settled, {run.api_calls} API calls in {run.duration}"
+        f"{run.lines_settled} lines settled, {run.api_calls} API calls in "
+        f"{run.duration.total_seconds() if run.duration else 0:.1f} s"
     )
