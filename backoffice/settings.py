@@ -218,6 +218,12 @@ FOURVENUES_RESOLVE_GRACE_SECONDS = env.float("FOURVENUES_RESOLVE_GRACE_SECONDS",
 # Background work whose worker vanished (killed, crashed) is taken back after this long.
 COMPS_STALE_TASK_SECONDS = env.int("COMPS_STALE_TASK_SECONDS", default=600)
 COMPS_SCHEDULER_INTERVAL_SECONDS = env.float("COMPS_SCHEDULER_INTERVAL_SECONDS", default=30.0)
+# Reconciliation schedule: events whose night is from yesterday to COMPS_RECONCILE_SOON_DAYS
+# ahead are reconciled every COMPS_RECONCILE_SOON_SECONDS, other events with tickets of ours
+# every COMPS_RECONCILE_RARELY_SECONDS. Never more than once a minute per event (Fourvenues).
+COMPS_RECONCILE_SOON_DAYS = env.int("COMPS_RECONCILE_SOON_DAYS", default=2)
+COMPS_RECONCILE_SOON_SECONDS = env.int("COMPS_RECONCILE_SOON_SECONDS", default=300)
+COMPS_RECONCILE_RARELY_SECONDS = env.int("COMPS_RECONCILE_RARELY_SECONDS", default=6 * 3600)
 if FOURVENUES_TICKETS_PER_CALL < 1:
     raise ImproperlyConfigured("FOURVENUES_TICKETS_PER_CALL must be at least 1.")
 

@@ -14,6 +14,7 @@ from tickets.views import (
     users,
     vault,
 )
+from tickets.views import reconciliation as recon
 from tickets.views import search as ticket_search_views
 
 urlpatterns = [
@@ -73,5 +74,31 @@ urlpatterns = [
     path("users/<int:pk>/active/", users.user_set_active, name="user-active"),
     path("users/<int:pk>/password/", users.user_reset_password, name="user-password"),
     path("audit/", audit_log.audit_log, name="audit-log"),
+    path("reconciliation/", recon.reconciliation_overview, name="reconciliation"),
+    path(
+        "reconciliation/events/<int:pk>/", recon.reconciliation_event, name="reconciliation-event"
+    ),
+    path(
+        "reconciliation/events/<int:pk>/start/",
+        recon.reconciliation_start,
+        name="reconciliation-start",
+    ),
+    path("reconciliation/runs/", recon.reconciliation_runs, name="reconciliation-runs"),
+    path("reconciliation/discrepancies/", recon.discrepancy_queue, name="discrepancy-queue"),
+    path(
+        "reconciliation/discrepancies/acknowledge/",
+        recon.discrepancy_acknowledge,
+        name="discrepancy-acknowledge",
+    ),
+    path(
+        "reconciliation/discrepancies/<int:pk>/adopt/",
+        recon.discrepancy_adopt,
+        name="discrepancy-adopt",
+    ),
+    path(
+        "reconciliation/discrepancies/<int:pk>/recheck/",
+        recon.discrepancy_recheck,
+        name="discrepancy-recheck",
+    ),
     path("admin/", admin.site.urls),
 ]

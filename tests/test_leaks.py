@@ -21,13 +21,19 @@ from tickets.models import (
     AuditEntry,
     Channel,
     Credential,
+    Discrepancy,
+    DiscrepancyKind,
     Event,
     IssuedTicket,
     PriceOption,
     Rate,
     Reason,
+    RunStatus,
+    RunTrigger,
     SavedSearch,
+    TicketChange,
 )
+from tickets.services import reconciliation
 from tickets.services.issuance import HolderData
 
 API_KEY = "ik_live_CANARYkey_7f3a9c51d2"
@@ -119,6 +125,27 @@ def test_known_secrets_and_documents_appear_nowhere(client, sandbox_factory, cap
     issuance = setup.submit(holders=(holder,))
     drain_tasks()
     ticket = IssuedTicket.objects.get(line__issuance=issuance)
+    # Fourvenues changes the holder (a document on the ticket too) and checks it in, and a
+    # ticket of ours turns up that Comps never issued: a reconciliation run records all of it.
+    sandbox.app.store.update(
+        ticket.remote_id,
+        {"name": "Dora Changed", "enter": 1, "personal_document_number": DOCUMENT},
+    )
+    sandbox.app.store.load(
+        [
+            {
+                "event_id": event.remote_id,
+                "qr_code": "COMPS-BYHAND",
+                "personal_document_number": DOCUMENT,
+            }
+        ]
+    )
+    run = reconciliation.request_run(event=event, trigger=RunTrigger.COMMAND, enqueue=False)
+    run = reconciliation.execute_run(run_id=run.pk)
+    assert run.status == RunStatus.SUCCEEDED, run.error
+    discrepancy = Discrepancy.objects.filter(kind=DiscrepancyKind.UNKNOWN_LOCALLY).get()
+    assert Discrepancy.objects.filter(kind=DiscrepancyKind.DRIFT).exists()
+    assert TicketChange.objects.exists()
 
     # Every page of the app, as the admin (who sees the most) and as the issuer.
     world = World(
@@ -126,6 +153,7 @@ def test_known_secrets_and_documents_appear_nowhere(client, sandbox_factory, cap
         saved_search=SavedSearch.objects.create(owner=issuer, name="mine"),
         credential=credential,
         person=issuer,
+        discrepancy=discrepancy,
     )
     for user in (issuer, factories.manager(), factories.admin(is_staff=True)):
         client.force_login(user)
@@ -153,6 +181,9 @@ def test_known_secrets_and_documents_appear_nowhere(client, sandbox_factory, cap
         "credential history (as stored)": _raw_rows("tickets_historicalcredential"),
         "credentials (as stored)": _raw_rows("tickets_credential"),
         "holders (as stored)": _raw_rows("tickets_issuanceline"),
+        "discrepancies (as stored)": _raw_rows("tickets_discrepancy"),
+        "ticket history (as stored)": _raw_rows("tickets_ticketchange"),
+        "reconciliation runs (as stored)": _raw_rows("tickets_reconciliationrun"),
     }
     for where, text in stored.items():
         for secret in SECRETS:

@@ -16,9 +16,19 @@ from dataclasses import dataclass
 import pytest
 from django.contrib.auth.models import User
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
+from django.utils import timezone
 
 from tests import factories
-from tickets.models import Credential, IssuedTicket, SavedSearch
+from tickets.models import (
+    Credential,
+    Discrepancy,
+    DiscrepancyKind,
+    IssuedTicket,
+    ReconciliationRun,
+    RunStatus,
+    RunTrigger,
+    SavedSearch,
+)
 
 ANON, ISSUER, MANAGER, ADMIN = "anonymous", "issuer", "manager", "admin"
 VIEWERS = (ANON, ISSUER, MANAGER, ADMIN)
@@ -31,6 +41,7 @@ class World:
     saved_search: SavedSearch
     credential: Credential
     person: User
+    discrepancy: Discrepancy
 
     @property
     def issuance(self):
@@ -98,6 +109,15 @@ MATRIX: dict[str, tuple[Args, dict[str, int]]] = {
     "ticket-detail": (lambda w: [w.ticket.pk], OWN_OBJECT),
     "ticket-document-reveal": (lambda w: [w.ticket.pk], row(LOGIN, 405, 405, 405)),
     "reports": (none, MANAGERS),
+    # Reconciliation
+    "reconciliation": (none, MANAGERS),
+    "reconciliation-event": (lambda w: [w.ticket.event.pk], MANAGERS),
+    "reconciliation-start": (lambda w: [w.ticket.event.pk], row(LOGIN, 403, 405, 405)),
+    "reconciliation-runs": (none, MANAGERS),
+    "discrepancy-queue": (none, MANAGERS),
+    "discrepancy-acknowledge": (none, row(LOGIN, 403, 405, 405)),
+    "discrepancy-adopt": (lambda w: [w.discrepancy.pk], row(LOGIN, 403, 405, 405)),
+    "discrepancy-recheck": (lambda w: [w.discrepancy.pk], row(LOGIN, 403, 405, 405)),
     # Admins
     "credential-list": (none, ADMINS),
     "credential-new": (none, ADMINS),
@@ -135,6 +155,28 @@ def test_every_url_of_the_app_is_in_the_matrix():
     assert set(MATRIX) - names == set(), "these MATRIX entries no longer exist"
 
 
+def _a_discrepancy(ticket: IssuedTicket) -> Discrepancy:
+    now = timezone.now()
+    run = ReconciliationRun.objects.create(
+        event=ticket.event,
+        credential=ticket.line.issuance.credential,
+        trigger=RunTrigger.SCHEDULE,
+        full=True,
+        status=RunStatus.SUCCEEDED,
+        started_at=now,
+        finished_at=now,
+    )
+    return Discrepancy.objects.create(
+        run=run,
+        event=ticket.event,
+        environment=ticket.environment,
+        ticket=ticket,
+        remote_id=ticket.remote_id,
+        kind=DiscrepancyKind.MISSING_REMOTELY,
+        last_seen_at=now,
+    )
+
+
 def build_world() -> World:
     ticket = factories.IssuedTicketFactory()  # issued by an issuer of its own
     return World(
@@ -142,6 +184,7 @@ def build_world() -> World:
         saved_search=SavedSearch.objects.create(owner=ticket.line.issuance.created_by, name="x"),
         credential=ticket.line.issuance.credential,
         person=factories.issuer(),
+        discrepancy=_a_discrepancy(ticket),
     )
 
 

@@ -31,11 +31,23 @@ from django import forms
 from django.conf import settings
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.db.models import QuerySet
+from django.http import QueryDict
 from django.utils import timezone
 from django_countries import countries
 
 from tickets import selectors
-from tickets.models import Channel, Environment, Event, PriceOption, Promoter, Rate, Supplement
+from tickets.models import (
+    Channel,
+    Discrepancy,
+    DiscrepancyKind,
+    DiscrepancyState,
+    Environment,
+    Event,
+    PriceOption,
+    Promoter,
+    Rate,
+    Supplement,
+)
 from tickets.services.issuance import HolderData, IssuanceDraft, SupplementLine
 from tickets.text import fold
 
@@ -1054,3 +1066,44 @@ class ReportFilterForm(forms.Form):
             credential = selectors.active_credential()
             data["environment"] = credential.environment if credential else Environment.ALPHA
         return data
+
+
+# --- Reconciliation ----------------------------------------------------------------------------
+
+
+class StartReconciliationForm(forms.Form):
+    full = forms.BooleanField(
+        required=False,
+        label="Full run",
+        help_text="Every ticket of the event, the only way to find tickets missing on Fourvenues.",
+    )
+
+
+class DiscrepancyFilterForm(forms.Form):
+    event = forms.ModelChoiceField(queryset=Event.objects.order_by("-night"), required=False)
+    kind = forms.ChoiceField(choices=[("", "Any kind"), *DiscrepancyKind.choices], required=False)
+    state = forms.ChoiceField(
+        choices=[("", "Any state"), *DiscrepancyState.choices], required=False
+    )
+
+    def __init__(self, data: QueryDict | None = None, **kwargs: Any) -> None:
+        # An untouched queue shows what needs acting on, and its state select says so.
+        if data is not None and "state" not in data:
+            data = data.copy()
+            data["state"] = DiscrepancyState.OPEN
+        super().__init__(data, **kwargs)
+
+
+class AcknowledgeDiscrepanciesForm(forms.Form):
+    discrepancies = forms.ModelMultipleChoiceField(
+        queryset=Discrepancy.objects.filter(state=DiscrepancyState.OPEN),
+        error_messages={
+            "required": "Select at least one difference.",
+            "invalid_choice": "A selected difference is no longer open: reload the page.",
+            "invalid_pk_value": "Select differences from the list.",
+        },
+    )
+    reason = forms.CharField(
+        max_length=500,
+        error_messages={"required": "Say why these differences are acceptable."},
+    )

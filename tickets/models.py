@@ -1,6 +1,7 @@
 """The Comps data model: credentials, the record of outbound calls and the audit log; the
-catalogue mirrored from Fourvenues; the issuing ledger (Issuance + IssuanceLine); and the mirror
-of every remote ticket (IssuedTicket + TicketSupplement)."""
+catalogue mirrored from Fourvenues; the issuing ledger (Issuance + IssuanceLine); the mirror
+of every remote ticket (IssuedTicket + TicketSupplement); and reconciliation (ReconciliationRun,
+Discrepancy, TicketChange)."""
 
 from __future__ import annotations
 
@@ -495,6 +496,8 @@ class IssuedTicket(models.Model):
     # When Comps issued it (its issuance's creation), else when Fourvenues created it: copied
     # here so that the search and exports sort on an index of this table, not through joins.
     issued_at = models.DateTimeField(null=True, blank=True)
+    # Set when a manager adopted a ticket found on Fourvenues that Comps had no record of.
+    adopted_at = models.DateTimeField(null=True, blank=True)
     raw = models.JSONField(default=dict)
     # Name, email, phone digits, codes and ids, folded (lowercase, no accents): what the search
     # box matches, through a trigram index on PostgreSQL (migration 0006).
@@ -555,3 +558,163 @@ class SavedSearch(models.Model):
 
     def __str__(self) -> str:
         return self.name
+
+
+# --- Reconciliation with Fourvenues -------------------------------------------------------------
+
+
+class RunTrigger(models.TextChoices):
+    UI = "ui", "Started from the page"
+    COMMAND = "command", "manage.py reconcile"
+    SCHEDULE = "schedule", "Schedule"
+
+
+class RunStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    RUNNING = "running", "Running"
+    SUCCEEDED = "succeeded", "Succeeded"
+    FAILED = "failed", "Failed"
+
+
+class ReconciliationRun(models.Model):
+    """One comparison of an event's tickets on Fourvenues with the local mirror."""
+
+    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="reconciliation_runs")
+    credential = models.ForeignKey(
+        Credential, on_delete=models.PROTECT, related_name="reconciliation_runs"
+    )
+    trigger = models.CharField(max_length=20, choices=RunTrigger.choices)
+    started_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="reconciliation_runs",
+    )
+    full = models.BooleanField(help_text="Every ticket of the event, not only recent changes.")
+    status = models.CharField(max_length=20, choices=RunStatus.choices, default=RunStatus.QUEUED)
+    # Incremental runs ask for tickets updated since this (the previous run's newest update).
+    since = models.DateTimeField(null=True, blank=True)
+    high_water_mark = models.DateTimeField(null=True, blank=True)
+    remote_tickets = models.PositiveIntegerField(default=0)
+    matched = models.PositiveIntegerField(default=0)
+    updated = models.PositiveIntegerField(default=0)
+    missing_remotely = models.PositiveIntegerField(default=0)
+    unknown_locally = models.PositiveIntegerField(default=0)
+    drift = models.PositiveIntegerField(default=0)
+    lines_settled = models.PositiveIntegerField(default=0)
+    api_calls = models.PositiveIntegerField(default=0)
+    error = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            # Two runs of one event never overlap: their comparisons would race.
+            models.UniqueConstraint(
+                fields=["event"],
+                condition=Q(status__in=["queued", "running"]),
+                name="one_open_reconciliation_per_event",
+            )
+        ]
+        permissions = [("reconcile_tickets", "Can reconcile tickets with Fourvenues")]
+
+    def __str__(self) -> str:
+        return f"Reconciliation #{self.pk} · {self.event}"
+
+    @property
+    def duration(self) -> dt.timedelta | None:
+        if self.started_at is None or self.finished_at is None:
+            return None
+        return self.finished_at - self.started_at
+
+
+class DiscrepancyKind(models.TextChoices):
+    MISSING_REMOTELY = "missing_remotely", "Missing on Fourvenues"
+    UNKNOWN_LOCALLY = "unknown_locally", "Unknown here"
+    DRIFT = "drift", "Holder differs"
+
+
+class DiscrepancyState(models.TextChoices):
+    OPEN = "open", "Open"
+    ADOPTED = "adopted", "Adopted"
+    ACKNOWLEDGED = "acknowledged", "Acknowledged"
+    RESOLVED = "resolved", "Resolved on re-check"
+
+
+class Discrepancy(models.Model):
+    """A difference a reconciliation found, for a manager to adopt, acknowledge or re-check."""
+
+    run = models.ForeignKey(
+        ReconciliationRun, on_delete=models.CASCADE, related_name="discrepancies"
+    )  # the run that last saw it
+    event = models.ForeignKey(Event, on_delete=models.CASCADE, related_name="discrepancies")
+    environment = models.CharField(max_length=20, choices=Environment.choices)
+    ticket = models.ForeignKey(
+        IssuedTicket,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="discrepancies",
+    )
+    remote_id = models.CharField(max_length=100)
+    kind = models.CharField(max_length=20, choices=DiscrepancyKind.choices)
+    # {field: {"local": ..., "remote": ...}} for drift; why it looks like ours for unknown ones.
+    details = models.JSONField(default=dict, blank=True)
+    remote_snapshot = models.JSONField(default=dict, blank=True)  # redacted: documents masked
+    state = models.CharField(
+        max_length=20, choices=DiscrepancyState.choices, default=DiscrepancyState.OPEN
+    )
+    first_seen_at = models.DateTimeField(auto_now_add=True)
+    last_seen_at = models.DateTimeField()
+    settled_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="settled_discrepancies",
+    )
+    settled_at = models.DateTimeField(null=True, blank=True)
+    reason = models.CharField(max_length=500, blank=True)
+
+    class Meta:
+        ordering = ["-last_seen_at", "-id"]
+        verbose_name_plural = "discrepancies"
+        constraints = [
+            # A later run updates the open row instead of adding a second one.
+            models.UniqueConstraint(
+                fields=["environment", "remote_id", "kind"],
+                condition=Q(state="open"),
+                name="one_open_discrepancy_per_ticket_and_kind",
+            )
+        ]
+        indexes = [models.Index(fields=["event", "state"], name="discrepancy_event_state_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} · {self.remote_id}"
+
+
+class TicketChange(models.Model):
+    """A change Fourvenues made to a mirrored ticket (check-in, refund, cancellation...), as a
+    reconciliation saw it. Written in bulk: a run may change thousands of tickets."""
+
+    ticket = models.ForeignKey(IssuedTicket, on_delete=models.CASCADE, related_name="changes")
+    run = models.ForeignKey(
+        ReconciliationRun,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="ticket_changes",
+    )
+    field = models.CharField(max_length=50)
+    old = models.CharField(max_length=300, blank=True)
+    new = models.CharField(max_length=300, blank=True)
+    at = models.DateTimeField()
+
+    class Meta:
+        ordering = ["at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.field}: {self.old} → {self.new}"

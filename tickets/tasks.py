@@ -19,3 +19,10 @@ def resolve_issuance(issuance_id: int) -> None:
     from tickets.services.resolver import resolve_issuance as resolve
 
     resolve(issuance_id=issuance_id)
+
+
+@task()
+def reconcile_event(run_id: int) -> None:
+    from tickets.services.reconciliation import execute_run
+
+    execute_run(run_id=run_id)

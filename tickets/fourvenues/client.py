@@ -201,6 +201,23 @@ def redact(value: Any) -> Any:
     return value
 
 
+def _head_for_record(body: Any) -> Any:
+    """As much of a long `data` list as a call record can keep, with a wide margin.
+
+    A record keeps the first RECORD_BODY_MAX_CHARS characters; redacting and dumping a whole
+    500-ticket page to keep them would cost more than the call itself. A list cut where its
+    items already fill twice that dumps to the same first characters, so the record is the same.
+    """
+    if not (isinstance(body, Mapping) and isinstance(body.get("data"), list)):
+        return body
+    size = 0
+    for index, item in enumerate(body["data"]):
+        if size > 2 * RECORD_BODY_MAX_CHARS:
+            return {**body, "data": body["data"][:index]}
+        size += len(json.dumps(item, ensure_ascii=False, default=str))
+    return body
+
+
 # --------------------------------------------------------------------------------------------
 # The client
 # --------------------------------------------------------------------------------------------
@@ -896,7 +913,7 @@ class FourvenuesClient:
                 reply.text,
             )
             return truncate(self._scrub(text, documents), RECORD_BODY_MAX_CHARS)
-        redacted = redact(reply.body)
+        redacted = redact(_head_for_record(reply.body))
         dumped = self._scrub(json.dumps(redacted, ensure_ascii=False, default=str), documents)
         if isinstance(redacted, dict) and len(dumped) <= RECORD_BODY_MAX_CHARS:
             scrubbed = json.loads(dumped)

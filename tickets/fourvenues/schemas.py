@@ -121,6 +121,8 @@ def parse_money(value: Any) -> Decimal:
     Floats go through `str()` so that 13.2 stays 13.20 and never becomes 13.199999…
     Missing values are zero; text that is not a number raises ValueError.
     """
+    if type(value) is int:  # the common case, first: a page holds thousands of amounts
+        return Decimal(value).quantize(CENT)
     if value is None or value == "":
         return ZERO
     if isinstance(value, bool):
@@ -165,6 +167,8 @@ def _money(value: Any, name: str) -> Decimal:
 
 def _text(value: Any) -> str | None:
     """Optional text: blank and missing both become None (the API uses "" for "none")."""
+    if type(value) is str:  # the common case, first: a page holds thousands of strings
+        return value.strip() or None
     if value is None or isinstance(value, bool | Mapping | list):
         return None
     text = str(value).strip()

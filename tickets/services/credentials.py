@@ -8,6 +8,7 @@ never their values (`audit.redact` masks secret-looking keys as a second line of
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Callable
 
 from django.apps import apps
 from django.conf import settings
@@ -173,7 +174,7 @@ def set_credential_active(
     return credential
 
 
-def _record_call(credential: Credential, record: CallRecord) -> None:
+def record_call(credential: Credential, record: CallRecord) -> None:
     ApiCall.objects.create(
         credential=credential,
         method=record.method,
@@ -188,8 +189,14 @@ def _record_call(credential: Credential, record: CallRecord) -> None:
     )
 
 
-def build_client(credential: Credential, *, record_calls: bool = True) -> FourvenuesClient:
-    """A client for `credential`, with the project's timeouts and limits, recording every call."""
+def build_client(
+    credential: Credential,
+    *,
+    record_calls: bool = True,
+    on_call: Callable[[CallRecord], None] | None = None,
+) -> FourvenuesClient:
+    """A client for `credential`, with the project's timeouts and limits, recording every call
+    (and telling `on_call` about each, for callers that count them)."""
     auth: ApiKeyAuth | LegacyAuth
     if credential.auth_scheme == AuthScheme.LEGACY:
         auth = LegacyAuth(integration_id=credential.integration_id, secret=credential.secret)
@@ -203,8 +210,24 @@ def build_client(credential: Credential, *, record_calls: bool = True) -> Fourve
         get_retries=settings.FOURVENUES_GET_RETRIES,
         backoff_seconds=settings.FOURVENUES_BACKOFF_SECONDS,
         rate_limit_per_second=settings.FOURVENUES_RATE_LIMIT,
-        on_call=(lambda record: _record_call(credential, record)) if record_calls else None,
+        on_call=(
+            (lambda record: _on_call(credential, record, record_calls, on_call))
+            if record_calls or on_call is not None
+            else None
+        ),
     )
+
+
+def _on_call(
+    credential: Credential,
+    record: CallRecord,
+    record_calls: bool,
+    listener: Callable[[CallRecord], None] | None,
+) -> None:
+    if record_calls:
+        record_call(credential, record)
+    if listener is not None:
+        listener(record)
 
 
 def verify_credential(*, credential: Credential, actor: AbstractBaseUser | None) -> list[Channel]:

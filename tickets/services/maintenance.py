@@ -1,4 +1,5 @@
-"""The reaper: makes sure nothing stays stuck when a worker dies or a task is lost.
+"""The reaper: makes sure nothing stays stuck when a worker dies or a task is lost; and the
+reconciliation schedule.
 
 Run periodically by `manage.py comps_scheduler`. Each step is safe to repeat.
 """
@@ -16,6 +17,7 @@ from django_tasks_db.models import DBTaskResult
 
 from tickets import tasks
 from tickets.models import Issuance, IssuanceLine, LineState
+from tickets.services import reconciliation
 from tickets.services.issuance import mark_unknown
 
 
@@ -25,6 +27,8 @@ class MaintenanceReport:
     stale_sending_lines: int
     sends_enqueued: int
     resolves_enqueued: int
+    stale_reconciliations: int
+    reconciliations_enqueued: int
 
 
 def _task_path(task: object) -> str:
@@ -100,9 +104,13 @@ def run_maintenance() -> MaintenanceReport:
     stale_lines = reap_stale_sending_lines(now=now)
     with transaction.atomic():
         sends, resolves = enqueue_lost_work(now=now)
+    stale_runs = reconciliation.reap_stale_runs(now=now)
+    reconciliations = reconciliation.enqueue_due_runs(now=now)
     return MaintenanceReport(
         stale_tasks=stale_tasks,
         stale_sending_lines=stale_lines,
         sends_enqueued=sends,
         resolves_enqueued=resolves,
+        stale_reconciliations=stale_runs,
+        reconciliations_enqueued=reconciliations,
     )

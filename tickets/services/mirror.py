@@ -12,14 +12,33 @@ from tickets.models import Event, IssuanceLine, IssuedTicket, TicketSupplement
 from tickets.text import search_text
 
 
-def _mirror_fields(ticket: Ticket) -> dict[str, object]:
+def remote_state_fields(ticket: Ticket) -> dict[str, object]:
+    """What Fourvenues changes after issuing (the door, refunds, cancellations): reconciliation
+    copies these into the mirror and records each change."""
     return {
-        "event_remote_id": ticket.event_id or "",
-        "code": ticket.code or "",
-        "qr_code": ticket.qr_code or "",
         "status": ticket.statuses[0] if ticket.statuses else "",
         "statuses": list(ticket.statuses),
         "is_valid": ticket.is_valid,
+        "admits": ticket.admits,
+        "entered": ticket.entered,
+        "entry_date": ticket.entry_date,
+        "refunded": ticket.refunded,
+        "total_paid": ticket.total_paid,
+    }
+
+
+def holder_fields(ticket: Ticket) -> dict[str, object]:
+    """Who the ticket is for: a difference here is drift, for a manager to look at."""
+    return {"name": ticket.name or "", "email": ticket.email or "", "phone": ticket.phone or ""}
+
+
+def _mirror_fields(ticket: Ticket) -> dict[str, object]:
+    return {
+        **remote_state_fields(ticket),
+        **holder_fields(ticket),
+        "event_remote_id": ticket.event_id or "",
+        "code": ticket.code or "",
+        "qr_code": ticket.qr_code or "",
         "activation_date": ticket.activation_date,
         "event_night": ticket.event_date,
         "rate_remote_id": ticket.rate_id or "",
@@ -30,21 +49,13 @@ def _mirror_fields(ticket: Ticket) -> dict[str, object]:
         "referral_remote_id": ticket.referral_id or "",
         "payment_id": ticket.payment_id or "",
         "sale_type": ticket.sale_type or "",
-        "name": ticket.name or "",
-        "email": ticket.email or "",
-        "phone": ticket.phone or "",
         "gender": ticket.gender or "",
         "address": ticket.address or "",
         "postal_code": ticket.postal_code or "",
         "country": ticket.country or "",
         "language": ticket.language or "",
-        "admits": ticket.admits,
-        "entered": ticket.entered,
-        "entry_date": ticket.entry_date,
-        "refunded": ticket.refunded,
         "total_extras": ticket.total_extras,
         "total_fees": ticket.total_fees,
-        "total_paid": ticket.total_paid,
         "invoice_reference": ticket.invoice_reference or "",
         "remote_created_at": ticket.created_at,
         "remote_updated_at": ticket.updated_at,

@@ -4,7 +4,8 @@ A *fault* is a kind (one of :data:`FAULT_KINDS`), its parameters, an optional re
 (``match_method``, and ``match_path``: a path prefix relative to ``/integrations`` matched on
 whole segments, so ``/tickets`` matches ``/tickets/`` and ``/tickets/abc`` but not
 ``/tickets-rates/``) and ``times``: how often it fires before it is used up (default 1; ``0`` or
-``None`` keeps it until cleared).
+``None`` keeps it until cleared). ``after`` lets that many matching requests through untouched
+first, so a fault can strike in the middle of a paged listing.
 
 For each ``/integrations`` request the plan decides, in the faults' insertion order:
 
@@ -209,6 +210,8 @@ class FaultSpec:
     match_path: str | None = None
     times: int = 1
     """How often the fault fires before it is used up; ``0`` keeps it until cleared."""
+    after: int = 0
+    """Matching requests let through untouched before the fault applies."""
 
     def __post_init__(self) -> None:
         if self.kind not in FAULT_KINDS:
@@ -220,6 +223,8 @@ class FaultSpec:
         if isinstance(times, bool) or not isinstance(times, int) or times < 0:
             raise FaultError("times must be a non-negative integer (0 or null: until cleared)")
         object.__setattr__(self, "times", times)
+        if isinstance(self.after, bool) or not isinstance(self.after, int) or self.after < 0:
+            raise FaultError("after must be a non-negative integer")
         for name in ("match_method", "match_path"):
             value = getattr(self, name)
             if value is not None and (not isinstance(value, str) or not value.strip()):
@@ -232,10 +237,11 @@ class FaultSpec:
     @classmethod
     def from_dict(cls, data: Any) -> FaultSpec:
         """A spec from the control endpoint's JSON ``{"kind", "params", "match_method",
-        "match_path", "times"}``."""
+        "match_path", "times", "after"}``."""
         if not isinstance(data, Mapping):
             raise FaultError("a fault must be a JSON object")
-        unknown = sorted(set(data) - {"kind", "params", "match_method", "match_path", "times"})
+        known = {"kind", "params", "match_method", "match_path", "times", "after"}
+        unknown = sorted(set(data) - known)
         if unknown:
             raise FaultError(f"unknown field(s): {', '.join(unknown)}")
         if "kind" not in data:
@@ -246,6 +252,7 @@ class FaultSpec:
             match_method=data.get("match_method"),
             match_path=data.get("match_path"),
             times=data.get("times", 1),
+            after=data.get("after", 0),
         )
 
     @classmethod
@@ -267,7 +274,8 @@ class FaultSpec:
                 value = json.loads(raw)
             except ValueError:
                 value = raw
-            target = options if key.strip() in ("match_method", "match_path", "times") else params
+            options_keys = ("match_method", "match_path", "times", "after")
+            target = options if key.strip() in options_keys else params
             target[key.strip()] = value
         return cls(kind=kind.strip(), params=params, **options)
 
@@ -288,6 +296,7 @@ class Fault:
         self.spec = spec
         self.remaining: int | None = spec.times or None
         self.fired = 0
+        self.waiting = spec.after
         self._buckets: dict[str, tuple[float, float]] = {}
 
     @property
@@ -308,6 +317,15 @@ class Fault:
         path = _normalise_path(path)
         return path == spec.match_path or path.startswith(spec.match_path + "/")
 
+    def applies(self, method: str, path: str) -> bool:
+        """Whether the fault applies to this request: in scope, and past its `after` count."""
+        if not self.matches(method, path):
+            return False
+        if self.waiting:
+            self.waiting -= 1
+            return False
+        return True
+
     def take_token(self, credential: str, now: float) -> bool:
         """Rate limit: spend one token of ``credential``'s bucket; ``False`` when empty."""
         rate = self.params["per_second"]
@@ -327,6 +345,7 @@ class Fault:
             "match_method": self.spec.match_method,
             "match_path": self.spec.match_path,
             "times": self.spec.times,
+            "after": self.spec.after,
             "remaining": self.remaining,
             "fired": self.fired,
         }
@@ -389,7 +408,7 @@ class FaultPlan:
         """Pick (and use up) the faults that apply to one request."""
         with self._lock:
             now = self._clock()
-            matching = [f for f in self._faults if f.matches(method, path)]
+            matching = [f for f in self._faults if f.applies(method, path)]
             for fault in matching:
                 if fault.kind == RATE_LIMIT and not fault.take_token(credential, now):
                     self._fire(fault)

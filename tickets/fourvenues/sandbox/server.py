@@ -49,7 +49,7 @@ from .faults import (
     FaultPlan,
     FaultSpec,
 )
-from .store import TicketStore, as_list_item
+from .store import TicketStore
 from .validation import (
     ApiError,
     bad_request,
@@ -428,10 +428,11 @@ class SandboxApp:
         # Tickets of an event that has left the catalogue window stay listable.
         if self.catalogue.event(event_id) is None and not self.store.has_event(event_id):
             raise ApiError(404, f"Event {event_id!r} not found")
-        tickets = self.store.list_tickets(
-            event_id, date_field=date_field, start=start, end=end, offset=offset, limit=limit
+        return self._ok(
+            self.store.list_items(
+                event_id, date_field=date_field, start=start, end=end, offset=offset, limit=limit
+            )
         )
-        return self._ok([as_list_item(ticket) for ticket in tickets])
 
     def _handle_get_ticket(self, call: _Call) -> Reply:
         ticket_id = call.params["ticketId"]
@@ -483,7 +484,10 @@ class SandboxApp:
             "/": {"GET": self.index_reply},
             "/health": {"GET": self._control_health},
             "/catalogue": {"GET": lambda: self._ok(self.catalogue.as_dict())},
-            "/tickets": {"GET": lambda: self._ok(self.store.all())},
+            "/tickets": {
+                "GET": lambda: self._ok(self.store.all()),
+                "POST": lambda: self._control_load_tickets(request),
+            },
             "/reset": {"POST": self._control_reset},
             "/faults": {
                 "GET": lambda: self._ok(self.faults.active()),
@@ -491,6 +495,12 @@ class SandboxApp:
                 "DELETE": lambda: self._ok({"cleared": self.faults.clear()}),
             },
         }
+        if match := re.fullmatch(r"/tickets/([^/]+)", path):
+            ticket_id = match.group(1)
+            routes[path] = {
+                "PATCH": lambda: self._control_update_ticket(request, ticket_id),
+                "DELETE": lambda: self._control_delete_ticket(ticket_id),
+            }
         if match := re.fullmatch(r"/faults/(\d+)", path):
             fault_id = int(match.group(1))
             routes[path] = {"DELETE": lambda: self._control_remove_fault(fault_id)}
@@ -525,6 +535,32 @@ class SandboxApp:
             message = str(exc) if isinstance(exc, FaultError) else "Body must be a JSON object"
             return error_reply(400, message)
         return json_reply(201, {"success": True, "data": fault})
+
+    def _control_load_tickets(self, request: HttpRequest) -> Reply:
+        payload = _control_json(request)
+        tickets = payload if isinstance(payload, list) else [payload]
+        if not all(isinstance(ticket, dict) for ticket in tickets):
+            return error_reply(400, "Body must be a ticket object or a list of them")
+        try:
+            return json_reply(201, {"success": True, "data": self.store.load(tickets)})
+        except ApiError as exc:
+            return error_reply(exc.status, exc.message)
+
+    def _control_update_ticket(self, request: HttpRequest, ticket_id: str) -> Reply:
+        changes = _control_json(request)
+        if not isinstance(changes, dict):
+            return error_reply(400, "Body must be a JSON object of the fields to change")
+        try:
+            return self._ok(self.store.update(ticket_id, changes))
+        except ApiError as exc:
+            return error_reply(exc.status, exc.message)
+
+    def _control_delete_ticket(self, ticket_id: str) -> Reply:
+        try:
+            self.store.delete(ticket_id)
+        except ApiError as exc:
+            return error_reply(exc.status, exc.message)
+        return self._ok({"deleted": ticket_id})
 
     def _control_remove_fault(self, fault_id: int) -> Reply:
         if not self.faults.remove(fault_id):
@@ -571,11 +607,22 @@ class SandboxApp:
                 f"GET {control}/health": "liveness, ticket and fault counts",
                 f"GET {control}/catalogue": "the whole seeded catalogue",
                 f"GET {control}/tickets": "every stored ticket (full form)",
+                f"POST {control}/tickets": (
+                    "add tickets as if issued by hand in the dashboard: one ticket object or a "
+                    'list, e.g. {"event_id": ..., "rate_id": ..., "name": ..., "email": ...}; '
+                    "missing fields default to a zero-price box-office ticket"
+                ),
+                f"PATCH {control}/tickets/<id>": (
+                    'change fields as the dashboard would, e.g. {"name": ...} or '
+                    '{"status": "cancelled"}; updated_at moves on'
+                ),
+                f"DELETE {control}/tickets/<id>": "remove a ticket from Fourvenues entirely",
                 f"POST {control}/reset": "forget tickets, faults and the request log",
                 f"GET {control}/faults": "active faults",
                 f"POST {control}/faults": (
                     'add one: {"kind": ..., "params": {...}, "match_method": "POST", '
-                    '"match_path": "/tickets", "times": 1}  (times 0 = until cleared)'
+                    '"match_path": "/tickets", "times": 1, "after": 0}  (times 0 = until '
+                    "cleared; after N = let N matching requests through first)"
                 ),
                 f"DELETE {control}/faults": "clear every fault",
                 f"DELETE {control}/faults/<id>": "clear one fault",
@@ -604,6 +651,13 @@ class _MethodNotAllowed(ApiError):
     def __init__(self, methods: list[str]) -> None:
         super().__init__(405, f"Method not allowed (allowed: {', '.join(methods)})")
         self.allow = ", ".join(methods)
+
+
+def _control_json(request: HttpRequest) -> Any:
+    try:
+        return json.loads(request.body or b"null")
+    except ValueError:
+        return None
 
 
 def _same(given: str, expected: str) -> bool:
@@ -912,6 +966,7 @@ class SandboxServer:
         times: int | None = 1,
         match_method: str | None = None,
         match_path: str | None = None,
+        after: int = 0,
         **params: Any,
     ) -> dict[str, Any]:
         """Activate a fault (see :mod:`.faults`); returns it as the control endpoint shows it."""
@@ -921,6 +976,7 @@ class SandboxServer:
             match_method=match_method,
             match_path=match_path,
             times=0 if times is None else times,
+            after=after,
         )
         return self.app.faults.add(spec)
 

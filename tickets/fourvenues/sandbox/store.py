@@ -93,9 +93,19 @@ def ms_from_iso(text: str) -> int:
     return (moment - _EPOCH) // timedelta(milliseconds=1)
 
 
+def _json_copy(value: Any) -> Any:
+    """A deep copy of JSON-like data (dicts, lists, scalars): several times faster than
+    ``copy.deepcopy``, which a 500-ticket page would otherwise spend most of its time in."""
+    if isinstance(value, dict):
+        return {k: _json_copy(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_json_copy(v) for v in value]
+    return value
+
+
 def as_list_item(ticket: dict[str, Any]) -> dict[str, Any]:
     """The ``GET /tickets/`` form of a full ticket: a copy without the detail-only fields."""
-    item = {k: copy.deepcopy(v) for k, v in ticket.items() if k not in LIST_OMITTED_FIELDS}
+    item = {k: _json_copy(v) for k, v in ticket.items() if k not in LIST_OMITTED_FIELDS}
     item["supplements"] = [
         {k: v for k, v in supplement.items() if k not in LIST_OMITTED_SUPPLEMENT_FIELDS}
         for supplement in item["supplements"]
@@ -103,7 +113,7 @@ def as_list_item(ticket: dict[str, Any]) -> dict[str, Any]:
     return item
 
 
-@dataclass
+@dataclass(eq=False)  # records are compared by identity: removing one must not compare tickets
 class _Record:
     ticket: dict[str, Any]
     created_ms: int
@@ -134,6 +144,8 @@ class TicketStore:
         self._clock = clock
         self._changed = threading.Condition(threading.RLock())
         self._records: list[_Record] = []
+        # Each event's records in listing order: a page is a slice, not a scan of every ticket.
+        self._by_event: dict[str, list[_Record]] = {}
         self._by_id: dict[str, _Record] = {}
         self._by_code: dict[str, _Record] = {}
         self._last_ms = 0
@@ -168,7 +180,7 @@ class TicketStore:
     def has_event(self, event_id: str) -> bool:
         """Whether any stored ticket belongs to ``event_id``."""
         with self._changed:
-            return any(r.ticket["event_id"] == event_id for r in self._records)
+            return bool(self._by_event.get(event_id))
 
     def list_tickets(
         self,
@@ -182,15 +194,45 @@ class TicketStore:
     ) -> list[dict[str, Any]]:
         """One page of an event's tickets (full form), ``start``/``end`` both inclusive."""
         with self._changed:
-            selected = []
-            for record in self._records:
-                if record.ticket["event_id"] != event_id:
-                    continue
-                ms = record.created_ms if date_field == "created_at" else record.updated_ms
-                moment = _EPOCH + timedelta(milliseconds=ms)
-                if (start is None or moment >= start) and (end is None or moment <= end):
-                    selected.append(record)
-            return [copy.deepcopy(r.ticket) for r in selected[offset : offset + limit]]
+            page = self._page(event_id, date_field, start, end, offset, limit)
+            return [copy.deepcopy(r.ticket) for r in page]
+
+    def list_items(
+        self,
+        event_id: str,
+        *,
+        date_field: str = "created_at",
+        start: datetime | None = None,
+        end: datetime | None = None,
+        offset: int = 0,
+        limit: int = 500,
+    ) -> list[dict[str, Any]]:
+        """The same page in the ``GET /tickets/`` form (:func:`as_list_item`)."""
+        with self._changed:
+            page = self._page(event_id, date_field, start, end, offset, limit)
+            return [as_list_item(r.ticket) for r in page]
+
+    def _page(
+        self,
+        event_id: str,
+        date_field: str,
+        start: datetime | None,
+        end: datetime | None,
+        offset: int,
+        limit: int,
+    ) -> list[_Record]:
+        records = self._by_event.get(event_id, [])
+        if start is None and end is None:
+            return records[offset : offset + limit]
+        # Inclusive bounds at millisecond resolution: round the start up, the end down.
+        low = -((_EPOCH - start) // timedelta(milliseconds=1)) if start is not None else None
+        high = _ms_floor(end) if end is not None else None
+        selected = []
+        for record in records:
+            ms = record.created_ms if date_field == "created_at" else record.updated_ms
+            if (low is None or ms >= low) and (high is None or ms <= high):
+                selected.append(record)
+        return selected[offset : offset + limit]
 
     def wait_for(self, count: int, timeout: float) -> bool:
         """Block until at least ``count`` tickets are stored; ``False`` if ``timeout`` passes.
@@ -229,7 +271,7 @@ class TicketStore:
                     invoice_seq=invoice_seq,
                 )
                 records.append(_Record(ticket, created_ms, created_ms))
-            self._save([r.ticket for r in (*self._records, *records)], invoice_seq=invoice_seq)
+            self._save((r.ticket for r in (*self._records, *records)), invoice_seq=invoice_seq)
             self._invoice_seq = invoice_seq
             for record in records:
                 self._index(record)
@@ -280,8 +322,90 @@ class TicketStore:
         with self._changed:
             self._save([], invoice_seq=self._invoice_seq)
             self._records.clear()
+            self._by_event.clear()
             self._by_id.clear()
             self._by_code.clear()
+            self._changed.notify_all()
+
+    # ------------------------------------------------- planting changes "made on Fourvenues"
+    # Fourvenues changes tickets behind Comps' back (the dashboard, the door, box office sales):
+    # these let tests, benchmarks and trainers reproduce that.
+
+    def load(self, tickets: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
+        """Add tickets as if issued outside the API (by hand, at the box office): each is a full
+        or partial ticket; missing fields get the defaults of :func:`manual_ticket`."""
+        with self._changed:
+            records = []
+            taken = set(self._by_code)
+            ids = set(self._by_id)
+            for partial in tickets:
+                ticket = manual_ticket(**partial)
+                if not isinstance(ticket["event_id"], str) or not ticket["event_id"]:
+                    raise ApiError(400, "event_id is required")
+                if not isinstance(ticket["_id"], str) or ticket["_id"] in ids:
+                    raise ApiError(400, f"Ticket {ticket['_id']!r} already exists")
+                ids.add(ticket["_id"])
+                if not partial.get("code"):
+                    ticket["code"] = self._fresh_code(taken)
+                if ticket["code"] in taken:
+                    raise ApiError(400, f"code {ticket['code']!r} is already in use")
+                taken.add(ticket["code"])
+                if not partial.get("created_at"):
+                    ticket["created_at"] = iso_ms(self._next_ms())
+                if not partial.get("updated_at"):
+                    ticket["updated_at"] = ticket["created_at"]
+                ticket["activation_date"] = ticket["activation_date"] or ticket["created_at"]
+                try:
+                    record = _Record.of(ticket)
+                except (TypeError, ValueError):
+                    raise ApiError(400, "created_at and updated_at must be ISO 8601") from None
+                self._last_ms = max(self._last_ms, record.created_ms, record.updated_ms)
+                records.append(record)
+            self._save(
+                (r.ticket for r in (*self._records, *records)), invoice_seq=self._invoice_seq
+            )
+            if len(records) > 1000:  # one sort, not a thousand insertions
+                self._records.extend(records)
+                self._records.sort(key=lambda r: r.sort_key)
+                for record in records:
+                    self._by_event.setdefault(record.ticket["event_id"], []).append(record)
+                    self._by_id[record.ticket["_id"]] = record
+                    self._by_code[record.ticket["code"]] = record
+                for listed in self._by_event.values():
+                    listed.sort(key=lambda r: r.sort_key)
+            else:
+                for record in records:
+                    self._index(record)
+            self._changed.notify_all()
+            return [copy.deepcopy(r.ticket) for r in records]
+
+    def update(self, ticket_id: str, changes: dict[str, Any]) -> dict[str, Any]:
+        """Change fields of a ticket (holder details, ``status``...), as the dashboard would;
+        ``updated_at`` moves on. Its identity (``_id``, ``code``, ``event_id``) and timestamps
+        cannot be set."""
+        fixed = {"_id", "code", "event_id", "created_at", "updated_at"} & set(changes)
+        if fixed:
+            raise ApiError(400, f"{', '.join(sorted(fixed))} cannot be changed")
+        with self._changed:
+            record = self._by_id.get(ticket_id)
+            if record is None:
+                raise ApiError(404, f"Ticket {ticket_id!r} not found")
+            return self._replace(record, {**copy.deepcopy(record.ticket), **changes})
+
+    def delete(self, ticket_id: str) -> None:
+        """Remove a ticket entirely, as if it had never existed on Fourvenues."""
+        with self._changed:
+            record = self._by_id.get(ticket_id)
+            if record is None:
+                raise ApiError(404, f"Ticket {ticket_id!r} not found")
+            self._save(
+                (r.ticket for r in self._records if r is not record),
+                invoice_seq=self._invoice_seq,
+            )
+            self._records.remove(record)
+            self._by_event[record.ticket["event_id"]].remove(record)
+            del self._by_id[ticket_id]
+            self._by_code.pop(record.ticket["code"], None)
             self._changed.notify_all()
 
     # ----------------------------------------------------------------------- internals
@@ -308,6 +432,11 @@ class TicketStore:
 
     def _index(self, record: _Record) -> None:
         bisect.insort(self._records, record, key=lambda r: r.sort_key)
+        bisect.insort(
+            self._by_event.setdefault(record.ticket["event_id"], []),
+            record,
+            key=lambda r: r.sort_key,
+        )
         self._by_id[record.ticket["_id"]] = record
         self._by_code[record.ticket["code"]] = record
 
@@ -315,22 +444,23 @@ class TicketStore:
         updated_ms = self._next_ms()
         ticket["updated_at"] = iso_ms(updated_ms)
         self._save(
-            [r.ticket if r is not record else ticket for r in self._records],
+            (r.ticket if r is not record else ticket for r in self._records),
             invoice_seq=self._invoice_seq,
         )
         record.ticket = ticket
         record.updated_ms = updated_ms
         return copy.deepcopy(ticket)
 
-    def _save(self, tickets: list[dict[str, Any]], *, invoice_seq: int) -> None:
-        """Write the state the store is about to have; called before memory changes."""
+    def _save(self, tickets: Iterable[dict[str, Any]], *, invoice_seq: int) -> None:
+        """Write the state the store is about to have; called before memory changes. Callers
+        pass a generator, so without a state file nothing walks every ticket."""
         if self.state_file is None:
             return
         state = {
             "format": STATE_FORMAT,
             "version": STATE_VERSION,
             "invoice_seq": invoice_seq,
-            "tickets": tickets,
+            "tickets": list(tickets),
         }
         directory = self.state_file.parent
         directory.mkdir(parents=True, exist_ok=True)
@@ -445,6 +575,63 @@ def _build_ticket(
         "personal_document_number": item.personal_document_number,
         "qr_code": item.qr_code,
     }
+
+
+def manual_ticket(**fields: Any) -> dict[str, Any]:
+    """A full ticket from ``fields``, the rest defaulted as a zero-price box-office ticket: what
+    someone issuing by hand in the Fourvenues dashboard produces. ``code``, ``created_at`` and
+    ``activation_date`` left empty are filled in by :meth:`TicketStore.load`."""
+    ticket: dict[str, Any] = {
+        "_id": new_id(),
+        "code": "",
+        "status": STATUS_ACTIVATED,
+        "activation_date": "",
+        "event_id": "",
+        "rate_id": "",
+        "rate_name": "",
+        "rate_slug": "",
+        "price_info": {"_id": "", "price": 0, "age": 0, "content": "", "additional_info": ""},
+        "price": 0,
+        "channel_id": None,
+        "referral_id": None,
+        "payment_id": None,
+        "sale_type": "box_office",
+        "name": "",
+        "email": "",
+        "phone": "",
+        "gender": "",
+        "address": "",
+        "postal_code": "",
+        "country": "",
+        "language": "es",
+        "for": 1,
+        "enter": 0,
+        "entry_date": 0,
+        "discount_quantity_subtract": 0,
+        "raised": 0,
+        "refunded": 0,
+        "supplements": [],
+        "total_extras": 0,
+        "total_fees": 0,
+        "total_paid": 0,
+        "invoice_reference": "",
+        "corrective_invoice_references": [],
+        "date": "",
+        "surcharge_total": 0,
+        "surcharge": {},
+        "supplements_service_charge_total": 0,
+        "total_warranty": 0,
+        "remarketing": False,
+        "created_at": "",
+        "updated_at": "",
+        "qr_code": None,
+    }
+    ticket.update(fields)
+    return ticket
+
+
+def _ms_floor(moment: datetime) -> int:
+    return (moment - _EPOCH) // timedelta(milliseconds=1)
 
 
 def _supplement(supplement: SupplementInput) -> dict[str, Any]:

@@ -11,8 +11,8 @@ from tickets.services.maintenance import run_maintenance
 
 class Command(BaseCommand):
     help = (
-        "Run the periodic maintenance (the reaper): recover work a dead worker left behind and "
-        "queue due resolver checks. Loops forever unless --once."
+        "Run the periodic maintenance (the reaper): recover work a dead worker left behind, "
+        "queue due resolver checks and scheduled reconciliations. Loops forever unless --once."
     )
 
     def add_arguments(self, parser: ArgumentParser) -> None:
@@ -29,7 +29,9 @@ class Command(BaseCommand):
                 self.stdout.write(
                     f"stale tasks {report.stale_tasks}, stale sending lines "
                     f"{report.stale_sending_lines}, sends queued {report.sends_enqueued}, "
-                    f"checks queued {report.resolves_enqueued}"
+                    f"checks queued {report.resolves_enqueued}, stale reconciliations "
+                    f"{report.stale_reconciliations}, reconciliations queued "
+                    f"{report.reconciliations_enqueued}"
                 )
             if options["once"]:
                 return

@@ -1,0 +1,176 @@
+"""Reconciliation pages for managers: the overview per event, one event's runs, the run
+history, and the discrepancy queue (filters, adopt, re-check, bulk acknowledge)."""
+
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from django.contrib import messages
+from django.contrib.auth.decorators import permission_required
+from django.core.paginator import Paginator
+from django.http import HttpRequest, HttpResponse, QueryDict
+from django.shortcuts import get_object_or_404, redirect, render
+from django.urls import reverse
+from django.views.decorators.http import require_GET, require_POST
+
+from tickets import selectors
+from tickets.forms import (
+    AcknowledgeDiscrepanciesForm,
+    DiscrepancyFilterForm,
+    StartReconciliationForm,
+)
+from tickets.models import DiscrepancyKind, Event, RunTrigger
+from tickets.services import reconciliation as service
+
+RECONCILE_PERMISSION = "tickets.reconcile_tickets"
+ROWS_PER_PAGE = 50
+EVENT_RUNS_SHOWN = 20
+QUEUE_FILTERS = ("event", "kind", "state")
+
+
+@permission_required(RECONCILE_PERMISSION, raise_exception=True)
+@require_GET
+def reconciliation_overview(request: HttpRequest) -> HttpResponse:
+    return render(
+        request,
+        "tickets/reconciliation/overview.html",
+        {"events": selectors.reconciliation_overview(), "start_form": StartReconciliationForm()},
+    )
+
+
+@permission_required(RECONCILE_PERMISSION, raise_exception=True)
+@require_GET
+def reconciliation_event(request: HttpRequest, pk: int) -> HttpResponse:
+    event = get_object_or_404(Event, pk=pk)
+    counts = selectors.discrepancy_counts(event=event)
+    return render(
+        request,
+        "tickets/reconciliation/event.html",
+        {
+            "sync": selectors.event_sync(event),
+            "kinds": [
+                (kind, label, counts.get(kind, 0)) for kind, label in DiscrepancyKind.choices
+            ],
+            "runs": selectors.reconciliation_runs(event=event)[:EVENT_RUNS_SHOWN],
+            "start_form": StartReconciliationForm(),
+        },
+    )
+
+
+@permission_required(RECONCILE_PERMISSION, raise_exception=True)
+@require_POST
+def reconciliation_start(request: HttpRequest, pk: int) -> HttpResponse:
+    event = get_object_or_404(Event, pk=pk)
+    form = StartReconciliationForm(request.POST)
+    full = form.is_valid() and form.cleaned_data["full"]
+    try:
+        run = service.request_run(
+            event=event, trigger=RunTrigger.UI, full=full, actor=request.user, request=request
+        )
+    except service.ReconciliationError as error:
+        messages.error(request, str(error))
+    else:
+        kind = "A full" if run.full else "An incremental"
+        messages.success(request, f"{kind} reconciliation of {event.name} is queued.")
+    return redirect("reconciliation-event", pk=event.pk)
+
+
+@permission_required(RECONCILE_PERMISSION, raise_exception=True)
+@require_GET
+def reconciliation_runs(request: HttpRequest) -> HttpResponse:
+    event = None
+    if request.GET.get("event", "").isdigit():
+        event = Event.objects.filter(pk=int(request.GET["event"])).first()
+    page = Paginator(selectors.reconciliation_runs(event=event), ROWS_PER_PAGE).get_page(
+        request.GET.get("page")
+    )
+    return render(request, "tickets/reconciliation/runs.html", {"page": page, "event": event})
+
+
+@permission_required(RECONCILE_PERMISSION, raise_exception=True)
+@require_GET
+def discrepancy_queue(request: HttpRequest) -> HttpResponse:
+    form = DiscrepancyFilterForm(request.GET)
+    if not form.is_valid():
+        return render(
+            request,
+            "tickets/reconciliation/queue.html",
+            {"form": form, "page": None, "filters": ""},
+            status=400,
+        )
+    params = form.cleaned_data
+    rows = selectors.discrepancy_queue(
+        event=params["event"], kind=params["kind"], state=params["state"]
+    )
+    page = Paginator(rows, ROWS_PER_PAGE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "tickets/reconciliation/queue.html",
+        {
+            "form": form,
+            "page": page,
+            "filters": _filters(request.GET),
+            "filter_items": [(n, request.GET[n]) for n in QUEUE_FILTERS if request.GET.get(n)],
+        },
+    )
+
+
+@permission_required(RECONCILE_PERMISSION, raise_exception=True)
+@require_POST
+def discrepancy_acknowledge(request: HttpRequest) -> HttpResponse:
+    form = AcknowledgeDiscrepanciesForm(request.POST)
+    if not form.is_valid():
+        for errors in form.errors.values():
+            for error in errors:
+                messages.error(request, error)
+        return _back_to_queue(request)
+    try:
+        count = service.acknowledge(
+            discrepancy_ids=[row.pk for row in form.cleaned_data["discrepancies"]],
+            reason=form.cleaned_data["reason"],
+            actor=request.user,
+            request=request,
+        )
+    except service.ReconciliationError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, f"{count} difference{'s' if count != 1 else ''} acknowledged.")
+    return _back_to_queue(request)
+
+
+@permission_required(RECONCILE_PERMISSION, raise_exception=True)
+@require_POST
+def discrepancy_adopt(request: HttpRequest, pk: int) -> HttpResponse:
+    try:
+        ticket = service.adopt(discrepancy_id=pk, actor=request.user, request=request)
+    except service.ReconciliationError as error:
+        messages.error(request, str(error))
+    else:
+        messages.success(request, f"Ticket {ticket.code or ticket.remote_id} adopted.")
+    return _back_to_queue(request)
+
+
+@permission_required(RECONCILE_PERMISSION, raise_exception=True)
+@require_POST
+def discrepancy_recheck(request: HttpRequest, pk: int) -> HttpResponse:
+    try:
+        row = service.recheck(discrepancy_id=pk, actor=request.user, request=request)
+    except service.ReconciliationError as error:
+        messages.error(request, str(error))
+    else:
+        if row.state == "open":
+            messages.warning(request, "Checked again: Fourvenues still differs.")
+        else:
+            messages.success(request, "Checked again: the difference is gone.")
+    return _back_to_queue(request)
+
+
+def _filters(query: QueryDict) -> str:
+    """The queue's filters as a query string (only the known ones, so nothing else rides along
+    on the redirect after an action)."""
+    return urlencode({name: query[name] for name in QUEUE_FILTERS if query.get(name)})
+
+
+def _back_to_queue(request: HttpRequest) -> HttpResponse:
+    filters = _filters(request.POST)
+    return redirect(f"{reverse('discrepancy-queue')}{'?' + filters if filters else ''}")
