@@ -351,17 +351,30 @@ LISTING_COLUMNS = (
 )
 
 
-def ticket_listing(tickets: QuerySet[IssuedTicket]) -> QuerySet[Any]:
-    """`tickets` as the search page lists them: named rows of `LISTING_COLUMNS`."""
+def ticket_listing(tickets: QuerySet[IssuedTicket], *, offset: int, limit: int) -> list[Any]:
+    """Rows `offset` to `offset + limit` of `tickets` (ordered) as the search page lists them:
+    named rows of `LISTING_COLUMNS`.
+
+    The page's ids are chosen first, in a subquery that reads the ticket table alone; only those
+    rows are then joined to their event, issuance, issuer and reason. Joined first, a deep page
+    would join every row it skips.
+    """
+    page = tickets.values("pk")[offset : offset + limit]
     issuer = "line__issuance__created_by__"
-    return tickets.annotate(
-        event_name=F("event__name"),
-        issuer_username=F(f"{issuer}username"),
-        issuer_full_name=Trim(
-            Concat(F(f"{issuer}first_name"), Value(" "), F(f"{issuer}last_name"))
-        ),
-        reason_label=F("line__issuance__reason__label"),
-    ).values_list(*LISTING_COLUMNS, named=True)
+    rows = (
+        IssuedTicket.objects.filter(pk__in=page)
+        .order_by(*tickets.query.order_by)
+        .annotate(
+            event_name=F("event__name"),
+            issuer_username=F(f"{issuer}username"),
+            issuer_full_name=Trim(
+                Concat(F(f"{issuer}first_name"), Value(" "), F(f"{issuer}last_name"))
+            ),
+            reason_label=F("line__issuance__reason__label"),
+        )
+        .values_list(*LISTING_COLUMNS, named=True)
+    )
+    return list(rows)
 
 
 def ticket_text_query(term: str) -> Q | None:

@@ -65,7 +65,7 @@ def _page(tickets: Any, raw_number: str | None) -> TicketPage:
     except ValueError:
         number = 1
     offset = (number - 1) * TICKETS_PER_PAGE
-    rows = list(tickets[offset : offset + TICKETS_PER_PAGE + 1])
+    rows = selectors.ticket_listing(tickets, offset=offset, limit=TICKETS_PER_PAGE + 1)
     return TicketPage(
         number=number, object_list=rows[:TICKETS_PER_PAGE], has_next=len(rows) > TICKETS_PER_PAGE
     )
@@ -106,11 +106,7 @@ def _sort_links(params: QueryDict, current: str) -> dict[str, dict[str, str]]:
 def ticket_search(request: HttpRequest) -> HttpResponse:
     _require_search_permission(request)
     result = selectors.search_tickets(user=request.user, params=request.GET)
-    page = (
-        _page(selectors.ticket_listing(result.tickets), request.GET.get("page"))
-        if result.is_valid
-        else None
-    )
+    page = _page(result.tickets, request.GET.get("page")) if result.is_valid else None
     return render(
         request,
         "tickets/search/search.html",
