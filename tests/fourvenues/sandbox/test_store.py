@@ -123,7 +123,7 @@ def test_equal_created_at_from_a_state_file_is_ordered_by_id(tmp_path):
     )
     loaded = TicketStore(state)
     event_id = first["event_id"]
-    assert [t["_id"] for t in loaded.list_tickets(event_id)] == ["a" * 32, "b" * 32]
+    assert [t["_id"] for t in loaded.list_items(event_id)] == ["a" * 32, "b" * 32]
 
 
 def test_store_returns_copies(sandbox):

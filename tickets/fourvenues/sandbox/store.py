@@ -182,21 +182,6 @@ class TicketStore:
         with self._changed:
             return bool(self._by_event.get(event_id))
 
-    def list_tickets(
-        self,
-        event_id: str,
-        *,
-        date_field: str = "created_at",
-        start: datetime | None = None,
-        end: datetime | None = None,
-        offset: int = 0,
-        limit: int = 500,
-    ) -> list[dict[str, Any]]:
-        """One page of an event's tickets (full form), ``start``/``end`` both inclusive."""
-        with self._changed:
-            page = self._page(event_id, date_field, start, end, offset, limit)
-            return [copy.deepcopy(r.ticket) for r in page]
-
     def list_items(
         self,
         event_id: str,
@@ -207,7 +192,8 @@ class TicketStore:
         offset: int = 0,
         limit: int = 500,
     ) -> list[dict[str, Any]]:
-        """The same page in the ``GET /tickets/`` form (:func:`as_list_item`)."""
+        """One page of an event's tickets in the ``GET /tickets/`` form (:func:`as_list_item`),
+        ``start``/``end`` both inclusive."""
         with self._changed:
             page = self._page(event_id, date_field, start, end, offset, limit)
             return [as_list_item(r.ticket) for r in page]
