@@ -26,6 +26,14 @@ def _secret_field(label: str) -> forms.CharField:
     )
 
 
+class SwitchForm(forms.Form):
+    """The on/off posts (activate a credential, let a person log in): `active` is 1 or 0."""
+
+    active = forms.TypedChoiceField(
+        choices=[("1", "on"), ("0", "off")], coerce=lambda value: value == "1"
+    )
+
+
 class CredentialForm(forms.Form):
     name = forms.CharField(max_length=100)
     environment = forms.ChoiceField(choices=Environment.choices)

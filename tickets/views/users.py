@@ -10,7 +10,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from tickets import selectors
-from tickets.admin_forms import PasswordResetForm, RoleForm, UserCreateForm
+from tickets.admin_forms import PasswordResetForm, RoleForm, SwitchForm, UserCreateForm
 from tickets.services import users
 from tickets.services.users import UserError
 
@@ -81,9 +81,10 @@ def user_set_role(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def user_set_active(request: HttpRequest, pk: int) -> HttpResponse:
     person = get_object_or_404(User, pk=pk)
-    if request.POST.get("active") not in ("0", "1"):
+    switch = SwitchForm(request.POST)
+    if not switch.is_valid():
         return HttpResponseBadRequest("active must be 0 or 1")
-    active = request.POST["active"] == "1"
+    active = switch.cleaned_data["active"]
     try:
         users.set_active(user=person, active=active, actor=request.user)
     except UserError as exc:

@@ -10,7 +10,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
 from tickets import selectors
-from tickets.admin_forms import CredentialForm
+from tickets.admin_forms import CredentialForm, SwitchForm
 from tickets.fourvenues.errors import FourvenuesError
 from tickets.models import Credential
 from tickets.services.credentials import (
@@ -102,9 +102,10 @@ def credential_test(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def credential_set_active(request: HttpRequest, pk: int) -> HttpResponse:
     credential = get_object_or_404(Credential, pk=pk)
-    if request.POST.get("active") not in ("0", "1"):
+    switch = SwitchForm(request.POST)
+    if not switch.is_valid():
         return HttpResponseBadRequest("active must be 0 or 1")
-    active = request.POST["active"] == "1"
+    active = switch.cleaned_data["active"]
     try:
         set_credential_active(credential=credential, active=active, actor=request.user)
     except CredentialError as exc:
