@@ -64,6 +64,31 @@ def test_the_page_searches_and_shows_the_results(client, boss):
     assert "Issued by" in html  # managers see who issued
 
 
+def test_each_row_shows_the_ticket_and_escapes_what_holders_typed(client, boss, settings):
+    settings.TIME_ZONE = "Europe/Madrid"
+    issuance = f.IssuanceFactory(created_by__first_name="Ivy", created_by__last_name="Stone")
+    checked_in = ticket_for(
+        issuance=issuance,
+        name="<script>alert(1)</script>",
+        code="XSS001",
+        entered=1,
+        entry_date=timezone.make_aware(timezone.datetime(2026, 12, 5, 23, 40)),
+    )
+    refunded = ticket_for(name="Bea", code="RF0001", is_valid=False, status="refunded")
+
+    html = client.get(SEARCH).content.decode()
+
+    assert "<script>alert(1)</script>" not in html
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
+    assert f'href="{reverse("ticket-detail", args=[checked_in.pk])}"' in html
+    assert f'href="{reverse("ticket-detail", args=[refunded.pk])}"' in html
+    assert 'Yes <span class="small text-body-secondary">05 Dec 23:40</span>' in html
+    assert '<span class="badge text-bg-secondary">refunded</span>' in html
+    assert "<td>Ivy Stone</td>" in html
+    night = checked_in.event_night.strftime("%a %d %b %Y")
+    assert f'<div class="small text-body-secondary">{night}</div>' in html
+
+
 def test_the_empty_state(client, boss):
     response = client.get(SEARCH, {"q": "nobody"})
     assert codes(response) == []
