@@ -221,6 +221,8 @@ FOURVENUES_RESOLVE_GRACE_SECONDS = env.float("FOURVENUES_RESOLVE_GRACE_SECONDS",
 # Background work whose worker vanished (killed, crashed) is taken back after this long.
 COMPS_STALE_TASK_SECONDS = env.int("COMPS_STALE_TASK_SECONDS", default=600)
 COMPS_SCHEDULER_INTERVAL_SECONDS = env.float("COMPS_SCHEDULER_INTERVAL_SECONDS", default=30.0)
+# The scheduler refreshes the catalogue mirror this often (0: only the button and the command).
+COMPS_CATALOGUE_REFRESH_SECONDS = env.int("COMPS_CATALOGUE_REFRESH_SECONDS", default=3600)
 # Reconciliation schedule: events whose night is from yesterday to COMPS_RECONCILE_SOON_DAYS
 # ahead are reconciled every COMPS_RECONCILE_SOON_SECONDS, other events with tickets of ours
 # every COMPS_RECONCILE_RARELY_SECONDS. Never more than once a minute per event (Fourvenues).

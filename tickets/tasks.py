@@ -26,3 +26,10 @@ def reconcile_event(run_id: int) -> None:
     from tickets.services.reconciliation import execute_run
 
     execute_run(run_id=run_id)
+
+
+@task()
+def refresh_catalogue() -> None:
+    from tickets.services.catalog import refresh_issuing_catalogue
+
+    refresh_issuing_catalogue()

@@ -223,6 +223,16 @@ def refresh_catalogue(
     return result
 
 
+def refresh_issuing_catalogue() -> CatalogueRefreshResult | None:
+    """The scheduler's refresh: the catalogue of the credential issuing uses, if there is one.
+    Raises CatalogueRefreshError as `refresh_catalogue` does (the task then fails, and the
+    scheduler tries again)."""
+    credential = selectors.active_credential()
+    if credential is None:
+        return None
+    return refresh_catalogue(credential=credential)
+
+
 def refresh_event_rates(
     *, credential: Credential, event: Event, actor: Actor = None
 ) -> EventRatesRefreshResult:

@@ -11,12 +11,13 @@ from dataclasses import dataclass
 
 from django.conf import settings
 from django.db import transaction
+from django.db.models import Q
 from django.utils import timezone
 from django_tasks.base import TaskResultStatus
 from django_tasks_db.models import DBTaskResult
 
 from tickets import tasks
-from tickets.models import Issuance, IssuanceLine, LineState
+from tickets.models import Credential, Issuance, IssuanceLine, LineState
 from tickets.services import reconciliation
 from tickets.services.issuance import mark_unknown
 
@@ -29,6 +30,7 @@ class MaintenanceReport:
     resolves_enqueued: int
     stale_reconciliations: int
     reconciliations_enqueued: int
+    catalogue_refresh_enqueued: bool
 
 
 def _task_path(task: object) -> str:
@@ -97,6 +99,33 @@ def enqueue_lost_work(*, now: dt.datetime) -> tuple[int, int]:
     return sends, resolves
 
 
+# A scheduled catalogue refresh that failed (Fourvenues down, or the sandbox not up yet when
+# `make run` starts) is tried again this soon, not an interval later.
+CATALOGUE_RETRY_SECONDS = 60
+
+
+def enqueue_catalogue_refresh(*, now: dt.datetime) -> bool:
+    """Queue a refresh of the catalogue mirror when the last scheduled one succeeded more than
+    COMPS_CATALOGUE_REFRESH_SECONDS ago (or never did), none is queued, and none failed in the
+    last minute."""
+    interval = settings.COMPS_CATALOGUE_REFRESH_SECONDS
+    if not interval or not Credential.objects.filter(is_active=True).exists():
+        return False
+    refreshes = DBTaskResult.objects.filter(task_path=_task_path(tasks.refresh_catalogue))
+    recent = (
+        Q(status__in=[TaskResultStatus.READY, TaskResultStatus.RUNNING])
+        | Q(
+            status=TaskResultStatus.SUCCESSFUL,
+            finished_at__gt=now - dt.timedelta(seconds=interval),
+        )
+        | Q(enqueued_at__gt=now - dt.timedelta(seconds=CATALOGUE_RETRY_SECONDS))
+    )
+    if refreshes.filter(recent).exists():
+        return False
+    tasks.refresh_catalogue.enqueue()
+    return True
+
+
 def run_maintenance() -> MaintenanceReport:
     now = timezone.now()
     with transaction.atomic():
@@ -106,6 +135,7 @@ def run_maintenance() -> MaintenanceReport:
         sends, resolves = enqueue_lost_work(now=now)
     stale_runs = reconciliation.reap_stale_runs(now=now)
     reconciliations = reconciliation.enqueue_due_runs(now=now)
+    catalogue = enqueue_catalogue_refresh(now=now)
     return MaintenanceReport(
         stale_tasks=stale_tasks,
         stale_sending_lines=stale_lines,
@@ -113,4 +143,5 @@ def run_maintenance() -> MaintenanceReport:
         resolves_enqueued=resolves,
         stale_reconciliations=stale_runs,
         reconciliations_enqueued=reconciliations,
+        catalogue_refresh_enqueued=catalogue,
     )

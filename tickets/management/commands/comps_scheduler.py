@@ -12,7 +12,8 @@ from tickets.services.maintenance import run_maintenance
 class Command(BaseCommand):
     help = (
         "Run the periodic maintenance (the reaper): recover work a dead worker left behind, "
-        "queue due resolver checks and scheduled reconciliations. Loops forever unless --once."
+        "queue due resolver checks, scheduled reconciliations and catalogue refreshes. "
+        "Loops forever unless --once."
     )
 
     def add_arguments(self, parser: ArgumentParser) -> None:
@@ -31,7 +32,8 @@ class Command(BaseCommand):
                     f"{report.stale_sending_lines}, sends queued {report.sends_enqueued}, "
                     f"checks queued {report.resolves_enqueued}, stale reconciliations "
                     f"{report.stale_reconciliations}, reconciliations queued "
-                    f"{report.reconciliations_enqueued}"
+                    f"{report.reconciliations_enqueued}, catalogue refresh queued "
+                    f"{'yes' if report.catalogue_refresh_enqueued else 'no'}"
                 )
             if options["once"]:
                 return
