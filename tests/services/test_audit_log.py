@@ -30,7 +30,7 @@ def test_the_application_cannot_change_or_delete_an_entry():
 @pytest.mark.django_db
 def test_on_postgresql_a_trigger_refuses_update_and_delete_in_sql():
     if connection.vendor != "postgresql":
-        pytest.skip("the append-only trigger exists on PostgreSQL only")
+        pytest.skip("the append-only trigger exists on postgresql only")
     entry = audit.record(action="credential.verified")
     for sql in (
         "UPDATE tickets_auditentry SET action = 'rewritten' WHERE id = %s",
