@@ -16,8 +16,8 @@ from django.utils import timezone
 from django_tasks.base import TaskResultStatus
 from django_tasks_db.models import DBTaskResult
 
-from tickets import tasks
-from tickets.models import Credential, Issuance, IssuanceLine, LineState
+from tickets import selectors, tasks
+from tickets.models import Issuance, IssuanceLine, LineState
 from tickets.services import reconciliation
 from tickets.services.issuance import mark_unknown
 
@@ -109,7 +109,7 @@ def enqueue_catalogue_refresh(*, now: dt.datetime) -> bool:
     COMPS_CATALOGUE_REFRESH_SECONDS ago (or never did), none is queued, and none failed in the
     last minute."""
     interval = settings.COMPS_CATALOGUE_REFRESH_SECONDS
-    if not interval or not Credential.objects.filter(is_active=True).exists():
+    if not interval or not selectors.active_credentials().exists():
         return False
     refreshes = DBTaskResult.objects.filter(task_path=_task_path(tasks.refresh_catalogue))
     recent = (
