@@ -29,7 +29,7 @@ from tickets.fourvenues.client import FourvenuesClient
 from tickets.fourvenues.errors import FourvenuesError
 from tickets.models import Channel, Credential, Event, PriceOption, Promoter, Rate
 from tickets.services import audit
-from tickets.services.credentials import build_client
+from tickets.services.credentials import build_client, mark_used
 
 logger = logging.getLogger(__name__)
 
@@ -199,7 +199,7 @@ def refresh_catalogue(
             now,
         )
         delisted += events_delisted + rates_delisted
-        Credential.objects.filter(pk=credential.pk).update(last_used_at=now)
+        mark_used(credential, at=now)
         result = CatalogueRefreshResult(
             environment=environment,
             first_night=first,
@@ -219,7 +219,6 @@ def refresh_catalogue(
             target=str(credential),
             data=result.as_audit_data(),
         )
-    credential.last_used_at = now
     return result
 
 
@@ -268,7 +267,7 @@ def refresh_event_rates(
     with transaction.atomic():
         rate_count, option_count, delisted = _write_rates(event.environment, {event.pk: rates}, now)
         Event.objects.filter(pk=event.pk).update(rates_refreshed_at=now)
-        Credential.objects.filter(pk=credential.pk).update(last_used_at=now)
+        mark_used(credential, at=now)
         audit.record(
             action="catalogue.rates_refreshed",
             actor=actor,
@@ -282,7 +281,6 @@ def refresh_event_rates(
             },
         )
     event.rates_refreshed_at = now
-    credential.last_used_at = now
     return EventRatesRefreshResult(
         rates=rate_count, options=option_count, delisted=delisted, refreshed_at=now
     )

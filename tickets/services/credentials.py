@@ -78,7 +78,7 @@ def register_credential(
     if Credential.objects.filter(name=name).exists():
         raise CredentialError(f"A credential named “{name}” already exists.")
     if activate:
-        Credential.objects.filter(environment=environment, is_active=True).update(is_active=False)
+        _deactivate_active(environment)
     credential = Credential.objects.create(
         name=name,
         environment=environment,
@@ -149,6 +149,17 @@ def update_credential(
     return credential
 
 
+def _deactivate_active(environment: str) -> None:
+    """One active credential per environment: the one in use steps aside for another."""
+    Credential.objects.filter(environment=environment, is_active=True).update(is_active=False)
+
+
+def mark_used(credential: Credential, *, at: dt.datetime | None = None) -> None:
+    """Remember when the credential last did real work (shown in the vault)."""
+    credential.last_used_at = at or timezone.now()
+    Credential.objects.filter(pk=credential.pk).update(last_used_at=credential.last_used_at)
+
+
 @transaction.atomic
 def set_credential_active(
     *, credential: Credential, active: bool, actor: AbstractBaseUser | None
@@ -160,9 +171,7 @@ def set_credential_active(
     if active:
         if credential.is_expired:
             raise CredentialError("This credential has expired; it cannot be made active.")
-        Credential.objects.filter(environment=credential.environment, is_active=True).update(
-            is_active=False
-        )
+        _deactivate_active(credential.environment)
     credential.is_active = active
     credential.save(update_fields=["is_active", "updated_at"])
     audit.record(

@@ -54,7 +54,7 @@ from tickets.models import (
     Reason,
 )
 from tickets.services import audit
-from tickets.services.credentials import build_client
+from tickets.services.credentials import build_client, mark_used
 from tickets.services.mirror import mirror_tickets
 from tickets.text import document_digest, fold
 
@@ -345,8 +345,8 @@ def send_pending_lines(*, issuance_id: int) -> None:
     finally:
         client.close()
         refresh_status(issuance)
-        if sent:  # the vault shows admins when a key was last used
-            Credential.objects.filter(pk=issuance.credential_id).update(last_used_at=timezone.now())
+        if sent:
+            mark_used(issuance.credential)
 
 
 def _claim_next(chunks: Iterator[list[IssuanceLine]]) -> list[IssuanceLine]:

@@ -39,12 +39,11 @@ from django.db.models import Q
 from django.http import HttpRequest
 from django.utils import timezone
 
-from tickets import tasks
+from tickets import selectors, tasks
 from tickets.fourvenues.client import CallRecord
 from tickets.fourvenues.errors import FourvenuesError, NotFound
 from tickets.fourvenues.schemas import Ticket
 from tickets.models import (
-    Credential,
     Discrepancy,
     DiscrepancyKind,
     DiscrepancyState,
@@ -127,7 +126,7 @@ def request_run(
     act, is not held back). Without a previous successful run there is no high-water mark, so
     the run is full whatever was asked.
     """
-    credential = Credential.objects.filter(environment=event.environment, is_active=True).first()
+    credential = selectors.active_credential(environment=event.environment)
     if credential is None:
         raise ReconciliationError(
             f"No active Fourvenues credential for {event.get_environment_display()}."
@@ -755,10 +754,7 @@ def _open(discrepancy_id: int, *, lock: bool = False) -> Discrepancy:
 
 def _fetch(row: Discrepancy) -> Ticket | None:
     """The ticket as Fourvenues holds it now, or None if it has none. Staff-readable errors."""
-    credential = (
-        Credential.objects.filter(environment=row.environment, is_active=True).first()
-        or row.run.credential
-    )
+    credential = selectors.active_credential(environment=row.environment) or row.run.credential
     client = build_client(credential)
     try:
         return client.get_ticket(row.remote_id)
@@ -799,7 +795,7 @@ def enqueue_due_runs(*, now: dt.datetime) -> int:
     """Queue scheduled runs: events happening soon every few minutes, other events with tickets
     of ours rarely; never an event already queued or running, or reconciled under a minute ago.
     Returns how many were queued."""
-    environments = Credential.objects.filter(is_active=True).values_list("environment", flat=True)
+    environments = selectors.active_credentials().values_list("environment", flat=True)
     today = timezone.localdate(now)
     soon_until = today + dt.timedelta(days=settings.COMPS_RECONCILE_SOON_DAYS)
     soon = Q(night__gte=today - dt.timedelta(days=1), night__lte=soon_until)

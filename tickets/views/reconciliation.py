@@ -19,7 +19,7 @@ from tickets.forms import (
     DiscrepancyFilterForm,
     StartReconciliationForm,
 )
-from tickets.models import DiscrepancyKind, Event, RunTrigger
+from tickets.models import DiscrepancyKind, DiscrepancyState, Event, RunTrigger
 from tickets.services import reconciliation as service
 
 RECONCILE_PERMISSION = "tickets.reconcile_tickets"
@@ -158,7 +158,7 @@ def discrepancy_recheck(request: HttpRequest, pk: int) -> HttpResponse:
     except service.ReconciliationError as error:
         messages.error(request, str(error))
     else:
-        if row.state == "open":
+        if row.state == DiscrepancyState.OPEN:
             messages.warning(request, "Checked again: Fourvenues still differs.")
         else:
             messages.success(request, "Checked again: the difference is gone.")
