@@ -16,6 +16,7 @@ from django.contrib import admin
 from django.db.models import Model, QuerySet
 from django.http import HttpRequest
 
+from tickets import roles
 from tickets.models import (
     ApiCall,
     AuditEntry,
@@ -109,7 +110,7 @@ class MirrorAdmin(ReadOnlyAdmin):
 
     def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return super().has_view_permission(request, obj) or request.user.has_perm(
-            "tickets.refresh_catalogue"
+            roles.REFRESH_CATALOGUE
         )
 
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from django.http import HttpRequest
 
-from tickets import selectors
+from tickets import roles, selectors
 from tickets.models import Environment
 
 
@@ -15,7 +15,7 @@ def banners(request: HttpRequest) -> dict[str, object]:
     environment = selectors.issuing_environment()
     expiring = (
         selectors.expiring_credentials()
-        if user is not None and user.has_perm("tickets.manage_credentials")
+        if user is not None and user.has_perm(roles.MANAGE_CREDENTIALS)
         else []
     )
     return {

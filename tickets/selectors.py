@@ -28,6 +28,7 @@ from django.db.models import (
 from django.db.models.functions import Concat, Trim, TruncWeek
 from django.utils import timezone
 
+from tickets import roles
 from tickets.filters import (
     ATTRIBUTION_NONE,
     DEFAULT_SORT,
@@ -182,12 +183,12 @@ def supplements_for_rate(*, rate: Rate | None) -> QuerySet[Supplement]:
 
 
 def can_see_all_issuances(user: AbstractBaseUser | AnonymousUser) -> bool:
-    return user.has_perm("tickets.view_all_issuances")
+    return user.has_perm(roles.VIEW_ALL_ISSUANCES)
 
 
 def can_search_tickets(user: AbstractBaseUser | AnonymousUser) -> bool:
     """Issuers search their own tickets, managers and admins all: the search and its exports."""
-    return user.has_perm("tickets.issue_comps") or can_see_all_issuances(user)
+    return user.has_perm(roles.ISSUE_COMPS) or can_see_all_issuances(user)
 
 
 def issuances_visible_to(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Issuance]:

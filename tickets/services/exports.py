@@ -43,13 +43,12 @@ from django.db.models.functions import Cast, Concat, NullIf
 from django.http import HttpRequest
 from django.utils import timezone
 
-from tickets import selectors
+from tickets import roles, selectors
 from tickets.filters import PARAMS as SEARCH_PARAMS
 from tickets.models import AuditEntry, IssuanceLine, IssuedTicket
 from tickets.services import audit
 from tickets.text import document_digest, mask_document, normalise_document
 
-DOCUMENTS_PERMISSION = "tickets.view_document_numbers"
 CHUNK_SIZE = 2000  # rows fetched per database round trip, and written per yielded CSV chunk
 XLSX_READ_BYTES = 64 * 1024
 
@@ -407,7 +406,7 @@ class Export:
 
 
 def may_export_documents(user: AbstractBaseUser | AnonymousUser) -> bool:
-    return user.has_perm(DOCUMENTS_PERMISSION)
+    return user.has_perm(roles.VIEW_DOCUMENT_NUMBERS)
 
 
 def sanitise_params(params: Mapping[str, Any]) -> dict[str, Any]:

@@ -7,10 +7,9 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest
 
+from tickets import roles
 from tickets.models import IssuedTicket, SavedSearch
 from tickets.services import audit
-
-VIEW_DOCUMENT_PERMISSION = "tickets.view_document_numbers"
 
 
 def reveal_document_number(
@@ -21,7 +20,7 @@ def reveal_document_number(
 ) -> str:
     """The holder's full document number, for a user allowed to see it; every call is audited
     (the number itself never goes into the audit log)."""
-    if not user.has_perm(VIEW_DOCUMENT_PERMISSION):
+    if not user.has_perm(roles.VIEW_DOCUMENT_NUMBERS):
         raise PermissionDenied("You may not see document numbers.")
     line = ticket.line
     number = line.document_number if line is not None else ""

@@ -7,11 +7,11 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from tickets import selectors
+from tickets import roles, selectors
 from tickets.admin_forms import AuditLogFilterForm
 
 
-@permission_required("tickets.view_audit_log", raise_exception=True)
+@permission_required(roles.VIEW_AUDIT_LOG, raise_exception=True)
 def audit_log(request: HttpRequest) -> HttpResponse:
     form = AuditLogFilterForm(data=request.GET)
     filters = form.cleaned_data if form.is_valid() else {}

@@ -5,7 +5,7 @@ from django.shortcuts import redirect, resolve_url
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from tickets import selectors
+from tickets import roles, selectors
 from tickets.services.catalog import CatalogueRefreshError, refresh_catalogue
 
 
@@ -20,7 +20,7 @@ def _back(request: HttpRequest) -> str:
 
 
 @require_POST
-@permission_required("tickets.refresh_catalogue", raise_exception=True)
+@permission_required(roles.REFRESH_CATALOGUE, raise_exception=True)
 def refresh_catalogue_view(request: HttpRequest) -> HttpResponseRedirect:
     """The "Refresh catalogue" button: mirror Fourvenues now, and say how it went."""
     credential = selectors.active_credential()

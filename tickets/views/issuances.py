@@ -21,11 +21,10 @@ from django.utils.text import slugify
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
-from tickets import selectors
+from tickets import roles, selectors
 from tickets.models import Issuance, IssuanceLine
 from tickets.services import issuance as issuance_service
 
-ISSUE_PERMISSION = "tickets.issue_comps"
 ISSUANCES_PER_PAGE = 25
 QR_SCALE = 4  # pixels per module: crisp at thumbnail size, and SVG scales for print anyway
 
@@ -60,7 +59,7 @@ def _percent(part: int, total: int) -> int:
 
 
 @require_GET
-@permission_required(ISSUE_PERMISSION, raise_exception=True)
+@permission_required(roles.ISSUE_COMPS, raise_exception=True)
 def issuance_list(request: HttpRequest) -> HttpResponse:
     sees_all = selectors.can_see_all_issuances(request.user)
     only_mine = sees_all and request.GET.get("mine") == "1"
@@ -75,7 +74,7 @@ def issuance_list(request: HttpRequest) -> HttpResponse:
 
 @require_GET
 @never_cache
-@permission_required(ISSUE_PERMISSION, raise_exception=True)
+@permission_required(roles.ISSUE_COMPS, raise_exception=True)
 def issuance_detail(request: HttpRequest, pk: int) -> HttpResponse:
     issuance = _visible_issuance(request, pk)
     return render(request, "tickets/issuances/detail.html", _progress_context(issuance))
@@ -83,7 +82,7 @@ def issuance_detail(request: HttpRequest, pk: int) -> HttpResponse:
 
 @require_GET
 @never_cache
-@permission_required(ISSUE_PERMISSION, raise_exception=True)
+@permission_required(roles.ISSUE_COMPS, raise_exception=True)
 def issuance_progress(request: HttpRequest, pk: int) -> HttpResponse:
     """The part of the detail page that htmx re-fetches every second until every line settles."""
     issuance = _visible_issuance(request, pk)
@@ -91,7 +90,7 @@ def issuance_progress(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_POST
-@permission_required(ISSUE_PERMISSION, raise_exception=True)
+@permission_required(roles.ISSUE_COMPS, raise_exception=True)
 def issuance_line_retry(request: HttpRequest, pk: int, line_pk: int) -> HttpResponse:
     issuance = _visible_issuance(request, pk)
     line = _line_of(issuance, line_pk)
@@ -105,7 +104,7 @@ def issuance_line_retry(request: HttpRequest, pk: int, line_pk: int) -> HttpResp
 
 
 @require_POST
-@permission_required(ISSUE_PERMISSION, raise_exception=True)
+@permission_required(roles.ISSUE_COMPS, raise_exception=True)
 def issuance_resolve(request: HttpRequest, pk: int) -> HttpResponse:
     issuance = _visible_issuance(request, pk)
     try:
@@ -118,7 +117,7 @@ def issuance_resolve(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_GET
-@permission_required(ISSUE_PERMISSION, raise_exception=True)
+@permission_required(roles.ISSUE_COMPS, raise_exception=True)
 def issuance_line_qr(request: HttpRequest, pk: int, line_pk: int) -> HttpResponse:
     issuance = _visible_issuance(request, pk)
     line = _line_of(issuance, line_pk)
@@ -139,7 +138,7 @@ def _csv_cell(value: object) -> str:
 
 
 @require_GET
-@permission_required(ISSUE_PERMISSION, raise_exception=True)
+@permission_required(roles.ISSUE_COMPS, raise_exception=True)
 def issuance_codes_csv(request: HttpRequest, pk: int) -> HttpResponse:
     """The confirmed codes for a spreadsheet. Holder documents are never exported."""
     issuance = _visible_issuance(request, pk)
@@ -168,7 +167,7 @@ def issuance_codes_csv(request: HttpRequest, pk: int) -> HttpResponse:
 
 
 @require_GET
-@permission_required(ISSUE_PERMISSION, raise_exception=True)
+@permission_required(roles.ISSUE_COMPS, raise_exception=True)
 def issuance_print(request: HttpRequest, pk: int) -> HttpResponse:
     issuance = _visible_issuance(request, pk)
     return render(

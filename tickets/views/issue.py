@@ -24,7 +24,7 @@ from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from tickets import selectors
+from tickets import roles, selectors
 from tickets.fields import DecryptionError, decrypt, encrypt
 from tickets.forms import (
     HOLDER_PREFIX,
@@ -51,12 +51,11 @@ from tickets.services.issuance import (
 )
 from tickets.text import mask_document
 
-ISSUE_PERMISSION = "tickets.issue_comps"
 SESSION_DRAFTS = "issuance_drafts"
 # A draft holds up to 200 holders' personal data: keep only the few most recent in the session.
 MAX_SESSION_DRAFTS = 5
 
-issue_required = permission_required(ISSUE_PERMISSION, raise_exception=True)
+issue_required = permission_required(roles.ISSUE_COMPS, raise_exception=True)
 
 
 # --- The form --------------------------------------------------------------------------------

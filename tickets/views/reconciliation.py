@@ -13,7 +13,7 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from tickets import selectors
+from tickets import roles, selectors
 from tickets.forms import (
     AcknowledgeDiscrepanciesForm,
     DiscrepancyFilterForm,
@@ -22,13 +22,12 @@ from tickets.forms import (
 from tickets.models import DiscrepancyKind, DiscrepancyState, Event, RunTrigger
 from tickets.services import reconciliation as service
 
-RECONCILE_PERMISSION = "tickets.reconcile_tickets"
 ROWS_PER_PAGE = 50
 EVENT_RUNS_SHOWN = 20
 QUEUE_FILTERS = ("event", "kind", "state")
 
 
-@permission_required(RECONCILE_PERMISSION, raise_exception=True)
+@permission_required(roles.RECONCILE_TICKETS, raise_exception=True)
 @require_GET
 def reconciliation_overview(request: HttpRequest) -> HttpResponse:
     return render(
@@ -38,7 +37,7 @@ def reconciliation_overview(request: HttpRequest) -> HttpResponse:
     )
 
 
-@permission_required(RECONCILE_PERMISSION, raise_exception=True)
+@permission_required(roles.RECONCILE_TICKETS, raise_exception=True)
 @require_GET
 def reconciliation_event(request: HttpRequest, pk: int) -> HttpResponse:
     event = get_object_or_404(Event, pk=pk)
@@ -57,7 +56,7 @@ def reconciliation_event(request: HttpRequest, pk: int) -> HttpResponse:
     )
 
 
-@permission_required(RECONCILE_PERMISSION, raise_exception=True)
+@permission_required(roles.RECONCILE_TICKETS, raise_exception=True)
 @require_POST
 def reconciliation_start(request: HttpRequest, pk: int) -> HttpResponse:
     event = get_object_or_404(Event, pk=pk)
@@ -75,7 +74,7 @@ def reconciliation_start(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect("reconciliation-event", pk=event.pk)
 
 
-@permission_required(RECONCILE_PERMISSION, raise_exception=True)
+@permission_required(roles.RECONCILE_TICKETS, raise_exception=True)
 @require_GET
 def reconciliation_runs(request: HttpRequest) -> HttpResponse:
     event = None
@@ -87,7 +86,7 @@ def reconciliation_runs(request: HttpRequest) -> HttpResponse:
     return render(request, "tickets/reconciliation/runs.html", {"page": page, "event": event})
 
 
-@permission_required(RECONCILE_PERMISSION, raise_exception=True)
+@permission_required(roles.RECONCILE_TICKETS, raise_exception=True)
 @require_GET
 def discrepancy_queue(request: HttpRequest) -> HttpResponse:
     form = DiscrepancyFilterForm(request.GET)
@@ -115,7 +114,7 @@ def discrepancy_queue(request: HttpRequest) -> HttpResponse:
     )
 
 
-@permission_required(RECONCILE_PERMISSION, raise_exception=True)
+@permission_required(roles.RECONCILE_TICKETS, raise_exception=True)
 @require_POST
 def discrepancy_acknowledge(request: HttpRequest) -> HttpResponse:
     form = AcknowledgeDiscrepanciesForm(request.POST)
@@ -138,7 +137,7 @@ def discrepancy_acknowledge(request: HttpRequest) -> HttpResponse:
     return _back_to_queue(request)
 
 
-@permission_required(RECONCILE_PERMISSION, raise_exception=True)
+@permission_required(roles.RECONCILE_TICKETS, raise_exception=True)
 @require_POST
 def discrepancy_adopt(request: HttpRequest, pk: int) -> HttpResponse:
     try:
@@ -150,7 +149,7 @@ def discrepancy_adopt(request: HttpRequest, pk: int) -> HttpResponse:
     return _back_to_queue(request)
 
 
-@permission_required(RECONCILE_PERMISSION, raise_exception=True)
+@permission_required(roles.RECONCILE_TICKETS, raise_exception=True)
 @require_POST
 def discrepancy_recheck(request: HttpRequest, pk: int) -> HttpResponse:
     try:

@@ -10,16 +10,15 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from tickets import selectors
+from tickets import roles, selectors
 from tickets.charts import Bar, bar_chart
 from tickets.forms import GROUPING_TITLES, ReportFilterForm
 
-REPORTS_PERMISSION = "tickets.view_all_issuances"
 CHART_BARS = 25  # the chart shows the first rows; the table has them all
 
 
 @require_GET
-@permission_required(REPORTS_PERMISSION, raise_exception=True)
+@permission_required(roles.VIEW_ALL_ISSUANCES, raise_exception=True)
 def reports(request: HttpRequest) -> HttpResponse:
     form = ReportFilterForm(request.GET)
     if not form.is_valid():

@@ -20,13 +20,12 @@ from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
-from tickets import selectors
+from tickets import roles, selectors
 from tickets.filters import COLUMNS_PARAM, PARAMS, SORT_FIELDS, requested_columns
 from tickets.models import IssuedTicket
 from tickets.services import audit
 from tickets.services import tickets as ticket_service
 from tickets.services.exports import DEFAULT_COLUMNS, DOCUMENT_COLUMN, EXPORT_COLUMNS
-from tickets.services.tickets import VIEW_DOCUMENT_PERMISSION
 from tickets.text import mask_document
 
 TICKETS_PER_PAGE = 50
@@ -129,7 +128,7 @@ def _export_column_choices(request: HttpRequest) -> list[tuple[str, str, bool]]:
     """(key, header, checked) for the columns this user may export."""
     selected = _selected_columns(request.GET)
     hidden = set()
-    if not request.user.has_perm(VIEW_DOCUMENT_PERMISSION):
+    if not request.user.has_perm(roles.VIEW_DOCUMENT_NUMBERS):
         hidden.add(DOCUMENT_COLUMN)
     if not selectors.can_see_all_issuances(request.user):
         hidden.add("issued_by")  # always themselves
@@ -178,8 +177,7 @@ def _detail(request: HttpRequest, pk: int, *, document_number: str | None = None
         "line": line,
         "document_masked": mask_document(stored_number),
         "document_number": document_number,
-        "may_reveal": bool(stored_number)
-        and request.user.has_perm(ticket_service.VIEW_DOCUMENT_PERMISSION),
+        "may_reveal": bool(stored_number) and request.user.has_perm(roles.VIEW_DOCUMENT_NUMBERS),
         "raw_json": raw,
         "sees_all": selectors.can_see_all_issuances(request.user),
         **selectors.ticket_detail_context(ticket),

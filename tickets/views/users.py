@@ -9,12 +9,12 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
-from tickets import selectors
+from tickets import roles, selectors
 from tickets.admin_forms import PasswordResetForm, RoleForm, SwitchForm, UserCreateForm
 from tickets.services import users
 from tickets.services.users import UserError
 
-manage_users = permission_required("tickets.manage_users", raise_exception=True)
+manage_users = permission_required(roles.MANAGE_USERS, raise_exception=True)
 
 
 @manage_users

@@ -9,7 +9,7 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
-from tickets import selectors
+from tickets import roles, selectors
 from tickets.admin_forms import CredentialForm, SwitchForm
 from tickets.fourvenues.errors import FourvenuesError
 from tickets.models import Credential
@@ -21,7 +21,7 @@ from tickets.services.credentials import (
     verify_credential,
 )
 
-manage_credentials = permission_required("tickets.manage_credentials", raise_exception=True)
+manage_credentials = permission_required(roles.MANAGE_CREDENTIALS, raise_exception=True)
 
 
 @manage_credentials
