@@ -66,7 +66,7 @@ MIDDLEWARE = [
 
 AUTHENTICATION_BACKENDS = [
     "axes.backends.AxesStandaloneBackend",
-    "django.contrib.auth.backends.ModelBackend",
+    "tickets.backends.OneQueryPermissionsBackend",
 ]
 
 ROOT_URLCONF = "backoffice.urls"

@@ -18,3 +18,11 @@ def pytest_configure(config: pytest.Config) -> None:
     }
     # Hashing a password a million times per test user is what real logins need, not tests.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
+@pytest.fixture(autouse=True)
+def _empty_cache() -> None:
+    """Each test starts with nothing cached (the search filters' lists are kept a minute)."""
+    from django.core.cache import cache
+
+    cache.clear()

@@ -4,15 +4,17 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from html import escape
 from typing import Any
 
 from django import forms
 from django.contrib.auth import get_user_model
+from django.core.cache import cache
 from django.db.models import Exists, OuterRef
 from django.forms.models import ModelChoiceIterator
 from django.forms.utils import flatatt
 from django.http import QueryDict
-from django.utils.html import format_html, format_html_join
+from django.utils.safestring import mark_safe
 
 from tickets.models import Channel, Environment, Event, Issuance, Promoter, Reason
 
@@ -73,7 +75,8 @@ def requested_columns(params: QueryDict) -> list[str]:
 
 class FastSelect(forms.Select):
     """A <select> whose options are built in Python: Django renders every option through a
-    template, which costs the search page (several selects, one per event) about 100 ms."""
+    template, which costs the search page (several selects, one per event) about 100 ms; and
+    escaped by the standard library, as Django's `format_html` per option cost a few more."""
 
     def render(
         self,
@@ -83,29 +86,44 @@ class FastSelect(forms.Select):
         renderer: object = None,
     ) -> str:
         selected = {str(v) for v in self.format_value(value)}
-        options = format_html_join(
-            "",
-            '<option value="{}"{}>{}</option>',
-            (
-                (str(option), " selected" if str(option) in selected else "", label)
-                for option, label in self.choices
-            ),
+        options = "".join(
+            f'<option value="{escape(str(option))}"'
+            f"{' selected' if str(option) in selected else ''}>{escape(str(label))}</option>"
+            for option, label in self.choices
         )
         final_attrs = self.build_attrs(self.attrs, {**(attrs or {}), "name": name})
-        return format_html("<select{}>{}</select>", flatatt(final_attrs), options)
+        # Every value and label was escaped above, and flatatt escapes the attributes.
+        return mark_safe(f"<select{flatatt(final_attrs)}>{options}</select>")  # noqa: S308
+
+
+# How long the search filters' lists (events, issuers, reasons, channels, promoters) are kept
+# between pages, per process. Only the options shown wait for it: a value chosen is checked
+# against the database, so an event mirrored a moment ago is searchable at once by its URL.
+FILTER_CHOICES_SECONDS = 60
+
+
+def cached_choices(
+    key: str, rows: Callable[[], list[tuple[object, str]]]
+) -> list[tuple[object, str]]:
+    return cache.get_or_set(f"search-filter-choices:{key}", rows, FILTER_CHOICES_SECONDS)
 
 
 class RowChoiceIterator(ModelChoiceIterator):
     """Options straight from database rows: a model instance per option (every event, every
-    issuer) cost the search page more than its query."""
+    issuer) cost the search page more than its query. Kept a minute (`cached_choices`)."""
 
     field: RowChoiceField
 
     def __iter__(self) -> Iterator[tuple[object, str]]:
         if self.field.empty_label is not None:
             yield ("", self.field.empty_label)
-        for pk, *columns in self.queryset.values_list("pk", *self.field.label_columns):
-            yield (pk, self.field.label_from_row(*columns))
+        yield from cached_choices(self.field.cache_key, self._rows)
+
+    def _rows(self) -> list[tuple[object, str]]:
+        return [
+            (pk, self.field.label_from_row(*columns))
+            for pk, *columns in self.queryset.values_list("pk", *self.field.label_columns)
+        ]
 
 
 class RowChoiceField(forms.ModelChoiceField):
@@ -116,10 +134,12 @@ class RowChoiceField(forms.ModelChoiceField):
     def __init__(
         self,
         *,
+        cache_key: str,
         label_columns: tuple[str, ...],
         label_from_row: Callable[..., str],
         **kwargs: Any,
     ) -> None:
+        self.cache_key = cache_key
         self.label_columns = label_columns
         self.label_from_row = label_from_row
         super().__init__(widget=FastSelect, **kwargs)
@@ -136,6 +156,33 @@ class DateInput(forms.DateInput):
         super().__init__(format="%Y-%m-%d")
 
 
+def attribution_choices() -> list[tuple[str, str]]:
+    """Channels and promoters, for the attribution <select> (kept a minute, `cached_choices`)."""
+
+    def rows() -> list[tuple[object, str]]:
+        channels = Channel.objects.values_list("pk", "name")
+        promoters = Promoter.objects.only("pk", "first_name", "last_name", "email")
+        return [(f"channel:{pk}", f"Channel: {name}") for pk, name in channels] + [
+            (f"promoter:{p.pk}", f"Promoter: {p}") for p in promoters
+        ]
+
+    return [
+        ("", "Any attribution"),
+        (ATTRIBUTION_NONE, "None (no channel or promoter)"),
+        *cached_choices("attribution", rows),
+    ]
+
+
+class _Lazy:
+    """An iterable computed when iterated, each time."""
+
+    def __init__(self, make: Callable[[], list[tuple[Any, str]]]) -> None:
+        self.make = make
+
+    def __iter__(self) -> Iterator[tuple[Any, str]]:
+        return iter(self.make())
+
+
 class TicketSearchFilter(forms.Form):
     """Validates the search page's GET parameters; `cleaned_data` is what the selector applies."""
 
@@ -147,6 +194,7 @@ class TicketSearchFilter(forms.Form):
         "number.",
     )
     event = RowChoiceField(
+        cache_key="event",
         queryset=Event.objects.all(),
         label_columns=("name", "night"),
         label_from_row=lambda name, night: f"{name} ({night})",
@@ -156,6 +204,7 @@ class TicketSearchFilter(forms.Form):
     rate = forms.CharField(required=False, max_length=300, label="Rate name")
     status = forms.ChoiceField(choices=STATUS_CHOICES, required=False, widget=FastSelect)
     issued_by = RowChoiceField(
+        cache_key="issued_by",
         queryset=get_user_model().objects.none(),
         label_columns=("username", "first_name", "last_name"),
         label_from_row=_person,
@@ -163,13 +212,14 @@ class TicketSearchFilter(forms.Form):
         empty_label="Anyone",
     )
     reason = RowChoiceField(
+        cache_key="reason",
         queryset=Reason.objects.all(),
         label_columns=("label",),
         label_from_row=str,
         required=False,
         empty_label="Any reason",
     )
-    attribution = forms.CharField(required=False, max_length=120)
+    attribution = forms.CharField(required=False, max_length=120, widget=FastSelect)
     issued_from = forms.DateField(required=False, widget=DateInput(), label="Issued from")
     issued_to = forms.DateField(required=False, widget=DateInput(), label="Issued until")
     night_from = forms.DateField(required=False, widget=DateInput(), label="Event night from")
@@ -189,21 +239,14 @@ class TicketSearchFilter(forms.Form):
         self.fields["issued_by"].queryset = user_model.objects.filter(
             Exists(Issuance.objects.filter(created_by=OuterRef("pk")))
         ).order_by("username")
+        # Only queried when the page is rendered (an export validates the form and no more).
+        self.fields["attribution"].widget.choices = _Lazy(attribution_choices)
         for field in self.fields.values():
             is_select = isinstance(field.widget, forms.Select)
             field.widget.attrs.setdefault(
                 "class",
                 "form-select form-select-sm" if is_select else "form-control form-control-sm",
             )
-
-    def attribution_choices(self) -> list[tuple[str, str]]:
-        """For the template's <select>: channels and promoters, only queried when rendering."""
-        choices = [("", "Any attribution"), (ATTRIBUTION_NONE, "None (no channel or promoter)")]
-        channels = Channel.objects.only("pk", "name")
-        promoters = Promoter.objects.only("pk", "first_name", "last_name", "email")
-        choices += [(f"channel:{c.pk}", f"Channel: {c.name}") for c in channels]
-        choices += [(f"promoter:{p.pk}", f"Promoter: {p}") for p in promoters]
-        return choices
 
     def clean_attribution(self) -> tuple[str, int | None] | None:
         value = (self.cleaned_data.get("attribution") or "").strip()

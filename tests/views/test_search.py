@@ -193,10 +193,31 @@ def _queries_for_page(client, count):
 
 
 def test_a_page_costs_the_same_number_of_queries_for_5_or_50_tickets(client, boss):
+    client.get(SEARCH)  # fills the filters' lists, kept a minute
     few = _queries_for_page(client, 5)
     IssuedTicket.objects.all().delete()
     many = _queries_for_page(client, TICKETS_PER_PAGE)
     assert few == many
+
+
+def test_the_filters_lists_are_read_once_then_kept(client, boss):
+    event = f.EventFactory(name="Noche Blanca")
+    with CaptureQueriesContext(connection) as first:
+        client.get(SEARCH)
+    with CaptureQueriesContext(connection) as second:
+        response = client.get(SEARCH)
+    # Events, issuers, reasons, channels and promoters: read by the first page only.
+    assert len(first) - len(second) == 5
+    assert f'<option value="{event.pk}">Noche Blanca' in response.content.decode()
+
+
+def test_an_event_missing_from_the_kept_list_can_still_be_searched(client, boss):
+    client.get(SEARCH)  # the lists are kept without the event below
+    event = f.EventFactory(name="Just Mirrored")
+    ticket_for(code="NEWEVT", event=event)
+    response = client.get(SEARCH, {"event": event.pk})
+    assert response.context["form"].is_valid()
+    assert codes(response) == ["NEWEVT"]
 
 
 def test_an_issuer_sees_only_their_own_tickets_list_and_detail(client):

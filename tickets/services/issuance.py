@@ -238,9 +238,6 @@ def submit_issuance(
     Returns the issuance and whether this call created it. Nothing is sent to Fourvenues here:
     the worker sends, after this transaction has committed.
     """
-    existing = _existing_issuance(idempotency_key, user)
-    if existing is not None:
-        return existing, False
     if not draft.holders:
         raise IssuanceError("Add at least one ticket holder.")
     credential = selectors.active_credential()
@@ -306,7 +303,8 @@ def submit_issuance(
             # Enqueued inside the transaction: the task row commits with the ledger or not at all.
             tasks.send_issuance.enqueue(issuance.pk)
     except IntegrityError:
-        # Another request with the same key won the race (two tabs, a double click).
+        # The key was used already: a resubmit, or another request that won the race (two tabs,
+        # a double click). Views look the key up first; this is the guarantee behind them.
         existing = _existing_issuance(idempotency_key, user)
         if existing is None:
             raise
@@ -326,9 +324,11 @@ def _existing_issuance(key: uuid.UUID, user: AbstractBaseUser) -> Issuance | Non
 
 def send_pending_lines(*, issuance_id: int) -> None:
     """Send every `pending` line of the issuance, chunk by chunk, within the rate limit."""
-    issuance = Issuance.objects.select_related(
-        "credential", "event", "rate", "price_option", "channel", "promoter"
-    ).get(pk=issuance_id)
+    # Not the channel and promoter: most comps have neither, and each join makes PostgreSQL's
+    # planning of this query dearer than fetching the one that is set, when it is.
+    issuance = Issuance.objects.select_related("credential", "event", "rate", "price_option").get(
+        pk=issuance_id
+    )
     client = build_client(issuance.credential)
     # Read once, then claimed chunk by chunk. Lines made pending later (a retry) come with a
     # task of their own.
@@ -357,9 +357,9 @@ def _claim_next(chunks: Iterator[list[IssuanceLine]]) -> list[IssuanceLine]:
     return []
 
 
-@transaction.atomic(savepoint=False)  # the caller's transaction when there is one
 def _claim(lines: list[IssuanceLine]) -> list[IssuanceLine]:
-    """Mark those of `lines` still pending `sending`: committed before any call is made.
+    """Mark those of `lines` still pending `sending`: committed before any call is made (in
+    autocommit, one UPDATE is its own transaction; after a call, it joins the caller's).
 
     The UPDATE only takes lines still `pending`, so two workers never claim the same line; the
     batch id says which ones this claim took when another worker got there first.
@@ -390,8 +390,8 @@ def create_request_for(issuance: Issuance, lines: list[IssuanceLine]) -> CreateT
     return CreateTicketsRequest(
         ticket_rate_id=issuance.rate.remote_id,
         sale_type=issuance.sale_type,
-        channel_id=issuance.channel.remote_id if issuance.channel else None,
-        referral_id=issuance.promoter.remote_id if issuance.promoter else None,
+        channel_id=issuance.channel.remote_id if issuance.channel_id else None,
+        referral_id=issuance.promoter.remote_id if issuance.promoter_id else None,
         tickets=tuple(
             NewTicket(
                 full_name=line.full_name,
