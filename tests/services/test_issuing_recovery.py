@@ -5,24 +5,27 @@ import os
 import subprocess
 import sys
 import threading
+import time
 import uuid
 
 import pytest
 import time_machine
 from django.conf import settings
-from django.db import IntegrityError, connection
+from django.db import IntegrityError, connection, transaction
 from django.utils import timezone
 from django_tasks.base import TaskResultStatus
 from django_tasks_db.models import DBTaskResult
 
+from tests import factories as f
 from tests.fixtures.worker import drain_tasks
 from tests.services.test_issuing_flow import assert_mirror_matches_sandbox, states
-from tickets.models import Issuance, IssuanceLine, IssuedTicket, LineState
+from tickets.models import Issuance, IssuanceLine, IssuanceStatus, IssuedTicket, LineState
 from tickets.services.credentials import build_client
 from tickets.services.issuance import (
     _claim,
     create_request_for,
     match_tickets,
+    refresh_status,
     send_pending_lines,
     settle_matching,
     submit_issuance,
@@ -154,6 +157,53 @@ def test_a_line_another_worker_claimed_is_not_claimed_again(issuing):
     assert [line.pk for line in claimed] == [second.pk]
     first.refresh_from_db()
     assert (first.state, first.attempts) == (LineState.SENDING, 1)
+
+
+@pytest.mark.skipif(
+    connection.vendor != "postgresql",
+    reason="row locks are postgresql's; SQLite runs one write transaction at a time",
+)
+def test_a_status_refresh_waits_for_one_in_progress_and_reads_what_it_committed():
+    issuance = f.IssuanceFactory(status=IssuanceStatus.IN_PROGRESS)
+    f.IssuanceLineFactory(issuance=issuance, state=LineState.CONFIRMED)
+    last = f.IssuanceLineFactory(issuance=issuance, state=LineState.SENDING)
+    refreshed: list[str] = []
+
+    def refresh() -> None:
+        try:
+            refreshed.append(refresh_status(Issuance.objects.get(pk=issuance.pk)))
+        finally:
+            connection.close()
+
+    # Another process settles the last line and holds the issuance while it refreshes; a
+    # refresh that starts meanwhile must not store the picture from before that commit.
+    with transaction.atomic():
+        Issuance.objects.select_for_update().get(pk=issuance.pk)
+        IssuanceLine.objects.filter(pk=last.pk).update(state=LineState.CONFIRMED)
+        thread = threading.Thread(target=refresh)
+        thread.start()
+        _wait_until_a_query_waits_for_a_lock()
+    thread.join()
+
+    assert refreshed == [IssuanceStatus.COMPLETED]
+    issuance.refresh_from_db()
+    assert issuance.status == IssuanceStatus.COMPLETED
+
+
+def _wait_until_a_query_waits_for_a_lock() -> None:
+    deadline = time.monotonic() + 10
+    with connection.cursor() as cursor:
+        while time.monotonic() < deadline:
+            # In a transaction, pg_stat_activity keeps its first answer unless told to look again.
+            cursor.execute("SELECT pg_stat_clear_snapshot()")
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND wait_event_type = 'Lock'"
+            )
+            if cursor.fetchone()[0]:
+                return
+            time.sleep(0.005)  # polling a condition, with a deadline
+    raise AssertionError("the other refresh never reached the issuance's lock")
 
 
 def test_two_workers_sending_one_issuance_send_each_line_once(issuing):

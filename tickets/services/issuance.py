@@ -24,7 +24,7 @@ from typing import Any
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.core.exceptions import ObjectDoesNotExist
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.http import HttpRequest
 from django.utils import timezone
@@ -651,7 +651,18 @@ def derive_status(states: set[str]) -> str:
     return IssuanceStatus.FAILED
 
 
+@transaction.atomic(savepoint=False)  # the caller's transaction when there is one
 def refresh_status(issuance: Issuance) -> str:
+    """Store the issuance's status, derived from its lines.
+
+    Whoever settles lines refreshes it after committing: the worker (two, when a retry runs
+    beside a send), the resolver, reconciliation. The issuance row is locked before the lines
+    are read, so of two refreshes at once the second waits and reads what the first committed:
+    an older picture of the lines is never written over a newer one. (SQLite has no row locks;
+    its write transactions run one at a time, which gives the same.)
+    """
+    if connection.features.has_select_for_update:
+        Issuance.objects.select_for_update().values_list("pk", flat=True).get(pk=issuance.pk)
     states = set(issuance.lines.order_by().values_list("state", flat=True).distinct())
     status = derive_status(states)
     finished = status not in (
