@@ -85,15 +85,6 @@ class CredentialForm(forms.Form):
                 else "Nothing stored yet."
             )
 
-    def clean_name(self) -> str:
-        name = self.cleaned_data["name"]
-        others = Credential.objects.filter(name=name)
-        if self.instance is not None:
-            others = others.exclude(pk=self.instance.pk)
-        if others.exists():
-            raise forms.ValidationError("Another credential already has this name.")
-        return name
-
     def clean(self) -> dict[str, Any]:
         cleaned = super().clean()
         scheme = cleaned.get("auth_scheme")

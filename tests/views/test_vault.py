@@ -150,8 +150,26 @@ def test_a_duplicate_name_is_refused_with_a_message(admin_client, credential):
         {"name": credential.name, "environment": "alpha", "auth_scheme": "api_key", "api_key": "k"},
     )
     assert response.status_code == 200
-    assert "Another credential already has this name" in response.content.decode()
+    assert response.context["form"].errors["name"] == [
+        f"Another credential is already named “{credential.name}”."
+    ]
     assert Credential.objects.count() == 1
+
+
+@pytest.mark.django_db
+def test_renaming_to_another_credentials_name_is_refused_on_the_field(admin_client, credential):
+    other = register_credential(
+        name="Alpha key", environment=Environment.ALPHA, api_key="ak_other_key", actor=None
+    )
+    response = admin_client.post(_detail(other), _form(other, name=credential.name))
+    assert response.status_code == 200
+    assert response.context["form"].errors["name"] == [
+        f"Another credential is already named “{credential.name}”."
+    ]
+    other.refresh_from_db()
+    assert other.name == "Alpha key"
+    # Its own name is no conflict: saving unchanged works.
+    assert admin_client.post(_detail(other), _form(other)).status_code == 302
 
 
 @pytest.mark.django_db

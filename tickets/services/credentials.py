@@ -33,7 +33,20 @@ EDITABLE_FIELDS = ("name", "environment", "base_url_override", "auth_scheme", "e
 
 
 class CredentialError(Exception):
-    """A credential cannot be saved or used; the message is fit for staff."""
+    """A credential cannot be saved or used; the message is fit for staff. `field` names the
+    form field at fault, when one is."""
+
+    def __init__(self, message: str, *, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+def _check_name_free(name: str, *, other_than: Credential | None = None) -> None:
+    others = Credential.objects.filter(name=name)
+    if other_than is not None:
+        others = others.exclude(pk=other_than.pk)
+    if others.exists():
+        raise CredentialError(f"Another credential is already named “{name}”.", field="name")
 
 
 def _check_secrets(auth_scheme: str, secrets: dict[str, str]) -> None:
@@ -75,8 +88,7 @@ def register_credential(
     """Store a new credential; by default it becomes the active one for its environment."""
     secrets = {"api_key": api_key, "integration_id": integration_id, "secret": secret}
     _check_secrets(auth_scheme, secrets)
-    if Credential.objects.filter(name=name).exists():
-        raise CredentialError(f"A credential named “{name}” already exists.")
+    _check_name_free(name)
     if activate:
         _deactivate_active(environment)
     credential = Credential.objects.create(
@@ -130,11 +142,8 @@ def update_credential(
             secrets[name] = ""
             changed.append(name)
     _check_secrets(credential.auth_scheme, secrets)
-    if (
-        "name" in changed
-        and Credential.objects.filter(name=credential.name).exclude(pk=credential.pk).exists()
-    ):
-        raise CredentialError(f"A credential named “{credential.name}” already exists.")
+    if "name" in changed:
+        _check_name_free(credential.name, other_than=credential)
     if not changed:
         return credential
     for name, value in secrets.items():

@@ -68,7 +68,12 @@ def issuance_list(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "tickets/issuances/list.html",
-        {"page": page, "sees_all": sees_all, "only_mine": only_mine},
+        {
+            "page": page,
+            "sees_all": sees_all,
+            "only_mine": only_mine,
+            "query": "mine=1" if only_mine else "",  # kept by the page links
+        },
     )
 
 

@@ -83,7 +83,11 @@ def reconciliation_runs(request: HttpRequest) -> HttpResponse:
     page = Paginator(selectors.reconciliation_runs(event=event), ROWS_PER_PAGE).get_page(
         request.GET.get("page")
     )
-    return render(request, "tickets/reconciliation/runs.html", {"page": page, "event": event})
+    return render(
+        request,
+        "tickets/reconciliation/runs.html",
+        {"page": page, "event": event, "query": f"event={event.pk}" if event else ""},
+    )
 
 
 @permission_required(roles.RECONCILE_TICKETS, raise_exception=True)

@@ -46,7 +46,7 @@ def credential_new(request: HttpRequest) -> HttpResponse:
                 actor=request.user,
             )
         except CredentialError as exc:
-            form.add_error(None, str(exc))
+            form.add_error(exc.field, str(exc))
         else:
             messages.success(request, f"“{credential.name}” is stored. Test its connection now.")
             return redirect("credential-detail", pk=credential.pk)
@@ -79,7 +79,7 @@ def credential_detail(request: HttpRequest, pk: int) -> HttpResponse:
                 **form.changes(),
             )
         except CredentialError as exc:
-            form.add_error(None, str(exc))
+            form.add_error(exc.field, str(exc))
         else:
             messages.success(request, "Saved. Test the connection if you changed a secret.")
             return redirect("credential-detail", pk=credential.pk)
