@@ -1,3 +1,5 @@
+import datetime as dt
+
 import pytest
 
 from tickets.fourvenues.errors import AuthenticationFailed
@@ -71,3 +73,19 @@ def test_verify_with_a_wrong_key_raises_and_is_audited(sandbox):
     entry = AuditEntry.objects.get(action="credential.verify_failed")
     assert entry.data["status"] == 401
     assert "ik_test_wrong_key_value" not in str(entry.data)
+
+
+@pytest.mark.django_db
+def test_the_last_use_is_written_at_most_once_a_minute(sandbox):
+    credential = _register(sandbox)
+    start = dt.datetime(2026, 12, 5, 22, 0, tzinfo=dt.UTC)
+    credentials.mark_used(credential, at=start)
+    credentials.mark_used(credential, at=start + dt.timedelta(seconds=59))
+    stored = Credential.objects.get(pk=credential.pk)
+    assert stored.last_used_at == start  # the second use fell within the same minute
+    credentials.mark_used(stored, at=start + dt.timedelta(seconds=60))
+    stored = Credential.objects.get(pk=credential.pk)
+    assert stored.last_used_at == start + dt.timedelta(seconds=60)
+    # An older use (another worker's clock) never replaces a newer one.
+    credentials.mark_used(stored, at=start)
+    assert Credential.objects.get(pk=credential.pk).last_used_at == start + dt.timedelta(seconds=60)

@@ -163,18 +163,16 @@ def _deactivate_active(environment: str) -> None:
     Credential.objects.filter(environment=environment, is_active=True).update(is_active=False)
 
 
-# The vault shows the last use to the minute: a credential used more recently than this, as far
-# as the caller's copy knows, is not written again (a busy worker would write it on every task).
+# The vault shows the last use to the minute: a use within a minute of the one stored, as far as
+# the caller's copy knows, is not written again (a busy worker would write it on every task).
 LAST_USE_RESOLUTION = dt.timedelta(minutes=1)
 
 
 def mark_used(credential: Credential, *, at: dt.datetime | None = None) -> None:
     """Remember when the credential last did real work (shown in the vault)."""
     at = at or timezone.now()
-    if credential.last_used_at is not None and (
-        credential.last_used_at <= at < credential.last_used_at + LAST_USE_RESOLUTION
-    ):
-        return
+    if credential.last_used_at is not None and at < credential.last_used_at + LAST_USE_RESOLUTION:
+        return  # within the minute stored, or older than it
     credential.last_used_at = at
     Credential.objects.filter(pk=credential.pk).update(last_used_at=at)
 
