@@ -13,17 +13,6 @@ def fold(text: str | None) -> str:
     return " ".join(stripped.casefold().split())
 
 
-DOCUMENT_MASK = "•••"
-
-
-def mask_document(number: str | None) -> str:
-    """What staff may see of a document number: its last three characters, behind a mask of
-    fixed length (so neither the number nor its length shows). Short values show nothing."""
-    if not number:
-        return ""
-    return f"{DOCUMENT_MASK}{number[-3:]}" if len(number) > 3 else DOCUMENT_MASK
-
-
 def digits(text: str | None) -> str:
     """Only the digits: "+34 612-34-56-78" -> "34612345678"."""
     return re.sub(r"\D", "", text or "")

@@ -959,8 +959,8 @@ def test_create_record_masks_the_document_number_in_request_and_response(rsps, c
 
     [record] = records
     assert record.method == "POST"
-    assert record.request_body["tickets"][0]["personal_document_number"] == "***78Z"
-    assert record.response_body["data"]["personal_document_number"] == "***78Z"
+    assert record.request_body["tickets"][0]["personal_document_number"] == "•••78Z"
+    assert record.response_body["data"]["personal_document_number"] == "•••78Z"
     assert DOCUMENT not in json.dumps(record.request_body)
     assert DOCUMENT not in json.dumps(record.response_body)
 
@@ -977,7 +977,7 @@ def test_malformed_body_record_is_text_with_document_masked(rsps, client, record
 
     assert isinstance(records[0].response_body, str)
     assert DOCUMENT not in records[0].response_body
-    assert "***78Z" in records[0].response_body
+    assert "•••78Z" in records[0].response_body
 
 
 def test_large_response_bodies_are_truncated_in_records(rsps, client, records):

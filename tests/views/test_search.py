@@ -8,7 +8,8 @@ from django.utils import timezone
 
 from tests import factories as f
 from tickets.models import ApiCall, AuditEntry, IssuedTicket, SavedSearch
-from tickets.text import document_digest, mask_document
+from tickets.redaction import mask_document
+from tickets.text import document_digest
 from tickets.views.search import TICKETS_PER_PAGE
 
 pytestmark = pytest.mark.django_db

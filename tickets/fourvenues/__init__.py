@@ -9,7 +9,6 @@ from tickets.fourvenues.client import (
     CallRecord,
     FourvenuesClient,
     LegacyAuth,
-    redact,
 )
 from tickets.fourvenues.errors import (
     AuthenticationFailed,
@@ -74,5 +73,4 @@ __all__ = [
     "parse_date",
     "parse_money",
     "parse_timestamp",
-    "redact",
 ]

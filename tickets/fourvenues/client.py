@@ -64,6 +64,7 @@ from tickets.fourvenues.schemas import (
     parse_money,
 )
 from tickets.fourvenues.throttle import RateLimiter, fingerprint, limiter_for
+from tickets.redaction import SECRET_MASK, mask_document, redact
 
 logger = logging.getLogger(__name__)
 
@@ -76,12 +77,6 @@ USER_AGENT = f"comps-backoffice/{__version__}"
 MAX_PAGE_SIZE = 500  # a larger limit is answered with 400 (fourvenues-api.md §2.5)
 RECORD_BODY_MAX_CHARS = 20_000
 ERROR_TEXT_MAX_CHARS = 300
-MASK = "***"
-# Keys whose values are never recorded, wherever they appear in a body.
-_SECRET_KEYS = frozenset(
-    {"secret", "api_key", "apikey", "x-api-key", "password", "token", "authorization"}
-)
-_DOCUMENT_KEY = "personal_document_number"
 _DOCUMENT_IN_TEXT = re.compile(r'("personal_document_number"\s*:\s*")([^"]*)(")')
 _NO_JSON: Any = object()
 
@@ -176,29 +171,6 @@ class CallRecord:
     response_body: str | dict[str, Any] | None
     error: str | None
     attempt: int
-
-
-def mask_document_number(value: Any) -> str:
-    text = str(value)
-    return MASK + text[-3:] if len(text) > 3 else MASK
-
-
-def redact(value: Any) -> Any:
-    """A copy of a JSON-like value with document numbers masked and secrets removed."""
-    if isinstance(value, Mapping):
-        result: dict[str, Any] = {}
-        for key, item in value.items():
-            lowered = str(key).lower()
-            if lowered in _SECRET_KEYS:
-                result[key] = MASK
-            elif lowered == _DOCUMENT_KEY and item not in (None, ""):
-                result[key] = mask_document_number(item)
-            else:
-                result[key] = redact(item)
-        return result
-    if isinstance(value, list | tuple):
-        return [redact(item) for item in value]
-    return value
 
 
 def _head_for_record(body: Any) -> Any:
@@ -907,9 +879,7 @@ class FourvenuesClient:
             return None
         if reply.body is _NO_JSON:
             text = _DOCUMENT_IN_TEXT.sub(
-                lambda match: (
-                    match.group(1) + mask_document_number(match.group(2)) + match.group(3)
-                ),
+                lambda match: match.group(1) + mask_document(match.group(2)) + match.group(3),
                 reply.text,
             )
             return truncate(self._scrub(text, documents), RECORD_BODY_MAX_CHARS)
@@ -931,10 +901,10 @@ class FourvenuesClient:
 
     def _scrub(self, text: str, documents: tuple[str, ...]) -> str:
         for secret in self._secrets:
-            text = text.replace(secret, MASK)
+            text = text.replace(secret, SECRET_MASK)
         for document in documents:
             if len(document) > 3:
-                text = text.replace(document, mask_document_number(document))
+                text = text.replace(document, mask_document(document))
         return text
 
 
@@ -945,5 +915,4 @@ __all__ = [
     "FourvenuesClient",
     "FourvenuesError",
     "LegacyAuth",
-    "redact",
 ]

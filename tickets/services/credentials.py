@@ -2,7 +2,8 @@
 building an API client, and rotating the encryption of every stored secret.
 
 No secret value ever reaches the audit log from here: entries name the fields that changed,
-never their values (`audit.redact` masks secret-looking keys as a second line of defence).
+never their values (`tickets.redaction.redact` masks secret-looking keys as a second line of
+defence).
 """
 
 from __future__ import annotations

@@ -46,8 +46,9 @@ from django.utils import timezone
 from tickets import roles, selectors
 from tickets.filters import PARAMS as SEARCH_PARAMS
 from tickets.models import AuditEntry, IssuanceLine, IssuedTicket
+from tickets.redaction import mask_document
 from tickets.services import audit
-from tickets.text import document_digest, mask_document, normalise_document
+from tickets.text import document_digest, normalise_document
 
 CHUNK_SIZE = 2000  # rows fetched per database round trip, and written per yielded CSV chunk
 XLSX_READ_BYTES = 64 * 1024

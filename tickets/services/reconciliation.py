@@ -57,6 +57,7 @@ from tickets.models import (
     RunTrigger,
     TicketChange,
 )
+from tickets.redaction import redact
 from tickets.services import audit
 from tickets.services.credentials import build_client, record_call
 from tickets.services.issuance import confirm_lines, match_tickets, refresh_status
@@ -419,7 +420,7 @@ def _compare_page(
 def snapshot(ticket: Ticket) -> dict[str, Any]:
     """The remote ticket as a discrepancy keeps it: the fields a manager needs, redacted (no
     document number can be among them, and `redact` would mask one if the API renamed it)."""
-    return audit.redact({key: ticket.raw.get(key) for key in SNAPSHOT_FIELDS})
+    return redact({key: ticket.raw.get(key) for key in SNAPSHOT_FIELDS})
 
 
 def _finish_failed(run: ReconciliationRun, *, reason: str, api_calls: int) -> None:

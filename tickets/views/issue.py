@@ -43,13 +43,13 @@ from tickets.forms import (
     price_option_label,
 )
 from tickets.models import Issuance, Rate, Supplement
+from tickets.redaction import mask_document
 from tickets.services.issuance import (
     IssuanceDraft,
     IssuanceError,
     credential_problem,
     submit_issuance,
 )
-from tickets.text import mask_document
 
 SESSION_DRAFTS = "issuance_drafts"
 # A draft holds up to 200 holders' personal data: keep only the few most recent in the session.

@@ -23,10 +23,9 @@ from django.views.decorators.http import require_GET, require_POST
 from tickets import roles, selectors
 from tickets.filters import COLUMNS_PARAM, PARAMS, SORT_FIELDS, requested_columns
 from tickets.models import IssuedTicket
-from tickets.services import audit
+from tickets.redaction import mask_document, redact
 from tickets.services import tickets as ticket_service
 from tickets.services.exports import DEFAULT_COLUMNS, DOCUMENT_COLUMN, EXPORT_COLUMNS
-from tickets.text import mask_document
 
 TICKETS_PER_PAGE = 50
 
@@ -171,7 +170,7 @@ def _detail(request: HttpRequest, pk: int, *, document_number: str | None = None
     ticket = get_object_or_404(selectors.tickets_visible_to(request.user), pk=pk)
     line = ticket.line
     stored_number = line.document_number if line is not None else ""
-    raw = json.dumps(audit.redact(ticket.raw), indent=2, ensure_ascii=False, sort_keys=True)
+    raw = json.dumps(redact(ticket.raw), indent=2, ensure_ascii=False, sort_keys=True)
     context = {
         "ticket": ticket,
         "line": line,
