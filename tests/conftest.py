@@ -6,6 +6,7 @@ Fixtures that start real parts (the Fourvenues sandbox, the worker, the browser)
 
 import pytest
 from django.conf import settings
+from django.core.cache import cache
 
 pytest_plugins = ["tests.fixtures.sandbox", "tests.fixtures.worker", "tests.fixtures.issuing"]
 
@@ -23,6 +24,4 @@ def pytest_configure(config: pytest.Config) -> None:
 @pytest.fixture(autouse=True)
 def _empty_cache() -> None:
     """Each test starts with nothing cached (the search filters' lists are kept a minute)."""
-    from django.core.cache import cache
-
     cache.clear()
