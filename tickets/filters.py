@@ -241,6 +241,7 @@ class TicketSearchFilter(forms.Form):
         ).order_by("username")
         # Only queried when the page is rendered (an export validates the form and no more).
         self.fields["attribution"].widget.choices = _Lazy(attribution_choices)
+        self.fields["attribution"].widget.attrs.pop("maxlength")  # a <select> has no such thing
         for field in self.fields.values():
             is_select = isinstance(field.widget, forms.Select)
             field.widget.attrs.setdefault(

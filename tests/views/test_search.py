@@ -1,5 +1,7 @@
 """The ticket search page, saved searches, and the ticket page with its audited document."""
 
+import re
+
 import pytest
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
@@ -210,6 +212,20 @@ def test_the_filters_lists_are_read_once_then_kept(client, boss):
     # Events, issuers, reasons, channels and promoters: read by the first page only.
     assert len(first) - len(second) == 5
     assert f'<option value="{event.pk}">Noche Blanca' in response.content.decode()
+
+
+def test_the_attribution_select_lists_channels_and_promoters(client, boss):
+    channel = f.ChannelFactory(name="Instagram")
+    promoter = f.PromoterFactory(first_name="Rosa", last_name="Vidal")
+    html = client.get(SEARCH, {"attribution": f"channel:{channel.pk}"}).content.decode()
+    select = re.search(r'<select[^>]*name="attribution"[^>]*>(.*?)</select>', html, re.S)
+    assert select is not None
+    assert "maxlength" not in select.group(0).split(">", 1)[0]
+    assert f'<option value="channel:{channel.pk}" selected>Channel: Instagram</option>' in (
+        select.group(1)
+    )
+    assert f'<option value="promoter:{promoter.pk}">Promoter: Rosa Vidal' in select.group(1)
+    assert '<option value="none">None (no channel or promoter)</option>' in select.group(1)
 
 
 def test_an_event_missing_from_the_kept_list_can_still_be_searched(client, boss):
