@@ -8,7 +8,8 @@ rate limit does not dominate), in one run:
   the backoffice spends outside its HTTP calls;
 - the database queries per issuance and per holder.
 
-The sandbox runs in a child process, with no added latency.
+The sandbox runs in a child process, with no added latency. Each size runs several times and
+the medians are printed.
 
 Runs on a throwaway test database of whatever DATABASE_URL names (SQLite by default).
 """
@@ -17,6 +18,7 @@ from __future__ import annotations
 
 import multiprocessing
 import os
+import statistics
 import sys
 import time
 import uuid
@@ -42,7 +44,11 @@ from tickets.models import ApiCall  # noqa: E402
 from tickets.services import issuance  # noqa: E402
 
 SIZES = (1, 10, 50)
-ROUNDS = 3
+
+
+def rounds_for(holders: int) -> int:
+    """Enough runs of each size for a steady median: small issuances are the noisiest."""
+    return max(5, 60 // holders)
 
 
 def direct_creates(sandbox: SandboxServer, n: int) -> float:
@@ -105,7 +111,10 @@ def main() -> int:
         setup = build_issuing_setup(sandbox)
         direct_creates(sandbox, 5)  # warm up both paths
         backoffice_issue(setup, 5)
-        print(f"database: {connection.vendor}; sandbox at {sandbox.base_url}; best of {ROUNDS}")
+        print(
+            f"database: {connection.vendor}; sandbox at {sandbox.base_url}; median of "
+            f"{', '.join(str(rounds_for(n)) for n in SIZES)} runs"
+        )
         header = (
             f"{'holders':>7} | {'direct ms/holder':>16} | {'backoffice ms/holder':>20} | "
             f"{'added ms/holder':>15} | {'own time ms/holder':>18} | {'queries':>7} | "
@@ -116,10 +125,11 @@ def main() -> int:
         added_ms: dict[int, float] = {}  # per issuance
         queries_at: dict[int, float] = {}
         for n in SIZES:
-            direct = min(direct_creates(sandbox, n) for _ in range(ROUNDS))
-            runs = [backoffice_issue(setup, n) for _ in range(ROUNDS)]
-            total = min(r[0] for r in runs)
-            own = min(r[1] for r in runs)
+            rounds = rounds_for(n)
+            direct = statistics.median(direct_creates(sandbox, n) for _ in range(rounds))
+            runs = [backoffice_issue(setup, n) for _ in range(rounds)]
+            total = statistics.median(r[0] for r in runs)
+            own = statistics.median(r[1] for r in runs)
             queries = queries_to_issue(setup, n)
             added_ms[n], queries_at[n] = (total - direct) * 1000 * n, queries
             print(

@@ -19,6 +19,7 @@ from django_tasks_db.models import DBTaskResult
 from tests import factories as f
 from tests.fixtures.worker import drain_tasks
 from tests.services.test_issuing_flow import assert_mirror_matches_sandbox, states
+from tickets.fourvenues.client import FourvenuesClient
 from tickets.models import Issuance, IssuanceLine, IssuanceStatus, IssuedTicket, LineState
 from tickets.services.credentials import build_client
 from tickets.services.issuance import (
@@ -157,6 +158,24 @@ def test_a_line_another_worker_claimed_is_not_claimed_again(issuing):
     assert [line.pk for line in claimed] == [second.pk]
     first.refresh_from_db()
     assert (first.state, first.attempts) == (LineState.SENDING, 1)
+
+
+def test_a_worker_stopped_after_its_last_call_leaves_the_status_as_current_as_the_lines(
+    issuing, monkeypatch
+):
+    issuance = issuing.submit(2)
+
+    def stop_the_worker(client: FourvenuesClient) -> None:
+        raise SystemExit("stopped")  # the moment after the last call was settled
+
+    monkeypatch.setattr(FourvenuesClient, "close", stop_the_worker)
+    with pytest.raises(SystemExit):
+        send_pending_lines(issuance_id=issuance.pk)
+
+    # The last settle and the status were committed together: nothing is left for a refresh.
+    issuance.refresh_from_db()
+    assert states(issuance) == [LineState.CONFIRMED] * 2
+    assert issuance.status == IssuanceStatus.COMPLETED
 
 
 @pytest.mark.skipif(

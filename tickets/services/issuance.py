@@ -340,11 +340,15 @@ def send_pending_lines(*, issuance_id: int) -> None:
     try:
         batch = claim_next()
         sent = bool(batch)
+        if not sent:
+            refresh_status(issuance)  # nothing left to send (another worker took it all)
         while batch:
             batch = _send_batch(issuance, batch, client, claim_next=claim_next)
+    except BaseException:
+        refresh_status(issuance)  # whatever was settled before the failure
+        raise
     finally:
         client.close()
-        refresh_status(issuance)
         if sent:
             mark_used(issuance.credential)
 
@@ -426,7 +430,9 @@ def _send_batch(
     claim_next: Callable[[], list[IssuanceLine]],
 ) -> list[IssuanceLine]:
     """Send one chunk and settle its lines. Returns the next chunk, claimed in the transaction
-    that settles this one (one commit per call, not two), or [] when sending should stop."""
+    that settles this one (one commit per call, not two), or [] when sending stops: then that
+    transaction also stores the issuance's status, so no commit shows the lines settled and the
+    status behind them."""
     settle: Callable[[], None]
     try:
         request = create_request_for(issuance, batch)
@@ -439,7 +445,9 @@ def _send_batch(
             settle = partial(mark_unknown, issuance, batch, reason=exc.message)
         except (RateLimited, Unavailable) as exc:
             # Provably not created: back to the queue, and try again later.
-            _requeue(issuance, batch, reason=exc.message)
+            with transaction.atomic():
+                _requeue(issuance, batch, reason=exc.message)
+                refresh_status(issuance)
             return []
         except (AuthenticationFailed, PermissionDenied) as exc:
             # Every other line would be refused the same way: stop and fail them all, retryable.
@@ -447,6 +455,7 @@ def _send_batch(
                 mark_failed(issuance, batch, reason=exc.message)
                 remaining = list(issuance.lines.filter(state=LineState.PENDING))
                 mark_failed(issuance, remaining, reason=exc.message)
+                refresh_status(issuance)
             return []
         except FourvenuesError as exc:  # Rejected, NotFound: refused, nothing created
             settle = partial(mark_failed, issuance, batch, reason=exc.message)
@@ -457,7 +466,10 @@ def _send_batch(
             )
     with transaction.atomic():
         settle()
-        return claim_next()
+        following = claim_next()
+        if not following:
+            refresh_status(issuance)
+        return following
 
 
 def mark_failed(issuance: Issuance, lines: list[IssuanceLine], *, reason: str) -> None:
@@ -492,17 +504,17 @@ def mark_unknown(issuance: Issuance, lines: list[IssuanceLine], *, reason: str) 
         tasks.resolve_issuance.using(run_after=resolve_at).enqueue(issuance.pk)
 
 
+@transaction.atomic(savepoint=False)  # the caller's transaction when there is one
 def _requeue(issuance: Issuance, lines: list[IssuanceLine], *, reason: str) -> None:
     attempts = max(line.attempts for line in lines)
     if attempts >= settings.FOURVENUES_SEND_ATTEMPTS:
         mark_failed(issuance, lines, reason=f"{reason} (gave up after {attempts} attempts)")
         return
     retry_at = timezone.now() + dt.timedelta(seconds=min(300, 5 * 3 ** (attempts - 1)))
-    with transaction.atomic():
-        IssuanceLine.objects.filter(pk__in=[line.pk for line in lines]).update(
-            state=LineState.PENDING, last_error=reason[:500], batch_id=None
-        )
-        tasks.send_issuance.using(run_after=retry_at).enqueue(issuance.pk)
+    IssuanceLine.objects.filter(pk__in=[line.pk for line in lines]).update(
+        state=LineState.PENDING, last_error=reason[:500], batch_id=None
+    )
+    tasks.send_issuance.using(run_after=retry_at).enqueue(issuance.pk)
 
 
 @dataclass
