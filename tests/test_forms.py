@@ -227,11 +227,23 @@ def test_phones_are_normalised_to_e164(raw, e164):
     assert form.cleaned_data["phone"] == e164
 
 
-@pytest.mark.parametrize("raw", ["12345", "not a phone", "+34 123"])
-def test_an_invalid_phone_is_refused_clearly(raw):
+@pytest.mark.parametrize(
+    ("raw", "advice"),
+    [
+        ("12345", "add the country prefix"),
+        ("not a phone", "add the country prefix"),
+        ("+34 123", "for +34: check the digits"),
+        # Ofcom's range for fiction: the right shape, but no real number.
+        ("+44 7700 900123", "for +44: check the digits"),
+        ("0044 7700 900123", "for +44: check the digits"),
+    ],
+)
+def test_an_invalid_phone_is_refused_clearly(raw, advice):
     form = holder(phone=raw)
     assert not form.is_valid()
-    assert "not a valid phone number" in form.errors["phone"][0]
+    (error,) = form.errors["phone"]
+    assert f"'{raw}' is not a valid phone number" in error
+    assert advice in error
 
 
 def test_a_document_number_needs_its_type_and_the_other_way_round():

@@ -17,6 +17,7 @@ from django.http import QueryDict
 from django.utils.safestring import mark_safe
 
 from tickets.models import Channel, Environment, Event, Issuance, Promoter, Reason
+from tickets.text import person_label
 
 # Public sort keys (the `sort` parameter, optionally prefixed with "-") and what they order by.
 SORT_FIELDS: dict[str, tuple[str, ...]] = {
@@ -145,10 +146,6 @@ class RowChoiceField(forms.ModelChoiceField):
         super().__init__(widget=FastSelect, **kwargs)
 
 
-def _person(username: str, first_name: str, last_name: str) -> str:
-    return f"{first_name} {last_name}".strip() or username
-
-
 class DateInput(forms.DateInput):
     input_type = "date"
 
@@ -207,7 +204,7 @@ class TicketSearchFilter(forms.Form):
         cache_key="issued_by",
         queryset=get_user_model().objects.none(),
         label_columns=("username", "first_name", "last_name"),
-        label_from_row=_person,
+        label_from_row=person_label,
         required=False,
         empty_label="Anyone",
     )

@@ -436,6 +436,13 @@ def normalise_phone(value: str, region: str = DEFAULT_PHONE_REGION) -> str:
     except phonenumbers.NumberParseException:
         number = None
     if number is None or not phonenumbers.is_valid_number(number):
+        if number is not None and value.lstrip().startswith(("+", "00")):
+            # The prefix is there: the hint about adding one would mislead.
+            raise ValidationError(
+                "'%(value)s' is not a valid phone number for +%(code)s: check the digits.",
+                code="invalid",
+                params={"value": value, "code": number.country_code},
+            )
         raise ValidationError(
             "'%(value)s' is not a valid phone number (add the country prefix, e.g. +44, "
             "for numbers outside Spain).",

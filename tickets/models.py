@@ -345,7 +345,7 @@ class LineState(models.TextChoices):
 
 
 class IssuanceStatus(models.TextChoices):
-    """Derived from the lines (see Issuance.derive_status); stored for lists and filters."""
+    """Derived from the lines (`services.issuance.derive_status`); stored for lists and filters."""
 
     AWAITING_APPROVAL = "awaiting_approval", "Awaiting approval"
     IN_PROGRESS = "in_progress", "In progress"

@@ -6,7 +6,7 @@ import datetime as dt
 import re
 import uuid
 from collections.abc import Collection, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from decimal import Decimal
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -60,7 +60,7 @@ from tickets.models import (
     SavedSearch,
     Supplement,
 )
-from tickets.text import digits, document_digest, fold, normalise_document
+from tickets.text import digits, document_digest, fold, normalise_document, person_label
 
 # --- Credentials -----------------------------------------------------------------------------
 
@@ -284,6 +284,42 @@ def issuance_by_key(*, key: uuid.UUID, user: AbstractBaseUser | AnonymousUser) -
     """The issuance `user` created from the form with idempotency key `key`, if it exists yet
     (a resubmitted or second-tab form then leads to it instead of a new one)."""
     return Issuance.objects.filter(idempotency_key=key, created_by_id=user.pk).first()
+
+
+@dataclass(frozen=True)
+class EarlierComps:
+    """A holder of the batch under review who already has comps for its event."""
+
+    email: str
+    count: int
+    latest_at: dt.datetime
+    latest_by: str
+
+
+def earlier_comps(*, event: Event, emails: Collection[str]) -> list[EarlierComps]:
+    """Who among `emails` already has comps for `event` from earlier issuances, in `emails`
+    order. The same person comped from two forms is a double issue no idempotency key can see.
+    Lines not settled yet count (they may be tickets); failed and rejected ones do not."""
+    lines = (
+        IssuanceLine.objects.filter(issuance__event=event, email__in=set(emails))
+        .exclude(state__in=(LineState.FAILED, LineState.REJECTED))
+        .order_by("-issuance__created_at")
+        .values_list(
+            "email",
+            "issuance__created_at",
+            "issuance__created_by__username",
+            "issuance__created_by__first_name",
+            "issuance__created_by__last_name",
+        )
+    )
+    found: dict[str, EarlierComps] = {}
+    for email, issued_at, username, first_name, last_name in lines:
+        if email in found:  # newest first: an email's first row is its latest comp
+            found[email] = replace(found[email], count=found[email].count + 1)
+        else:
+            issuer = person_label(username, first_name, last_name)
+            found[email] = EarlierComps(email, count=1, latest_at=issued_at, latest_by=issuer)
+    return [found[email] for email in dict.fromkeys(emails) if email in found]
 
 
 # --- Ticket search -----------------------------------------------------------------------------
@@ -633,10 +669,9 @@ def ticket_report(
                 _row(
                     r,
                     key=r[f"{prefix}id"],
-                    label=" ".join(
-                        p for p in (r[f"{prefix}first_name"], r[f"{prefix}last_name"]) if p
-                    )
-                    or r[f"{prefix}username"],
+                    label=person_label(
+                        r[f"{prefix}username"], r[f"{prefix}first_name"], r[f"{prefix}last_name"]
+                    ),
                     detail=r[f"{prefix}username"],
                 )
                 for r in rows

@@ -1,4 +1,4 @@
-"""Text normalisation shared by validation, matching and (later) search."""
+"""Text normalisation shared by validation, matching and search, and how people are named."""
 
 import re
 import unicodedata
@@ -11,6 +11,11 @@ def fold(text: str | None) -> str:
     decomposed = unicodedata.normalize("NFKD", text or "")
     stripped = "".join(c for c in decomposed if not unicodedata.combining(c))
     return " ".join(stripped.casefold().split())
+
+
+def person_label(username: str, first_name: str = "", last_name: str = "") -> str:
+    """How staff are named on pages: "Ivy Issuer", or the username when no name is set."""
+    return f"{first_name} {last_name}".strip() or username
 
 
 def digits(text: str | None) -> str:

@@ -153,11 +153,20 @@ def test_anonymous_users_are_sent_to_the_login_page(client):
     assert "/login/" in response["Location"]
 
 
-def test_the_nav_links_to_my_issuances(client, issuer):
+def test_the_nav_links_an_issuer_to_my_issuances(client, issuer):
     response = client.get(reverse("home"))
 
     assert reverse("issuance-list") in response.content.decode()
-    assert "My issuances" in response.content.decode()
+    assert ">My issuances</a>" in response.content.decode()
+
+
+def test_the_nav_links_a_manager_to_everyones_issuances(client):
+    client.force_login(f.manager())
+    response = client.get(reverse("home"))
+
+    assert reverse("issuance-list") in response.content.decode()
+    assert ">Issuances</a>" in response.content.decode()
+    assert "My issuances" not in response.content.decode()
 
 
 # --- The list --------------------------------------------------------------------------------

@@ -485,3 +485,26 @@ def test_importing_without_javascript_renders_the_whole_form(issuer_client, cata
     assert f'name="idempotency_key" value="{data["idempotency_key"]}"' in html
     assert 'value="Ana Pérez"' in html
     assert f'<option value="{catalogue["rate"].pk}" selected>' in html
+
+
+def test_the_review_says_who_already_has_comps_for_the_event(issuer_client, catalogue):
+    earlier = f.IssuanceFactory(
+        price_option=catalogue["option"],
+        created_by=f.issuer(username="ivy", first_name="Ivy", last_name="Issuer"),
+    )
+    f.IssuanceLineFactory(issuance=earlier, email="ana@example.com", state="confirmed")
+
+    key = submit_to_review(issuer_client, catalogue)  # Ana (typed Ana@Example.com) and Bo
+    html = issuer_client.get(reverse("issue-review", args=[key])).content.decode()
+
+    assert 'id="earlier-comps"' in html
+    assert "One of these holders already has comps for" in html
+    assert "ana@example.com: 1 comp, the latest issued" in html
+    assert "by Ivy Issuer" in html
+    assert "bo@example.com:" not in html
+
+
+def test_the_review_has_no_earlier_comps_note_for_new_holders(issuer_client, catalogue):
+    key = submit_to_review(issuer_client, catalogue)
+    html = issuer_client.get(reverse("issue-review", args=[key])).content.decode()
+    assert 'id="earlier-comps"' not in html

@@ -1,5 +1,6 @@
 import pytest
 from django.contrib.auth.models import User
+from django.contrib.staticfiles import finders
 
 
 @pytest.mark.django_db
@@ -17,6 +18,8 @@ def test_login_page_renders_with_local_assets(client):
     html = response.content.decode()
     assert "bootstrap/css/bootstrap.min.css" in html
     assert "django_htmx/htmx-2.min.js" in html
+    assert 'rel="icon" href="/static/img/favicon.svg"' in html  # not a 404 on /favicon.ico
+    assert finders.find("img/favicon.svg")
     assert "https://" not in html  # no CDN
 
 

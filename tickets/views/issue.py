@@ -317,6 +317,9 @@ def issue_review(request: HttpRequest, key: uuid.UUID) -> HttpResponse:
             "promoter": data["promoter"],
             "reason": data["reason"],
             "holders": holders,
+            "earlier_comps": selectors.earlier_comps(
+                event=data["event"], emails=[holder.email for holder in draft.holders]
+            ),
             "call_count": api_call_count(len(draft.holders)),
             "tickets_per_call": settings.FOURVENUES_TICKETS_PER_CALL,
             "credential": selectors.active_credential(),
