@@ -67,7 +67,8 @@ def manager(**kwargs: Any) -> User:
 
 
 def admin(**kwargs: Any) -> User:
-    return UserFactory(role=roles.ADMIN, **kwargs)
+    # Staff, as the users page makes admins: reasons and supplements live in Django's admin.
+    return UserFactory(role=roles.ADMIN, **{"is_staff": True, **kwargs})
 
 
 class CredentialFactory(factory.django.DjangoModelFactory):

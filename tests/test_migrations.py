@@ -39,3 +39,21 @@ def test_tickets_mirrored_without_issued_at_get_it_and_others_keep_theirs():
     kept.refresh_from_db()
     assert missing.issued_at == missing.line.issuance.created_at
     assert kept.issued_at == original
+
+
+admins_staff_migration = importlib.import_module(
+    "tickets.migrations.0015_admins_reach_the_admin_site"
+)
+
+
+@pytest.mark.django_db
+def test_admins_made_before_become_staff_and_nobody_else_does():
+    admin = f.admin(is_staff=False)
+    manager = f.manager()
+
+    admins_staff_migration.admins_are_staff(apps, None)
+
+    admin.refresh_from_db()
+    manager.refresh_from_db()
+    assert admin.is_staff
+    assert not manager.is_staff

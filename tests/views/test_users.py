@@ -3,6 +3,7 @@ change is audited, no password ever is."""
 
 import pytest
 from django.contrib.auth.models import User
+from django.test import Client
 from django.urls import reverse
 
 from tests import factories
@@ -123,3 +124,45 @@ def test_a_password_reset_lifts_a_lockout(client, admin_user, settings):
     client.logout()
     client.post(reverse("login"), {"username": "ivy", "password": NEW_PASSWORD})
     assert client.session["_auth_user_id"] == str(person.pk)
+
+
+def test_admins_made_here_reach_the_reasons_and_supplements_and_lose_them_with_the_role(
+    admin_client,
+):
+    admin_client.post(
+        reverse("user-new"),
+        {
+            "username": "otto",
+            "email": "otto@example.com",
+            "role": roles.ADMIN,
+            "password": NEW_PASSWORD,
+        },
+    )
+    otto = User.objects.get(username="otto")
+    client = Client()  # otto's own browser, beside the admin's
+    client.force_login(otto)
+    assert client.get("/admin/tickets/reason/").status_code == 200
+    assert client.get("/admin/tickets/supplement/add/").status_code == 200
+
+    admin_client.post(reverse("user-role", args=[otto.pk]), {"role": roles.MANAGER})
+    assert not User.objects.get(pk=otto.pk).is_staff
+    response = client.get("/admin/tickets/reason/")
+    assert response.status_code == 302
+    assert "/admin/login/" in response["Location"]
+
+
+def test_a_superuser_keeps_the_admin_site_whatever_the_role(admin_client):
+    root = User.objects.create_superuser("root", "root@example.com", NEW_PASSWORD)
+    admin_client.post(reverse("user-role", args=[root.pk]), {"role": roles.ISSUER})
+    assert User.objects.get(pk=root.pk).is_staff
+
+
+def test_the_home_page_leads_admins_to_the_lists_they_keep(admin_client):
+    page = admin_client.get(reverse("home")).content.decode()
+    assert 'id="admin-lists"' in page
+    assert reverse("admin:tickets_reason_changelist") in page
+    assert reverse("admin:tickets_supplement_changelist") in page
+
+    client = Client()
+    client.force_login(factories.manager())
+    assert 'id="admin-lists"' not in client.get(reverse("home")).content.decode()

@@ -42,7 +42,7 @@ def seed_demo(*, password: str, sandbox_port: int) -> tuple[list[DemoLogin], Cre
         )
         user.set_password(password)
         user.is_active = True
-        # The demo admin may open Django's admin too; its role still governs the app.
+        # Admins keep the reasons and supplements in Django's admin (as services.users grants).
         user.is_staff = role == roles.ADMIN
         user.save()
         user.groups.set([Group.objects.get(name=role)])

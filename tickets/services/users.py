@@ -24,12 +24,16 @@ def role_of(user: User) -> str:
     return next((role for role in reversed(roles.ALL_ROLES) if role in names), "")
 
 
-def _set_groups(user: User, role: str) -> None:
+def _apply_role(user: User, role: str) -> None:
+    """The role's group, and Django's admin site for admins: the reasons and supplements they
+    keep are edited there. A superuser keeps the admin site whatever the role."""
     if role and role not in roles.ALL_ROLES:
         raise UserError(f"Unknown role “{role}”.")
     user.groups.remove(*Group.objects.filter(name__in=roles.ALL_ROLES))
     if role:
         user.groups.add(Group.objects.get(name=role))
+    user.is_staff = role == roles.ADMIN or user.is_superuser
+    user.save(update_fields=["is_staff"])
 
 
 def _check_password(password: str, user: User) -> None:
@@ -57,7 +61,7 @@ def create_user(
     _check_password(password, user)
     user.set_password(password)
     user.save()
-    _set_groups(user, role)
+    _apply_role(user, role)
     audit.record(action="user.created", actor=actor, target=f"user:{username}", data={"role": role})
     return user
 
@@ -69,7 +73,7 @@ def set_role(*, user: User, role: str, actor: AbstractBaseUser) -> None:
         return
     if user.pk == actor.pk and previous == roles.ADMIN:
         raise UserError("You cannot take away your own admin role; ask another admin.")
-    _set_groups(user, role)
+    _apply_role(user, role)
     audit.record(
         action="user.role_changed",
         actor=actor,
