@@ -275,3 +275,16 @@ class TicketSearchFilter(forms.Form):
             if cleaned.get(start) and cleaned.get(end) and cleaned[start] > cleaned[end]:
                 self.add_error(end, "The end date is before the start date.")
         return cleaned
+
+
+class SavedSearchForm(forms.Form):
+    """A search kept under a name: the name typed, and the page's query string."""
+
+    name = forms.CharField(
+        max_length=100,
+        error_messages={
+            "required": "Give the search a name to save it.",
+            "max_length": "A saved search's name has at most 100 characters.",
+        },
+    )
+    query = forms.CharField(required=False, max_length=2000, strip=False)

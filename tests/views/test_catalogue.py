@@ -52,9 +52,20 @@ def test_a_manager_refreshes_and_is_told_what_was_mirrored(client, server, crede
 
 
 @pytest.mark.django_db
-def test_a_next_url_off_the_site_is_ignored(client, credential):
+@pytest.mark.parametrize(
+    "next_url",
+    [
+        "https://evil.example/phish",
+        "//evil.example/phish",
+        # Not paths: redirect() would take them for view names (a 500), or follow them relatively.
+        "home",
+        "abc",
+        "-1",
+    ],
+)
+def test_a_next_url_that_is_not_a_path_on_this_site_is_ignored(client, credential, next_url):
     client.force_login(factories.manager())
-    response = client.post(REFRESH_URL, {"next": "https://evil.example/phish"})
+    response = client.post(REFRESH_URL, {"next": next_url})
     assert response.status_code == 302
     assert response["Location"] == reverse("home")
 

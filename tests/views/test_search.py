@@ -111,9 +111,10 @@ def test_bad_parameters_show_a_message_not_a_500(client, boss):
 def test_a_page_number_out_of_range_or_garbage_does_not_fail(client, boss):
     ticket_for()
     assert codes(client.get(SEARCH, {"page": "abc"})) != []
-    response = client.get(SEARCH, {"page": "99"})
-    assert response.status_code == 200
-    assert "past the last one" in response.content.decode()
+    for page in ("99", "99999999999999999999"):  # the second overflowed SQLite's OFFSET
+        response = client.get(SEARCH, {"page": page})
+        assert response.status_code == 200
+        assert "past the last one" in response.content.decode()
 
 
 def test_every_parameter_round_trips_through_the_page(client, boss):
@@ -277,8 +278,19 @@ def test_save_update_list_and_delete_a_search(client, boss):
     assert not SavedSearch.objects.filter(pk=saved.pk).exists()
 
 
-def test_a_search_needs_a_name(client, boss):
-    client.post(reverse("saved-search-save"), {"name": "  ", "query": "q=x"})
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        ("  ", "Give the search a name to save it."),
+        ("x" * 101, "at most 100 characters"),
+        ("Pre\x00ss", "Null characters are not allowed."),  # PostgreSQL would refuse to store it
+    ],
+)
+def test_a_saved_search_needs_a_plain_name(client, boss, name, message):
+    save = reverse("saved-search-save")
+    response = client.post(save, {"name": name, "query": "q=x"}, follow=True)
+    assert response.redirect_chain[0][0] == f"{SEARCH}?q=x"
+    assert message in response.content.decode()
     assert not SavedSearch.objects.exists()
 
 

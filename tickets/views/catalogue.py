@@ -1,7 +1,7 @@
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.http import HttpRequest, HttpResponseRedirect
-from django.shortcuts import redirect, resolve_url
+from django.shortcuts import redirect
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
@@ -9,14 +9,15 @@ from tickets import roles, selectors
 from tickets.services.catalog import CatalogueRefreshError, refresh_catalogue
 
 
-def _back(request: HttpRequest) -> str:
-    # `next` comes from the page that posted the form; only ever follow it within this site.
+def _back(request: HttpRequest) -> HttpResponseRedirect:
+    # `next` comes from the page that posted the form; only ever follow it within this site, and
+    # only as a path (anything else, e.g. "abc", would be taken for a view name or a relative URL).
     target = request.POST.get("next", "")
-    if target and url_has_allowed_host_and_scheme(
+    if target.startswith("/") and url_has_allowed_host_and_scheme(
         target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
     ):
-        return target
-    return resolve_url("home")
+        return HttpResponseRedirect(target)
+    return redirect("home")
 
 
 @require_POST
@@ -28,11 +29,11 @@ def refresh_catalogue_view(request: HttpRequest) -> HttpResponseRedirect:
         messages.error(
             request, "No Fourvenues credential is active, so there is nothing to refresh."
         )
-        return redirect(_back(request))
+        return _back(request)
     try:
         result = refresh_catalogue(credential=credential, actor=request.user)
     except CatalogueRefreshError as exc:
         messages.error(request, exc.message)
     else:
         messages.success(request, result.summary())
-    return redirect(_back(request))
+    return _back(request)

@@ -21,13 +21,22 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from tickets import roles, selectors
-from tickets.filters import COLUMNS_PARAM, PARAMS, SORT_FIELDS, requested_columns
+from tickets.filters import (
+    COLUMNS_PARAM,
+    PARAMS,
+    SORT_FIELDS,
+    SavedSearchForm,
+    requested_columns,
+)
 from tickets.models import IssuedTicket
 from tickets.redaction import mask_document, redact
 from tickets.services import tickets as ticket_service
 from tickets.services.exports import DEFAULT_COLUMNS, DOCUMENT_COLUMN, EXPORT_COLUMNS
 
 TICKETS_PER_PAGE = 50
+# Past any real result, and small enough for an OFFSET both databases take (a huge ?page= gave
+# SQLite a "datatype mismatch").
+MAX_PAGE = 1_000_000
 
 
 def _require_search_permission(request: HttpRequest) -> None:
@@ -59,7 +68,7 @@ class TicketPage:
 
 def _page(tickets: Any, raw_number: str | None) -> TicketPage:
     try:
-        number = max(int(raw_number or 1), 1)
+        number = min(max(int(raw_number or 1), 1), MAX_PAGE)
     except ValueError:
         number = 1
     offset = (number - 1) * TICKETS_PER_PAGE
@@ -141,12 +150,14 @@ def _export_column_choices(request: HttpRequest) -> list[tuple[str, str, bool]]:
 @require_POST
 def saved_search_save(request: HttpRequest) -> HttpResponse:
     _require_search_permission(request)
-    name = (request.POST.get("name") or "").strip()[:100]
-    query = QueryDict(request.POST.get("query") or "")
-    query_string = _query_string(query, page=None)
-    if not name:
-        messages.error(request, "Give the search a name to save it.")
+    form = SavedSearchForm(request.POST)
+    valid = form.is_valid()
+    # Back to the same search, saved or not (a query that did not validate is dropped).
+    query_string = _query_string(QueryDict(form.cleaned_data.get("query", "")), page=None)
+    if not valid:
+        messages.error(request, " ".join(e for errors in form.errors.values() for e in errors))
         return redirect(_search_url(query_string))
+    name = form.cleaned_data["name"]
     created = ticket_service.save_search(owner=request.user, name=name, query=query_string)
     messages.success(request, f"Saved the search “{name}”." if created else f"Updated “{name}”.")
     return redirect(_search_url(query_string))
