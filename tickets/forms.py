@@ -1101,8 +1101,25 @@ class DiscrepancyFilterForm(forms.Form):
         super().__init__(data, **kwargs)
 
 
+class IdsField(forms.ModelMultipleChoiceField):
+    """Rows picked by id. An id past the database's integer range is refused as not an id:
+    Django would send it to SQLite, which raises OverflowError on `IN (...)` (a 500)."""
+
+    MAX_ID = 2**63 - 1
+
+    def _check_values(self, value: Any) -> Any:
+        for pk in value:  # clean() has made sure it is a list
+            if str(pk).isdigit() and int(pk) > self.MAX_ID:
+                raise ValidationError(
+                    self.error_messages["invalid_pk_value"],
+                    code="invalid_pk_value",
+                    params={"pk": pk},
+                )
+        return super()._check_values(value)
+
+
 class AcknowledgeDiscrepanciesForm(forms.Form):
-    discrepancies = forms.ModelMultipleChoiceField(
+    discrepancies = IdsField(
         queryset=Discrepancy.objects.filter(state=DiscrepancyState.OPEN),
         error_messages={
             "required": "Select at least one difference.",

@@ -177,6 +177,11 @@ def test_bulk_acknowledge_closes_the_selected_with_the_reason(client_as_manager,
     [
         ({"reason": "why"}, "Select at least one difference."),
         ({"discrepancies": ["x"], "reason": "why"}, "Select differences from the list."),
+        # Past any integer the databases hold (SQLite raised OverflowError: a 500).
+        (
+            {"discrepancies": ["99999999999999999999"], "reason": "why"},
+            "Select differences from the list.",
+        ),
         ({"reason": ""}, "Say why these differences are acceptable."),
     ],
 )
