@@ -340,9 +340,7 @@ def send_pending_lines(*, issuance_id: int) -> None:
     try:
         batch = claim_next()
         sent = bool(batch)
-        if not sent:
-            refresh_status(issuance)  # nothing left to send (another worker took it all)
-        while batch:
+        while batch:  # the last call's settle stores the status too
             batch = _send_batch(issuance, batch, client, claim_next=claim_next)
     except BaseException:
         refresh_status(issuance)  # whatever was settled before the failure
@@ -351,6 +349,8 @@ def send_pending_lines(*, issuance_id: int) -> None:
         client.close()
         if sent:
             mark_used(issuance.credential)
+    if not sent:
+        refresh_status(issuance)  # nothing was left to send (another worker took it all)
 
 
 def _claim_next(chunks: Iterator[list[IssuanceLine]]) -> list[IssuanceLine]:
