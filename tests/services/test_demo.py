@@ -14,6 +14,7 @@ def test_seed_demo_creates_one_login_per_role_and_a_sandbox_credential():
         user = User.objects.get(username=login.username)
         assert user.check_password("pw-for-tests")
         assert list(user.groups.values_list("name", flat=True)) == [login.role]
+        assert user.is_staff == (login.role == roles.ADMIN)  # Django's admin, for the lists
     assert credential.is_active
     assert credential.base_url == "http://127.0.0.1:9999/integrations"
 

@@ -5,13 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from django.contrib.auth import get_user_model
-from django.contrib.auth.models import Group
 from django.db import transaction
 
 from tickets import roles
 from tickets.fourvenues.sandbox import DEFAULT_API_KEY
 from tickets.models import AuthScheme, Credential, Environment
-from tickets.services import credentials
+from tickets.services import credentials, users
 
 DEMO_CREDENTIAL_NAME = "Sandbox (demo)"
 
@@ -42,10 +41,8 @@ def seed_demo(*, password: str, sandbox_port: int) -> tuple[list[DemoLogin], Cre
         )
         user.set_password(password)
         user.is_active = True
-        # Admins keep the reasons and supplements in Django's admin (as services.users grants).
-        user.is_staff = role == roles.ADMIN
         user.save()
-        user.groups.set([Group.objects.get(name=role)])
+        users.apply_role(user=user, role=role)
         logins.append(DemoLogin(username=username, password=password, role=role))
 
     base_url = f"http://127.0.0.1:{sandbox_port}/integrations"

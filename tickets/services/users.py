@@ -24,9 +24,10 @@ def role_of(user: User) -> str:
     return next((role for role in reversed(roles.ALL_ROLES) if role in names), "")
 
 
-def _apply_role(user: User, role: str) -> None:
+def apply_role(*, user: User, role: str) -> None:
     """The role's group, and Django's admin site for admins: the reasons and supplements they
-    keep are edited there. A superuser keeps the admin site whatever the role."""
+    keep are edited there. A superuser keeps the admin site whatever the role. Not audited
+    here: the callers on the users page are; the demo seeding is not."""
     if role and role not in roles.ALL_ROLES:
         raise UserError(f"Unknown role “{role}”.")
     user.groups.remove(*Group.objects.filter(name__in=roles.ALL_ROLES))
@@ -61,7 +62,7 @@ def create_user(
     _check_password(password, user)
     user.set_password(password)
     user.save()
-    _apply_role(user, role)
+    apply_role(user=user, role=role)
     audit.record(action="user.created", actor=actor, target=f"user:{username}", data={"role": role})
     return user
 
@@ -73,7 +74,7 @@ def set_role(*, user: User, role: str, actor: AbstractBaseUser) -> None:
         return
     if user.pk == actor.pk and previous == roles.ADMIN:
         raise UserError("You cannot take away your own admin role; ask another admin.")
-    _apply_role(user, role)
+    apply_role(user=user, role=role)
     audit.record(
         action="user.role_changed",
         actor=actor,
