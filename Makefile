@@ -45,7 +45,7 @@ test: install
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
-	$(BIN)/lint-imports
+	$(BIN)/lint-imports --no-cache
 	$(TEST_ENV) $(BIN)/python manage.py makemigrations --check --dry-run
 
 format: install

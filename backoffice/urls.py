@@ -3,8 +3,9 @@ from django.contrib.auth import views as auth_views
 from django.urls import path
 
 from tickets.views import (
-    audit_log,
+    audit,
     catalogue,
+    credentials,
     exports,
     health,
     home,
@@ -12,7 +13,6 @@ from tickets.views import (
     issue,
     reports,
     users,
-    vault,
 )
 from tickets.views import reconciliation as recon
 from tickets.views import search as ticket_search_views
@@ -61,19 +61,23 @@ urlpatterns = [
         name="ticket-document-reveal",
     ),
     path("reports/", reports.reports, name="reports"),
-    # Admins: the credential vault, users and roles, the audit log.
-    path("credentials/", vault.credential_list, name="credential-list"),
-    path("credentials/new/", vault.credential_new, name="credential-new"),
-    path("credentials/<int:pk>/", vault.credential_detail, name="credential-detail"),
-    path("credentials/<int:pk>/test/", vault.credential_test, name="credential-test"),
-    path("credentials/<int:pk>/active/", vault.credential_set_active, name="credential-active"),
+    # Admins: credentials, users and roles, the audit log.
+    path("credentials/", credentials.credential_list, name="credential-list"),
+    path("credentials/new/", credentials.credential_new, name="credential-new"),
+    path("credentials/<int:pk>/", credentials.credential_detail, name="credential-detail"),
+    path("credentials/<int:pk>/test/", credentials.credential_test, name="credential-test"),
+    path(
+        "credentials/<int:pk>/active/",
+        credentials.credential_set_active,
+        name="credential-active",
+    ),
     path("users/", users.user_list, name="user-list"),
     path("users/new/", users.user_new, name="user-new"),
     path("users/<int:pk>/", users.user_detail, name="user-detail"),
     path("users/<int:pk>/role/", users.user_set_role, name="user-role"),
     path("users/<int:pk>/active/", users.user_set_active, name="user-active"),
     path("users/<int:pk>/password/", users.user_reset_password, name="user-password"),
-    path("audit/", audit_log.audit_log, name="audit-log"),
+    path("audit/", audit.audit_log, name="audit-log"),
     path("reconciliation/", recon.reconciliation_overview, name="reconciliation"),
     path(
         "reconciliation/events/<int:pk>/", recon.reconciliation_event, name="reconciliation-event"

@@ -6,7 +6,15 @@ Fixtures that start real parts (the Fourvenues sandbox, the worker, the browser)
 
 import pytest
 from django.conf import settings
+from django.contrib.auth.models import User
 from django.core.cache import cache
+from django.test import Client
+
+from tests import factories
+from tests.catalogue_support import register
+from tickets.fourvenues.sandbox import SandboxServer
+from tickets.models import Credential, Environment
+from tickets.services.credentials import register_credential
 
 pytest_plugins = ["tests.fixtures.sandbox", "tests.fixtures.worker", "tests.fixtures.issuing"]
 
@@ -25,3 +33,70 @@ def pytest_configure(config: pytest.Config) -> None:
 def _empty_cache() -> None:
     """Each test starts with nothing cached (the search filters' lists are kept a minute)."""
     cache.clear()
+
+
+# --- Personas: one person per role, and their logged-in browsers (cf. healthchecks' hc/test.py).
+# They override pytest-django's `admin_user` / `admin_client` on purpose: our admin is a person
+# with the Admin role, not a superuser.
+
+
+@pytest.fixture
+def issuer(db: None) -> User:
+    return factories.issuer(username="iris", first_name="Iris", last_name="Issuer")
+
+
+@pytest.fixture
+def manager(db: None) -> User:
+    return factories.manager(username="max", first_name="Max", last_name="Manager")
+
+
+@pytest.fixture
+def admin(db: None) -> User:
+    return factories.admin(username="ada", first_name="Ada", last_name="Admin")
+
+
+@pytest.fixture
+def issuer_client(client: Client, issuer: User) -> Client:
+    client.force_login(issuer)
+    return client
+
+
+@pytest.fixture
+def manager_client(client: Client, manager: User) -> Client:
+    client.force_login(manager)
+    return client
+
+
+@pytest.fixture
+def admin_client(client: Client, admin: User) -> Client:
+    client.force_login(admin)
+    return client
+
+
+# --- Credentials
+
+CREDENTIAL_API_KEY = "ik_live_0123456789abcdefSECRETvalue"
+
+
+@pytest.fixture
+def credential(db: None) -> Credential:
+    """The active production credential, with a key worth keeping out of every page and log."""
+    return register_credential(
+        name="Production key",
+        environment=Environment.PRODUCTION,
+        api_key=CREDENTIAL_API_KEY,
+        notes="Issued by Fourvenues in May",
+        actor=None,
+    )
+
+
+@pytest.fixture
+def alpha_credential(db: None) -> Credential:
+    """An active alpha credential whose API answers nothing (the factories' catalogue is alpha)."""
+    return factories.CredentialFactory()
+
+
+@pytest.fixture
+def sandbox_credential(server: SandboxServer) -> Credential:
+    """An active alpha credential pointed at a running sandbox."""
+    return register(server)

@@ -1,7 +1,7 @@
 """Shared test factories (factory-boy). Every test module builds its rows through these.
 
 Catalogue rows default to the "alpha" environment, listed and freshly refreshed, with the event
-night a week ahead, so they show up in `selectors.upcoming_events(environment="alpha")`.
+night a week ahead, so they show up in `selectors.catalogue.upcoming_events(environment="alpha")`.
 """
 
 from __future__ import annotations

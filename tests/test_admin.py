@@ -2,34 +2,14 @@ import pytest
 from django.urls import reverse
 
 from tests import factories
+from tests.conftest import CREDENTIAL_API_KEY as API_KEY
 from tickets.models import (
     ApiCall,
     AuditEntry,
-    Environment,
     Reason,
     Supplement,
 )
 from tickets.services import audit
-from tickets.services.credentials import register_credential
-
-API_KEY = "ik_live_0123456789abcdefSECRETvalue"
-
-
-@pytest.fixture
-def admin_client(client):
-    client.force_login(factories.admin(is_staff=True))
-    return client
-
-
-@pytest.fixture
-def credential():
-    return register_credential(
-        name="Production key",
-        environment=Environment.PRODUCTION,
-        api_key=API_KEY,
-        notes="Issued by Fourvenues in May",
-        actor=None,
-    )
 
 
 def _change_url(obj):

@@ -16,6 +16,7 @@ from tests import factories
 from tests.fixtures.issuing import IssuingSetup
 from tests.fixtures.worker import drain_tasks
 from tests.test_url_matrix import MATRIX, World
+from tickets.drafts import HolderData
 from tickets.models import (
     ApiCall,
     AuditEntry,
@@ -33,8 +34,7 @@ from tickets.models import (
     SavedSearch,
     TicketChange,
 )
-from tickets.services import reconciliation
-from tickets.services.issuance import HolderData
+from tickets.services.reconciliation import runs as reconciliation_runs
 
 API_KEY = "ik_live_CANARYkey_7f3a9c51d2"
 INTEGRATION_ID = "integration-CANARY-5521"
@@ -140,8 +140,8 @@ def test_known_secrets_and_documents_appear_nowhere(client, sandbox_factory, cap
             }
         ]
     )
-    run = reconciliation.request_run(event=event, trigger=RunTrigger.COMMAND, enqueue=False)
-    run = reconciliation.execute_run(run_id=run.pk)
+    run = reconciliation_runs.request_run(event=event, trigger=RunTrigger.COMMAND, enqueue=False)
+    run = reconciliation_runs.execute_run(run_id=run.pk)
     assert run.status == RunStatus.SUCCEEDED, run.error
     discrepancy = Discrepancy.objects.filter(kind=DiscrepancyKind.UNKNOWN_LOCALLY).get()
     assert Discrepancy.objects.filter(kind=DiscrepancyKind.DRIFT).exists()

@@ -2,9 +2,11 @@ import importlib
 
 import pytest
 from django.apps import apps
+from django.db import connection
+from django.db.migrations.executor import MigrationExecutor
 
 from tests import factories as f
-from tickets.models import IssuedTicket
+from tickets.models import IssuanceLine, IssuedTicket
 
 issued_at_migration = importlib.import_module("tickets.migrations.0008_ticket_issued_at")
 
@@ -57,3 +59,86 @@ def test_admins_made_before_become_staff_and_nobody_else_does():
     manager.refresh_from_db()
     assert admin.is_staff
     assert not manager.is_staff
+
+
+cause_migration = importlib.import_module("tickets.migrations.0016_line_failure_cause")
+
+
+@pytest.mark.django_db
+def test_lines_failed_before_the_cause_existed_get_it_from_their_error_text():
+    def failed(error: str) -> int:
+        return f.IssuanceLineFactory(state="failed", last_error=error).pk
+
+    lines = {
+        failed("Fourvenues refused the API key (HTTP 401)"): "credential",
+        failed("The key may not do this (HTTP 403)"): "credential",
+        failed("Fourvenues has no such ticket: the call did not create it."): "not_created",
+        failed("Not sent: bad birthday."): "not_sent",
+        failed("Too many requests (gave up after 5 attempts)"): "gave_up",
+        failed("Fourvenues refused the ticket (HTTP 400): bad email"): "refused",
+    }
+    confirmed = f.IssuanceLineFactory(state="confirmed").pk
+
+    cause_migration.causes_from_error_texts(apps, None)
+
+    causes = dict(IssuanceLine.objects.values_list("pk", "failure_cause"))
+    assert {pk: causes[pk] for pk in lines} == lines
+    assert causes[confirmed] == ""
+
+
+target_migration = importlib.import_module("tickets.migrations.0018_audit_one_target_format")
+
+
+@pytest.mark.django_db
+def test_audit_entries_written_before_one_target_format_get_it():
+    from tickets.models import AuditEntry
+
+    ivy = f.issuer(username="ivy")
+    credential = f.CredentialFactory(name="Door key")
+    event = f.EventFactory(name="Gala")
+    reason = f.ReasonFactory(label="Crew")
+    old = {
+        "user:ivy": ("user.created", {}),
+        "user:gone": ("auth.login_failed", {}),
+        str(credential): ("credential.verified", {}),
+        str(event): ("catalogue.rates_refreshed", {}),
+        "Crew": ("reason.changed", {"id": reason.pk}),
+        "12 tickets": ("tickets.exported", {"row_count": 12}),
+        "issuance:42": ("issuance.created", {}),
+        "something else": ("credential.changed", {}),
+    }
+    ids = {
+        target: AuditEntry.objects.create(action=action, target=target, data=data).pk
+        for target, (action, data) in old.items()
+    }
+
+    historical = (
+        MigrationExecutor(connection)
+        .loader.project_state(("tickets", "0018_audit_one_target_format"))
+        .apps
+    )
+    # As the migration does: the append-only trigger (PostgreSQL) lets this one rewrite through.
+    trigger = "TRIGGER tickets_auditentry_append_only"
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")  # the rows above were just added
+            cursor.execute(f"ALTER TABLE tickets_auditentry DISABLE {trigger}")
+        target_migration.one_target_format(historical, None)
+        if connection.vendor == "postgresql":
+            cursor.execute("SET CONSTRAINTS ALL IMMEDIATE")
+            cursor.execute(f"ALTER TABLE tickets_auditentry ENABLE {trigger}")
+
+    now = dict(
+        (pk, (target, label))
+        for pk, target, label in AuditEntry.objects.values_list("pk", "target", "target_label")
+    )
+    assert {target: now[pk] for target, pk in ids.items()} == {
+        "user:ivy": (f"user:{ivy.pk}", "ivy"),
+        "user:gone": ("", "gone"),
+        str(credential): (f"credential:{credential.pk}", str(credential)),
+        str(event): (f"event:{event.pk}", str(event)),
+        "Crew": (f"reason:{reason.pk}", "Crew"),
+        "12 tickets": ("", ""),
+        "issuance:42": ("issuance:42", ""),
+        "something else": ("", "something else"),
+    }

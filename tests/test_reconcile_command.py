@@ -3,7 +3,7 @@
 import pytest
 from django.core.management import CommandError, call_command
 
-from tests.services.test_reconciliation import plant
+from tests.services.reconciliation.support import plant
 from tickets.models import Credential, ReconciliationRun, RunTrigger
 
 pytestmark = pytest.mark.django_db

@@ -49,7 +49,7 @@ class AuditedAdmin(admin.ModelAdmin):
         audit.record(
             action=f"{self.audit_prefix}.{action}",
             actor=request.user,
-            target=str(obj),
+            target=obj,
             data=data,
             request=request,
         )
@@ -62,25 +62,27 @@ class AuditedAdmin(admin.ModelAdmin):
         self._audit(request, "changed" if change else "created", obj, data)
 
     def delete_model(self, request: HttpRequest, obj: Any) -> None:
-        target, pk = str(obj), obj.pk
+        target, label = audit.Ref(type(obj), obj.pk), str(obj)
         super().delete_model(request, obj)
         audit.record(
             action=f"{self.audit_prefix}.deleted",
             actor=request.user,
             target=target,
-            data={"id": pk},
+            target_label=label,
+            data={"id": target.pk},
             request=request,
         )
 
     def delete_queryset(self, request: HttpRequest, queryset: QuerySet[Any]) -> None:
-        deleted = [(str(obj), obj.pk) for obj in queryset]
+        deleted = [(audit.Ref(type(obj), obj.pk), str(obj)) for obj in queryset]
         super().delete_queryset(request, queryset)
-        for target, pk in deleted:
+        for target, label in deleted:
             audit.record(
                 action=f"{self.audit_prefix}.deleted",
                 actor=request.user,
                 target=target,
-                data={"id": pk},
+                target_label=label,
+                data={"id": target.pk},
                 request=request,
             )
 

@@ -5,16 +5,17 @@ from __future__ import annotations
 
 from django.http import HttpRequest
 
-from tickets import roles, selectors
+from tickets import roles
 from tickets.models import Environment
+from tickets.selectors import credentials as credential_selectors
 
 
 def banners(request: HttpRequest) -> dict[str, object]:
     user = getattr(request, "user", None)
     # Only the environment: every page pays for this, and a credential row means decrypting.
-    environment = selectors.issuing_environment()
+    environment = credential_selectors.issuing_environment()
     expiring = (
-        selectors.expiring_credentials()
+        credential_selectors.expiring_credentials()
         if user is not None and user.has_perm(roles.MANAGE_CREDENTIALS)
         else []
     )

@@ -26,17 +26,3 @@ def htmx_login_redirect(
         return response
 
     return middleware
-
-
-def content_security_policy(
-    get_response: Callable[[HttpRequest], HttpResponse],
-) -> Callable[[HttpRequest], HttpResponse]:
-    """Send settings.CONTENT_SECURITY_POLICY with every response (a view may set its own)."""
-    policy = settings.CONTENT_SECURITY_POLICY
-
-    def middleware(request: HttpRequest) -> HttpResponse:
-        response = get_response(request)
-        response.headers.setdefault("Content-Security-Policy", policy)
-        return response
-
-    return middleware

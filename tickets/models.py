@@ -123,6 +123,57 @@ class ApiCall(models.Model):
         return f"{self.method} {self.path} → {self.status or self.error or '?'}"
 
 
+class AuditAction(models.TextChoices):
+    """Every action the audit log records: the one registry of dotted codes, each with the
+    sentence the log shows for it. `services.audit.record` refuses a code not listed here."""
+
+    AUTH_LOGIN = "auth.login", "Signed in"
+    AUTH_LOGOUT = "auth.logout", "Signed out"
+    AUTH_LOGIN_FAILED = "auth.login_failed", "Failed to sign in"
+    AUTH_LOCKED_OUT = "auth.locked_out", "Locked out after too many failed sign-ins"
+    USER_CREATED = "user.created", "Created a user"
+    USER_ROLE_CHANGED = "user.role_changed", "Changed a user's role"
+    USER_DEACTIVATED = "user.deactivated", "Deactivated a user"
+    USER_REACTIVATED = "user.reactivated", "Reactivated a user"
+    USER_PASSWORD_RESET = "user.password_reset", "Reset a user's password"
+    CREDENTIAL_CREATED = "credential.created", "Added a Fourvenues credential"
+    CREDENTIAL_CHANGED = "credential.changed", "Changed a Fourvenues credential"
+    CREDENTIAL_ACTIVATED = "credential.activated", "Activated a Fourvenues credential"
+    CREDENTIAL_DEACTIVATED = "credential.deactivated", "Deactivated a Fourvenues credential"
+    CREDENTIAL_VERIFIED = "credential.verified", "Tested a Fourvenues credential: it works"
+    CREDENTIAL_VERIFY_FAILED = (
+        "credential.verify_failed",
+        "Tested a Fourvenues credential: it failed",
+    )
+    CATALOGUE_REFRESHED = "catalogue.refreshed", "Refreshed the catalogue from Fourvenues"
+    CATALOGUE_REFRESH_FAILED = "catalogue.refresh_failed", "Could not refresh the catalogue"
+    CATALOGUE_RATES_REFRESHED = "catalogue.rates_refreshed", "Refreshed an event's rates"
+    CATALOGUE_RATES_REFRESH_FAILED = (
+        "catalogue.rates_refresh_failed",
+        "Could not refresh an event's rates",
+    )
+    ISSUANCE_CREATED = "issuance.created", "Submitted comps to issue"
+    ISSUANCE_LINES_CONFIRMED = "issuance.lines_confirmed", "Fourvenues issued tickets"
+    ISSUANCE_LINES_FAILED = "issuance.lines_failed", "Tickets failed"
+    ISSUANCE_LINES_UNKNOWN = "issuance.lines_unknown", "Tickets' outcome unknown: checking"
+    ISSUANCE_UNMATCHED_TICKET = "issuance.unmatched_ticket", "Kept a ticket that matched no line"
+    ISSUANCE_LINE_RETRIED = "issuance.line_retried", "Sent a failed ticket again"
+    ISSUANCE_RESOLVE_REQUESTED = "issuance.resolve_requested", "Asked to check tickets now"
+    RESOLVER_POSTPONED = "resolver.postponed", "Could not check tickets yet: will ask again"
+    TICKET_DOCUMENT_VIEWED = "ticket.document_viewed", "Viewed a holder's document number"
+    TICKETS_EXPORTED = "tickets.exported", "Exported tickets"
+    RECONCILIATION_REQUESTED = "reconciliation.requested", "Started a reconciliation"
+    DISCREPANCY_ACKNOWLEDGED = "discrepancy.acknowledged", "Acknowledged a difference"
+    DISCREPANCY_ADOPTED = "discrepancy.adopted", "Adopted a ticket unknown to Comps"
+    DISCREPANCY_RECHECKED = "discrepancy.rechecked", "Checked a difference again"
+    REASON_CREATED = "reason.created", "Added a reason"
+    REASON_CHANGED = "reason.changed", "Changed a reason"
+    REASON_DELETED = "reason.deleted", "Deleted a reason"
+    SUPPLEMENT_CREATED = "supplement.created", "Added a supplement"
+    SUPPLEMENT_CHANGED = "supplement.changed", "Changed a supplement"
+    SUPPLEMENT_DELETED = "supplement.deleted", "Deleted a supplement"
+
+
 class AuditLogIsAppendOnly(Exception):
     pass
 
@@ -154,10 +205,11 @@ class AuditEntry(models.Model):
         related_name="audit_entries",
     )
     actor_label = models.CharField(max_length=150, blank=True)  # survives user deletion
-    action = models.CharField(
-        max_length=100, db_index=True
-    )  # dotted code, e.g. "credential.verified"
+    action = models.CharField(max_length=100, db_index=True, choices=AuditAction.choices)
+    # What the action was done to, as "<kind>:<pk>" ("issuance:42", "user:7"), or blank; and how
+    # staff know it by (a username, a credential's name) when the key alone does not say.
     target = models.CharField(max_length=200, blank=True)
+    target_label = models.CharField(max_length=200, blank=True)
     data = models.JSONField(default=dict, blank=True)
     ip_address = models.GenericIPAddressField(null=True, blank=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
@@ -186,7 +238,7 @@ class AuditEntry(models.Model):
         raise AuditLogIsAppendOnly("Audit entries cannot be deleted.")
 
 
-# --- The catalogue: local mirrors of Fourvenues, refreshed by services.catalog ---------------
+# --- The catalogue: local mirrors of Fourvenues, refreshed by services.catalogue -------------
 
 
 class CatalogueEntry(models.Model):
@@ -344,8 +396,19 @@ class LineState(models.TextChoices):
     REJECTED = "rejected", "Rejected"
 
 
+class FailureCause(models.TextChoices):
+    """Why a line failed: what the issuer is told to do differs (fix the key, fix the holder)."""
+
+    NONE = "", "—"
+    CREDENTIAL = "credential", "The Fourvenues credential was refused"
+    REFUSED = "refused", "Fourvenues refused the ticket"
+    NOT_CREATED = "not_created", "Fourvenues has no such ticket"
+    NOT_SENT = "not_sent", "Not sent: the request could not be built"
+    GAVE_UP = "gave_up", "Fourvenues stayed unavailable"
+
+
 class IssuanceStatus(models.TextChoices):
-    """Derived from the lines (`services.issuance.derive_status`); stored for lists and filters."""
+    """Derived from the lines (`services.ledger.derive_status`); stored for lists and filters."""
 
     AWAITING_APPROVAL = "awaiting_approval", "Awaiting approval"
     IN_PROGRESS = "in_progress", "In progress"
@@ -429,6 +492,9 @@ class IssuanceLine(models.Model):
     state = models.CharField(max_length=20, choices=LineState.choices, default=LineState.PENDING)
     attempts = models.PositiveSmallIntegerField(default=0)
     last_error = models.CharField(max_length=500, blank=True)
+    failure_cause = models.CharField(
+        max_length=20, choices=FailureCause.choices, default=FailureCause.NONE, blank=True
+    )
     batch_id = models.UUIDField(null=True, blank=True, db_index=True)  # lines sent in one call
     sent_at = models.DateTimeField(null=True, blank=True)
     settled_at = models.DateTimeField(null=True, blank=True)

@@ -6,6 +6,7 @@ from __future__ import annotations
 from typing import Any
 
 from axes.signals import user_locked_out
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
 from django.dispatch import receiver
@@ -18,9 +19,7 @@ from tickets.services import audit
 def audit_login(
     sender: Any, request: HttpRequest | None, user: AbstractBaseUser, **kwargs: Any
 ) -> None:
-    audit.record(
-        action="auth.login", actor=user, target=f"user:{user.get_username()}", request=request
-    )
+    audit.record(action="auth.login", actor=user, target=user, request=request)
 
 
 @receiver(user_logged_out, dispatch_uid="tickets.audit_logout")
@@ -28,9 +27,7 @@ def audit_logout(
     sender: Any, request: HttpRequest | None, user: AbstractBaseUser | None, **kwargs: Any
 ) -> None:
     if user is not None:
-        audit.record(
-            action="auth.logout", actor=user, target=f"user:{user.get_username()}", request=request
-        )
+        audit.record(action="auth.logout", actor=user, target=user, request=request)
 
 
 @receiver(user_login_failed, dispatch_uid="tickets.audit_login_failed")
@@ -40,11 +37,26 @@ def audit_login_failed(
     # Only the username typed: `credentials` also holds the password (masked by Django, but
     # nothing of it belongs in the log).
     username = str(credentials.get("username") or "")[:150]
-    audit.record(action="auth.login_failed", target=f"user:{username}", request=request)
+    audit.record(
+        action="auth.login_failed",
+        target=_user_named(username),
+        target_label=username,
+        request=request,
+    )
 
 
 @receiver(user_locked_out, dispatch_uid="tickets.audit_locked_out")
 def audit_locked_out(
     sender: Any, request: HttpRequest | None, username: str | None = None, **kwargs: Any
 ) -> None:
-    audit.record(action="auth.locked_out", target=f"user:{(username or '')[:150]}", request=request)
+    typed = (username or "")[:150]
+    audit.record(
+        action="auth.locked_out", target=_user_named(typed), target_label=typed, request=request
+    )
+
+
+def _user_named(username: str) -> AbstractBaseUser | None:
+    """The account a failed sign-in was for, when there is one (its log shows the attempts)."""
+    if not username:
+        return None
+    return get_user_model().objects.filter(username=username).first()

@@ -9,7 +9,7 @@ from django_tasks import task
 
 @task()
 def send_issuance(issuance_id: int) -> None:
-    from tickets.services.issuance import send_pending_lines
+    from tickets.services.sending import send_pending_lines
 
     send_pending_lines(issuance_id=issuance_id)
 
@@ -23,13 +23,13 @@ def resolve_issuance(issuance_id: int) -> None:
 
 @task()
 def reconcile_event(run_id: int) -> None:
-    from tickets.services.reconciliation import execute_run
+    from tickets.services.reconciliation.runs import execute_run
 
     execute_run(run_id=run_id)
 
 
 @task()
 def refresh_catalogue() -> None:
-    from tickets.services.catalog import refresh_issuing_catalogue
+    from tickets.services.catalogue import refresh_issuing_catalogue
 
     refresh_issuing_catalogue()

@@ -37,11 +37,12 @@ from django.test.utils import CaptureQueriesContext  # noqa: E402
 
 from tests.bench.support import throwaway_database  # noqa: E402
 from tests.fixtures.issuing import IssuingSetup, build_issuing_setup  # noqa: E402
-from tickets.fourvenues.client import ApiKeyAuth, FourvenuesClient  # noqa: E402
+from tickets.fourvenues.auth import ApiKeyAuth  # noqa: E402
+from tickets.fourvenues.endpoints import FourvenuesClient  # noqa: E402
 from tickets.fourvenues.sandbox import SandboxServer  # noqa: E402
 from tickets.fourvenues.schemas import CreateTicketsRequest, NewTicket  # noqa: E402
 from tickets.models import ApiCall  # noqa: E402
-from tickets.services import issuance  # noqa: E402
+from tickets.services import issuance, sending  # noqa: E402
 
 SIZES = (1, 10, 50)
 TARGET_MS = 10.0  # added per holder
@@ -86,7 +87,7 @@ def backoffice_issue(setup: IssuingSetup, n: int) -> tuple[float, float]:
     created, _ = issuance.submit_issuance(
         idempotency_key=uuid.uuid4(), draft=setup.draft(n), user=setup.issuer
     )
-    issuance.send_pending_lines(issuance_id=created.pk)
+    sending.send_pending_lines(issuance_id=created.pk)
     elapsed = time.perf_counter() - started
     assert set(created.lines.values_list("state", flat=True)) == {"confirmed"}
     # Every call is recorded with its duration: the time spent waiting on the sandbox.
@@ -102,7 +103,7 @@ def queries_to_issue(setup: IssuingSetup, n: int) -> int:
         created, _ = issuance.submit_issuance(
             idempotency_key=uuid.uuid4(), draft=setup.draft(n), user=setup.issuer
         )
-        issuance.send_pending_lines(issuance_id=created.pk)
+        sending.send_pending_lines(issuance_id=created.pk)
     return len(queries)
 
 

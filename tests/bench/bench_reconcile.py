@@ -44,9 +44,9 @@ from tickets.models import (  # noqa: E402
     RunTrigger,
     TicketChange,
 )
-from tickets.services import reconciliation  # noqa: E402
-from tickets.services.issuance import send_pending_lines  # noqa: E402
 from tickets.services.mirror import mirror_tickets  # noqa: E402
+from tickets.services.reconciliation import runs  # noqa: E402
+from tickets.services.sending import send_pending_lines  # noqa: E402
 
 TICKETS = int(os.environ.get("BENCH_TICKETS", "100000"))
 PLANTED_EACH = 100
@@ -189,11 +189,11 @@ def main() -> int:
         print(f"setup: {TICKETS:,} tickets loaded and mirrored in {setup_seconds:.1f} s")
         planted = plant(setup, sandbox)
 
-        run = reconciliation.request_run(
+        run = runs.request_run(
             event=setup.event, trigger=RunTrigger.COMMAND, full=True, enqueue=False
         )
         started = time.perf_counter()
-        run = reconciliation.execute_run(run_id=run.pk)
+        run = runs.execute_run(run_id=run.pk)
         elapsed = time.perf_counter() - started
         peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 

@@ -1,7 +1,7 @@
 """`make bench-search`: the ticket search page's server time at scale, against a naive baseline.
 
 Seeds a throwaway test database (of whatever DATABASE_URL names) with BENCH_ROWS tickets
-(default 1,000,000) through `tickets.services.seeding`, then, for a fixed set of queries, times
+(default 1,000,000) through `tickets.demo.seeding`, then, for a fixed set of queries, times
 GET /tickets/?... as a manager through django.test.Client (p50/p95 of the server time), counts
 the queries per page, and times the same text searches done Django-admin style (an OR of
 `icontains` over six columns, same order, first page of 50) for the ratio.
@@ -31,8 +31,8 @@ from django.test.utils import CaptureQueriesContext  # noqa: E402
 from django.urls import reverse  # noqa: E402
 
 from tests.bench.support import throwaway_database  # noqa: E402
+from tickets.demo.seeding import seed_tickets  # noqa: E402
 from tickets.models import Event, IssuedTicket  # noqa: E402
-from tickets.services.seeding import seed_tickets  # noqa: E402
 
 ROWS = int(os.environ.get("BENCH_ROWS", "1000000"))
 ROUNDS = int(os.environ.get("BENCH_ROUNDS", "30"))
@@ -79,13 +79,15 @@ def _naive(term: str) -> Callable[[], object]:
 
 
 def _selector(user: object, params: dict[str, object]) -> object:
-    """The search query alone: the page's rows as the selectors give them, no request or
-    template."""
-    from tickets.selectors import search_tickets, ticket_listing
+    """The search query alone: the page's rows as the selectors give them (the filters
+    validated by the page's form), no request or template."""
+    from tickets.forms.search import TicketSearchForm
+    from tickets.selectors import search as search_selectors
 
     number = int(params.get("page", 1))
-    result = search_tickets(user=user, params={k: str(v) for k, v in params.items()})
-    return ticket_listing(result.tickets, offset=(number - 1) * PAGE, limit=PAGE + 1)
+    form = TicketSearchForm.from_query({k: str(v) for k, v in params.items()})
+    tickets = search_selectors.search_tickets(user=user, filters=form.filters())
+    return search_selectors.ticket_listing(tickets, offset=(number - 1) * PAGE, limit=PAGE + 1)
 
 
 def _seed() -> None:

@@ -10,7 +10,7 @@ from django.contrib.auth.models import Group
 from playwright.sync_api import Page, expect
 
 from tests.browser.test_search_flow import PASSWORD, log_in
-from tests.services.test_reconciliation import plant, reconcile
+from tests.services.reconciliation.support import plant, reconcile
 from tickets import roles
 from tickets.models import Discrepancy, DiscrepancyState, IssuedTicket
 

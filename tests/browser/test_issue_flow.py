@@ -12,7 +12,7 @@ from playwright.sync_api import Page, expect
 
 from tests import factories as f
 from tickets.models import Event, PriceOption, Rate
-from tickets.services.catalog import refresh_catalogue
+from tickets.services.catalogue import refresh_catalogue
 from tickets.services.credentials import register_credential
 
 HOLDERS = [

@@ -21,4 +21,4 @@ def test_record_keeps_who_and_what_and_refuses_changes():
 
 @pytest.mark.django_db
 def test_record_without_an_actor_is_the_system():
-    assert audit.record(action="catalog.refreshed").actor_label == "system"
+    assert audit.record(action="catalogue.refreshed").actor_label == "system"

@@ -13,6 +13,7 @@ from django.contrib.auth.models import Permission
 
 from tests import factories as f
 from tickets.models import AuditEntry, IssuedTicket, LineState
+from tickets.selectors.search import TicketSearchFilters
 from tickets.services import exports
 from tickets.text import document_digest
 
@@ -158,7 +159,7 @@ def test_export_of_a_manager_has_every_ticket_in_the_search_order_and_is_audited
 
     export = exports.start_export(
         user=manager,
-        params={"rate": "VIP", "sort": "code"},
+        filters=TicketSearchFilters(rate="VIP", sort="code"),
         columns=["code", "rate"],
         fmt="csv",
     )
@@ -181,7 +182,9 @@ def test_export_of_a_manager_has_every_ticket_in_the_search_order_and_is_audited
 
 def test_the_audit_entry_is_written_before_the_stream_is_read():
     ticket(f.IssuanceFactory())
-    export = exports.start_export(user=f.manager(), params={}, columns=None, fmt="xlsx")
+    export = exports.start_export(
+        user=f.manager(), filters=TicketSearchFilters(), columns=None, fmt="xlsx"
+    )
     assert AuditEntry.objects.filter(action="tickets.exported").count() == 1
     assert export.columns == list(exports.DEFAULT_COLUMNS)
     assert "document_number" not in export.columns
@@ -192,7 +195,9 @@ def test_an_issuer_exports_only_tickets_of_their_own_issuances():
     mine = ticket(f.IssuanceFactory(created_by=issuer))
     ticket(f.IssuanceFactory())
     ticket()  # mirrored without a line (reconciliation): not the issuer's
-    export = exports.start_export(user=issuer, params={}, columns=["code"], fmt="csv")
+    export = exports.start_export(
+        user=issuer, filters=TicketSearchFilters(), columns=["code"], fmt="csv"
+    )
     assert export.row_count == 1
     assert read_csv(export.stream)[1:] == [[mine.code]]
 
@@ -203,7 +208,7 @@ def test_document_numbers_need_the_permission():
         for kwargs in ({"include_documents": True}, {"columns": ["code", "document_number"]}):
             kwargs.setdefault("columns", None)
             with pytest.raises(exports.ExportError, match="document numbers"):
-                exports.start_export(user=user, params={}, fmt="csv", **kwargs)
+                exports.start_export(user=user, filters=TicketSearchFilters(), fmt="csv", **kwargs)
     assert not AuditEntry.objects.filter(action="tickets.exported").exists()
 
 
@@ -217,7 +222,11 @@ def test_document_numbers_are_exported_decrypted_when_allowed():
     manager = type(manager).objects.get(pk=manager.pk)
 
     export = exports.start_export(
-        user=manager, params={}, columns=["code"], fmt="csv", include_documents=True
+        user=manager,
+        filters=TicketSearchFilters(),
+        columns=["code"],
+        fmt="csv",
+        include_documents=True,
     )
 
     assert export.columns == ["code", "document_type", "document_number"]
@@ -227,20 +236,64 @@ def test_document_numbers_are_exported_decrypted_when_allowed():
 
 def test_a_document_number_typed_in_the_search_box_is_masked_in_the_audit_log():
     ticket(f.IssuanceFactory(), document_type="dni", document_number="12345678Z")
-    exports.start_export(user=f.manager(), params={"q": "12345678Z"}, columns=["code"], fmt="csv")
+    exports.start_export(
+        user=f.manager(), filters=TicketSearchFilters(q="12345678Z"), columns=["code"], fmt="csv"
+    )
     entry = AuditEntry.objects.get(action="tickets.exported")
     assert "12345678Z" not in str(entry.data)
     assert entry.data["filter"]["q"].endswith("78Z")
     assert entry.data["row_count"] == 1
 
 
-def test_a_bad_format_or_filter_is_an_export_error():
+def test_a_bad_format_is_an_export_error():
+    # A bad filter never reaches the service: the view validates the search form (see
+    # tests/views/test_exports.py).
     with pytest.raises(exports.ExportError, match="format"):
-        exports.start_export(user=f.manager(), params={}, columns=None, fmt="pdf")
-    with pytest.raises(exports.ExportError, match="issued_from"):
         exports.start_export(
-            user=f.manager(), params={"issued_from": "yesterday"}, columns=None, fmt="csv"
+            user=f.manager(), filters=TicketSearchFilters(), columns=None, fmt="pdf"
         )
+
+
+def test_the_audit_log_keeps_the_filters_set_as_the_search_url_writes_them():
+    issuance = f.IssuanceFactory()
+    channel = f.ChannelFactory()
+    filters = TicketSearchFilters(
+        event=issuance.event,
+        issued_by=issuance.created_by,
+        attribution=("channel", channel.pk),
+        night_from=dt.date(2026, 3, 1),
+    )
+    assert exports.audit_filter(filters) == {
+        "event": str(issuance.event.pk),
+        "issued_by": str(issuance.created_by.pk),
+        "attribution": f"channel:{channel.pk}",
+        "night_from": "2026-03-01",
+    }
+    assert exports.audit_filter(TicketSearchFilters(attribution=("none", None))) == {
+        "attribution": "none"
+    }
+    assert exports.audit_filter(TicketSearchFilters(sort="-issued")) == {}
+
+
+def test_the_codes_of_an_issuance_are_its_confirmed_tickets_guarded_with_a_bom():
+    issuance = f.IssuanceFactory()
+    ticket(issuance, code="OK0001", status="activated")
+    f.IssuanceLineFactory(issuance=issuance, state=LineState.FAILED)
+    line = f.IssuanceLineFactory(issuance=issuance, state=LineState.CONFIRMED, full_name="=1+1")
+    IssuedTicket.objects.create(
+        environment="alpha", remote_id="r-guard", code="-GUARD", line=line, event=issuance.event
+    )
+
+    rows = read_csv(exports.issuance_codes_csv(issuance=issuance))
+
+    assert rows[0] == ["Holder", "Email", "Ticket code", "Event", "Night", "Rate", "Status"]
+    assert [row[2] for row in rows[1:]] == ["OK0001", "'-GUARD"]
+    assert rows[2][0] == "'=1+1"
+    assert rows[1][3:6] == [
+        issuance.event.name,
+        issuance.event.night.isoformat(),
+        issuance.rate.name,
+    ]
 
 
 def test_the_guard_sees_formulas_in_quoted_cells_and_leaves_safe_cells_alone():
@@ -321,3 +374,15 @@ def test_on_postgresql_exports_are_written_by_the_database_unless_documents_are_
     monkeypatch.setattr(exports, "_written_csv", python_rows)
     rows = read_csv(exports.csv_rows(queryset=queryset, columns=["code", "document_number"]))
     assert len(rows) == 10
+
+
+def test_checking_an_export_gives_its_columns_or_says_why_not():
+    manager = f.manager()
+    assert exports.check_export(user=manager, columns=None, fmt="csv") == list(
+        exports.DEFAULT_COLUMNS
+    )
+    assert exports.check_export(
+        user=manager, columns=["code"], fmt="xlsx", include_documents=True
+    ) == ["code", "document_type", "document_number"]
+    with pytest.raises(exports.ExportError, match="document numbers"):
+        exports.check_export(user=f.issuer(), columns=["document_number"], fmt="csv")

@@ -12,6 +12,7 @@ import time_machine
 from django.utils import timezone
 
 from tests.fixtures.worker import drain_tasks
+from tickets.drafts import HolderData
 from tickets.models import (
     AuditEntry,
     Issuance,
@@ -20,7 +21,7 @@ from tickets.models import (
     IssuedTicket,
     LineState,
 )
-from tickets.services.issuance import HolderData, IssuanceError, retry_line, submit_issuance
+from tickets.services.issuance import IssuanceError, retry_line, submit_issuance
 
 # The worker commits; serialized_rollback restores the roles and reasons the migrations made.
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)

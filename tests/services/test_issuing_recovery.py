@@ -19,20 +19,14 @@ from django_tasks_db.models import DBTaskResult
 from tests import factories as f
 from tests.fixtures.worker import drain_tasks
 from tests.services.test_issuing_flow import assert_mirror_matches_sandbox, states
-from tickets.fourvenues.client import FourvenuesClient
+from tickets.fourvenues.endpoints import FourvenuesClient
 from tickets.models import Issuance, IssuanceLine, IssuanceStatus, IssuedTicket, LineState
 from tickets.services.credentials import build_client
-from tickets.services.issuance import (
-    _claim,
-    create_request_for,
-    match_tickets,
-    refresh_status,
-    send_pending_lines,
-    settle_matching,
-    submit_issuance,
-)
+from tickets.services.issuance import submit_issuance
+from tickets.services.ledger import match_tickets, refresh_status, settle_matching
 from tickets.services.maintenance import run_maintenance
 from tickets.services.mirror import mirror_tickets
+from tickets.services.sending import _claim, create_request_for, send_pending_lines
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 

@@ -2,7 +2,7 @@ import pytest
 from django.urls import reverse
 
 from tests import factories
-from tests.catalogue_support import register, start_sandbox
+from tests.catalogue_support import start_sandbox
 from tickets.models import AuditEntry, Event
 
 REFRESH_URL = reverse("catalogue-refresh")
@@ -15,13 +15,8 @@ def server(sandbox_factory, settings):
     return start_sandbox(sandbox_factory, settings)
 
 
-@pytest.fixture
-def credential(server):
-    return register(server)
-
-
 @pytest.mark.django_db
-def test_an_issuer_may_not_refresh_the_catalogue(client, credential):
+def test_an_issuer_may_not_refresh_the_catalogue(client, sandbox_credential):
     client.force_login(factories.issuer())
     response = client.post(REFRESH_URL)
     assert response.status_code == 403
@@ -29,14 +24,14 @@ def test_an_issuer_may_not_refresh_the_catalogue(client, credential):
 
 
 @pytest.mark.django_db
-def test_refreshing_is_post_only(client, credential):
+def test_refreshing_is_post_only(client, sandbox_credential):
     client.force_login(factories.manager())
     assert client.get(REFRESH_URL).status_code == 405
     assert not Event.objects.exists()
 
 
 @pytest.mark.django_db
-def test_a_manager_refreshes_and_is_told_what_was_mirrored(client, server, credential):
+def test_a_manager_refreshes_and_is_told_what_was_mirrored(client, server, sandbox_credential):
     user = factories.manager()
     client.force_login(user)
 
@@ -63,7 +58,9 @@ def test_a_manager_refreshes_and_is_told_what_was_mirrored(client, server, crede
         "-1",
     ],
 )
-def test_a_next_url_that_is_not_a_path_on_this_site_is_ignored(client, credential, next_url):
+def test_a_next_url_that_is_not_a_path_on_this_site_is_ignored(
+    client, sandbox_credential, next_url
+):
     client.force_login(factories.manager())
     response = client.post(REFRESH_URL, {"next": next_url})
     assert response.status_code == 302
@@ -71,12 +68,12 @@ def test_a_next_url_that_is_not_a_path_on_this_site_is_ignored(client, credentia
 
 
 @pytest.mark.django_db
-def test_a_failed_refresh_is_explained_and_keeps_the_catalogue(client, server, credential):
+def test_a_failed_refresh_is_explained_and_keeps_the_catalogue(client, server, sandbox_credential):
     client.force_login(factories.manager())
     client.post(REFRESH_URL)
     events = Event.objects.count()
-    credential.api_key = "ik_test_revoked_key_value"
-    credential.save()
+    sandbox_credential.api_key = "ik_test_revoked_key_value"
+    sandbox_credential.save()
 
     response = client.post(REFRESH_URL, follow=True)
 
@@ -96,7 +93,7 @@ def test_without_a_credential_there_is_nothing_to_refresh(client):
 
 
 @pytest.mark.django_db
-def test_the_home_page_shows_the_button_only_to_those_allowed(client, credential):
+def test_the_home_page_shows_the_button_only_to_those_allowed(client, sandbox_credential):
     client.force_login(factories.manager())
     page = client.get(reverse("home")).content.decode()
     assert REFRESH_URL in page

@@ -9,7 +9,7 @@ from django.utils import timezone
 
 from tests import factories
 from tests.fixtures.worker import drain_tasks
-from tickets.models import LineState
+from tickets.models import FailureCause, LineState
 from tickets.services.credentials import update_credential
 
 
@@ -43,9 +43,24 @@ def test_a_key_refused_by_fourvenues_is_explained_on_the_issuance_page(client, i
 @pytest.mark.django_db
 def test_an_ordinary_refusal_does_not_blame_the_key(client):
     line = factories.IssuanceLineFactory(
-        state=LineState.FAILED, last_error="Fourvenues refused the ticket (HTTP 400): bad email"
+        state=LineState.FAILED,
+        last_error="Fourvenues refused the ticket (HTTP 400): bad email",
+        failure_cause=FailureCause.REFUSED,
     )
     client.force_login(line.issuance.created_by)
     page = client.get(reverse("issuance-detail", args=[line.issuance.pk])).content.decode()
     assert "bad email" in page
+    assert 'data-testid="credential-refused"' not in page
+
+
+@pytest.mark.django_db
+def test_the_key_is_blamed_for_why_a_line_failed_not_for_what_its_error_says(client):
+    """A refusal whose text happens to quote a 401 (from the holder's data, say) is the holder's."""
+    line = factories.IssuanceLineFactory(
+        state=LineState.FAILED,
+        last_error="Fourvenues refused the ticket (HTTP 400): name '(HTTP 401)' not allowed",
+        failure_cause=FailureCause.REFUSED,
+    )
+    client.force_login(line.issuance.created_by)
+    page = client.get(reverse("issuance-detail", args=[line.issuance.pk])).content.decode()
     assert 'data-testid="credential-refused"' not in page

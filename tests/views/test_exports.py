@@ -105,6 +105,17 @@ def test_bad_parameters_are_a_400_with_a_reason(client, params, message):
     assert not AuditEntry.objects.filter(action="tickets.exported").exists()
 
 
+def test_a_bad_filter_is_a_400_that_names_the_parameter(client):
+    client.force_login(f.manager())
+    response = client.get(URL, {"issued_from": "yesterday", "sort": "password"})
+    assert response.status_code == 400
+    assert response["Content-Type"] == "text/plain; charset=utf-8"
+    reason = response.content.decode()
+    assert reason.startswith("The search cannot be exported as it stands (issued_from: ")
+    assert "sort: Cannot sort by “password”." in reason
+    assert not AuditEntry.objects.filter(action="tickets.exported").exists()
+
+
 def test_documents_for_a_manager_who_may_see_them(client):
     ticket(f.IssuanceFactory())
     client.force_login(f.manager())  # the Manager role holds tickets.view_document_numbers

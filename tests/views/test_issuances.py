@@ -42,21 +42,14 @@ def url(name, issuance, *lines):
     return reverse(name, args=[issuance.pk, *(ln.pk for ln in lines)])
 
 
-@pytest.fixture
-def issuer(client):
-    user = f.issuer()
-    client.force_login(user)
-    return user
-
-
 # --- Who sees what ---------------------------------------------------------------------------
 
 
-def test_an_issuer_lists_only_their_own_issuances(client, issuer):
+def test_an_issuer_lists_only_their_own_issuances(issuer_client, issuer):
     mine = f.IssuanceFactory(created_by=issuer, price_option__rate__event__name="My night")
     f.IssuanceFactory(price_option__rate__event__name="Someone else's night")
 
-    response = client.get(reverse("issuance-list"))
+    response = issuer_client.get(reverse("issuance-list"))
 
     assert response.status_code == 200
     assert list(response.context["page"].object_list) == [mine]
@@ -79,7 +72,9 @@ def test_an_issuer_lists_only_their_own_issuances(client, issuer):
         ("post", "issuance-resolve", False),
     ],
 )
-def test_someone_elses_issuance_is_not_found_for_an_issuer(client, issuer, method, name, with_line):
+def test_someone_elses_issuance_is_not_found_for_an_issuer(
+    issuer_client, issuer, method, name, with_line
+):
     theirs = f.IssuanceFactory()
     their_line = confirmed(theirs, "THEIRS-1")
     if with_line:
@@ -87,18 +82,18 @@ def test_someone_elses_issuance_is_not_found_for_an_issuer(client, issuer, metho
         their_line.save()
     lines = [their_line] if with_line else []
 
-    response = getattr(client, method)(url(name, theirs, *lines))
+    response = getattr(issuer_client, method)(url(name, theirs, *lines))
 
     assert response.status_code == 404
     their_line.refresh_from_db()
     assert their_line.state == (LineState.FAILED if with_line else LineState.CONFIRMED)
 
 
-def test_a_line_of_another_issuance_is_not_found_under_mine(client, issuer):
+def test_a_line_of_another_issuance_is_not_found_under_mine(issuer_client, issuer):
     mine = f.IssuanceFactory(created_by=issuer)
     other_line = confirmed(f.IssuanceFactory(), "OTHER-1")
 
-    response = client.get(url("issuance-line-qr", mine, other_line))
+    response = issuer_client.get(url("issuance-line-qr", mine, other_line))
 
     assert response.status_code == 404
 
@@ -130,10 +125,10 @@ def test_a_manager_can_narrow_the_list_to_their_own(client):
     assert response.context["only_mine"] is True
 
 
-def test_mine_1_changes_nothing_for_an_issuer(client, issuer):
+def test_mine_1_changes_nothing_for_an_issuer(issuer_client, issuer):
     mine = f.IssuanceFactory(created_by=issuer)
 
-    response = client.get(reverse("issuance-list"), {"mine": "1"})
+    response = issuer_client.get(reverse("issuance-list"), {"mine": "1"})
 
     assert list(response.context["page"].object_list) == [mine]
 
@@ -153,8 +148,8 @@ def test_anonymous_users_are_sent_to_the_login_page(client):
     assert "/login/" in response["Location"]
 
 
-def test_the_nav_links_an_issuer_to_my_issuances(client, issuer):
-    response = client.get(reverse("home"))
+def test_the_nav_links_an_issuer_to_my_issuances(issuer_client, issuer):
+    response = issuer_client.get(reverse("home"))
 
     assert reverse("issuance-list") in response.content.decode()
     assert ">My issuances</a>" in response.content.decode()
@@ -172,19 +167,19 @@ def test_the_nav_links_a_manager_to_everyones_issuances(client):
 # --- The list --------------------------------------------------------------------------------
 
 
-def test_the_list_is_newest_first_and_paged_by_25(client, issuer):
+def test_the_list_is_newest_first_and_paged_by_25(issuer_client, issuer):
     issuances = [f.IssuanceFactory(created_by=issuer) for _ in range(27)]
     newest_first = list(reversed(issuances))
 
-    first = client.get(reverse("issuance-list"))
-    second = client.get(reverse("issuance-list"), {"page": "2"})
+    first = issuer_client.get(reverse("issuance-list"))
+    second = issuer_client.get(reverse("issuance-list"), {"page": "2"})
 
     assert list(first.context["page"].object_list) == newest_first[:25]
     assert list(second.context["page"].object_list) == newest_first[25:]
     assert "Page 1 of 2" in first.content.decode()
 
 
-def test_the_list_shows_event_rate_holders_reason_and_status(client, issuer):
+def test_the_list_shows_event_rate_holders_reason_and_status(issuer_client, issuer):
     issuance = f.IssuanceFactory(
         created_by=issuer,
         price_option__rate__event__name="Saturday Club",
@@ -195,7 +190,7 @@ def test_the_list_shows_event_rate_holders_reason_and_status(client, issuer):
     confirmed(issuance, "C-2")
     line(issuance, LineState.FAILED)
 
-    html = client.get(reverse("issuance-list")).content.decode()
+    html = issuer_client.get(reverse("issuance-list")).content.decode()
 
     assert "Saturday Club" in html
     assert "Guest list" in html
@@ -208,7 +203,7 @@ def test_the_list_shows_event_rate_holders_reason_and_status(client, issuer):
 # --- The detail page and its live part -------------------------------------------------------
 
 
-def test_the_detail_page_shows_the_header(client, issuer):
+def test_the_detail_page_shows_the_header(issuer_client, issuer):
     issuance = f.IssuanceFactory(
         created_by=issuer,
         price_option__rate__event__name="Friday Live",
@@ -217,19 +212,19 @@ def test_the_detail_page_shows_the_header(client, issuer):
         note="For the band's manager",
     )
 
-    html = client.get(url("issuance-detail", issuance)).content.decode()
+    html = issuer_client.get(url("issuance-detail", issuance)).content.decode()
 
     for text in ("Friday Live", "VIP", "Channel: Press office", "Staff", "For the band"):
         assert text in html
     assert issuer.get_full_name() in html
 
 
-def test_confirmed_lines_show_their_code_and_a_qr_image(client, issuer):
+def test_confirmed_lines_show_their_code_and_a_qr_image(issuer_client, issuer):
     issuance = f.IssuanceFactory(created_by=issuer, status=IssuanceStatus.COMPLETED)
     first = confirmed(issuance, "CODE-AAA", full_name="Ada Lovelace", email="ada@example.com")
     second = confirmed(issuance, "CODE-BBB")
 
-    html = client.get(url("issuance-detail", issuance)).content.decode()
+    html = issuer_client.get(url("issuance-detail", issuance)).content.decode()
 
     assert "Ada Lovelace" in html
     assert "ada@example.com" in html
@@ -242,12 +237,12 @@ def test_confirmed_lines_show_their_code_and_a_qr_image(client, issuer):
     assert url("issuance-print", issuance) in html
 
 
-def test_only_failed_lines_show_their_error_and_a_retry_button(client, issuer):
+def test_only_failed_lines_show_their_error_and_a_retry_button(issuer_client, issuer):
     issuance = f.IssuanceFactory(created_by=issuer, status=IssuanceStatus.PARTIAL)
     ok = confirmed(issuance, "CODE-OK")
     failed = line(issuance, LineState.FAILED, last_error="Fourvenues refused: invalid email")
 
-    html = client.get(url("issuance-detail", issuance)).content.decode()
+    html = issuer_client.get(url("issuance-detail", issuance)).content.decode()
 
     assert "Fourvenues refused: invalid email" in html
     assert html.count(">Retry</button>") == 1
@@ -256,11 +251,11 @@ def test_only_failed_lines_show_their_error_and_a_retry_button(client, issuer):
     assert f'src="{url("issuance-line-qr", issuance, failed)}"' not in html
 
 
-def test_unknown_lines_say_they_are_being_checked_and_cannot_be_retried(client, issuer):
+def test_unknown_lines_say_they_are_being_checked_and_cannot_be_retried(issuer_client, issuer):
     issuance = f.IssuanceFactory(created_by=issuer, status=IssuanceStatus.CHECKING)
     unknown = line(issuance, LineState.UNKNOWN, last_error="Timed out")
 
-    html = client.get(url("issuance-detail", issuance)).content.decode()
+    html = issuer_client.get(url("issuance-detail", issuance)).content.decode()
 
     assert "Checking with Fourvenues…" in html
     assert url("issuance-line-retry", issuance, unknown) not in html
@@ -269,24 +264,24 @@ def test_unknown_lines_say_they_are_being_checked_and_cannot_be_retried(client, 
     assert f'action="{url("issuance-resolve", issuance)}"' in html
 
 
-def test_no_check_now_button_without_unknown_lines(client, issuer):
+def test_no_check_now_button_without_unknown_lines(issuer_client, issuer):
     issuance = f.IssuanceFactory(created_by=issuer)
     line(issuance, LineState.FAILED)
     confirmed(issuance, "C-1")
 
-    html = client.get(url("issuance-detail", issuance)).content.decode()
+    html = issuer_client.get(url("issuance-detail", issuance)).content.decode()
 
     assert "Check with Fourvenues now" not in html
 
 
 @pytest.mark.parametrize("state", [LineState.PENDING, LineState.SENDING, LineState.UNKNOWN])
-def test_the_progress_part_polls_while_a_line_may_still_change(client, issuer, state):
+def test_the_progress_part_polls_while_a_line_may_still_change(issuer_client, issuer, state):
     issuance = f.IssuanceFactory(created_by=issuer)
     confirmed(issuance, "C-1")
     line(issuance, state)
 
-    partial = client.get(url("issuance-progress", issuance))
-    page = client.get(url("issuance-detail", issuance))
+    partial = issuer_client.get(url("issuance-progress", issuance))
+    page = issuer_client.get(url("issuance-detail", issuance))
 
     polling = (
         f'hx-get="{url("issuance-progress", issuance)}" hx-trigger="every 1s" hx-swap="outerHTML"'
@@ -306,7 +301,7 @@ def test_the_progress_part_polls_while_a_line_may_still_change(client, issuer, s
         [LineState.FAILED, LineState.REJECTED],
     ],
 )
-def test_the_progress_part_stops_polling_once_every_line_settled(client, issuer, states):
+def test_the_progress_part_stops_polling_once_every_line_settled(issuer_client, issuer, states):
     issuance = f.IssuanceFactory(created_by=issuer)
     for position, state in enumerate(states):
         if state == LineState.CONFIRMED:
@@ -314,7 +309,7 @@ def test_the_progress_part_stops_polling_once_every_line_settled(client, issuer,
         else:
             line(issuance, state)
 
-    html = client.get(url("issuance-progress", issuance)).content.decode()
+    html = issuer_client.get(url("issuance-progress", issuance)).content.decode()
 
     assert 'id="issuance-progress"' in html
     assert "hx-trigger" not in html
@@ -322,14 +317,14 @@ def test_the_progress_part_stops_polling_once_every_line_settled(client, issuer,
     assert f"{len(states)} of {len(states)} settled" in html
 
 
-def test_the_progress_bar_counts_settled_lines(client, issuer):
+def test_the_progress_bar_counts_settled_lines(issuer_client, issuer):
     issuance = f.IssuanceFactory(created_by=issuer)
     confirmed(issuance, "C-1")
     line(issuance, LineState.FAILED)
     line(issuance, LineState.SENDING)
     line(issuance, LineState.PENDING)
 
-    html = client.get(url("issuance-progress", issuance)).content.decode()
+    html = issuer_client.get(url("issuance-progress", issuance)).content.decode()
 
     assert "2 of 4 settled · 1 issued · 1 failed" in html
     assert 'aria-label="Issued" aria-valuenow="25"' in html
@@ -339,11 +334,11 @@ def test_the_progress_bar_counts_settled_lines(client, issuer):
 # --- QR, CSV and print -----------------------------------------------------------------------
 
 
-def test_the_qr_view_returns_the_svg_of_the_ticket_code(client, issuer):
+def test_the_qr_view_returns_the_svg_of_the_ticket_code(issuer_client, issuer):
     issuance = f.IssuanceFactory(created_by=issuer)
     ticketed = confirmed(issuance, "COMPS-QRCODE42")
 
-    response = client.get(url("issuance-line-qr", issuance, ticketed))
+    response = issuer_client.get(url("issuance-line-qr", issuance, ticketed))
 
     assert response.status_code == 200
     assert response["Content-Type"] == "image/svg+xml"
@@ -355,11 +350,11 @@ def test_the_qr_view_returns_the_svg_of_the_ticket_code(client, issuer):
 
 
 @pytest.mark.parametrize("state", [LineState.PENDING, LineState.FAILED, LineState.UNKNOWN])
-def test_the_qr_view_is_not_found_for_a_line_without_ticket(client, issuer, state):
+def test_the_qr_view_is_not_found_for_a_line_without_ticket(issuer_client, issuer, state):
     issuance = f.IssuanceFactory(created_by=issuer)
     untickted = line(issuance, state)
 
-    response = client.get(url("issuance-line-qr", issuance, untickted))
+    response = issuer_client.get(url("issuance-line-qr", issuance, untickted))
 
     assert response.status_code == 404
 
@@ -370,7 +365,7 @@ def read_csv(response):
     return list(csv.reader(io.StringIO(text.removeprefix("\ufeff"))))
 
 
-def test_the_csv_has_exactly_the_confirmed_tickets(client, issuer):
+def test_the_csv_has_exactly_the_confirmed_tickets(issuer_client, issuer):
     issuance = f.IssuanceFactory(
         created_by=issuer,
         price_option__rate__event__name="Sábado Noche",
@@ -383,7 +378,7 @@ def test_the_csv_has_exactly_the_confirmed_tickets(client, issuer):
     confirmed(issuance, "CODE-2", full_name="Bea", email="bea@example.com")
     night = issuance.event.night.isoformat()
 
-    response = client.get(url("issuance-codes-csv", issuance))
+    response = issuer_client.get(url("issuance-codes-csv", issuance))
 
     assert response.status_code == 200
     assert response["Content-Type"] == "text/csv; charset=utf-8"
@@ -397,22 +392,22 @@ def test_the_csv_has_exactly_the_confirmed_tickets(client, issuer):
     ]
 
 
-def test_the_csv_never_contains_document_numbers(client, issuer):
+def test_the_csv_never_contains_document_numbers(issuer_client, issuer):
     issuance = f.IssuanceFactory(created_by=issuer)
     confirmed(issuance, "CODE-1", document_type="dni", document_number="12345678Z")
 
-    response = client.get(url("issuance-codes-csv", issuance))
+    response = issuer_client.get(url("issuance-codes-csv", issuance))
 
     assert b"12345678Z" not in response.content
     assert b"dni" not in response.content.lower()
 
 
 @pytest.mark.parametrize("payload", ["=HYPERLINK(1)", "+1+1", "-2+3", "@SUM(A1)"])
-def test_the_csv_defuses_spreadsheet_formulas(client, issuer, payload):
+def test_the_csv_defuses_spreadsheet_formulas(issuer_client, issuer, payload):
     issuance = f.IssuanceFactory(created_by=issuer, price_option__rate__event__name=payload)
     confirmed(issuance, "CODE-1", full_name=payload)
 
-    rows = read_csv(client.get(url("issuance-codes-csv", issuance)))
+    rows = read_csv(issuer_client.get(url("issuance-codes-csv", issuance)))
 
     holder, _, code, event, *_ = rows[1]
     assert holder == f"'{payload}"
@@ -420,25 +415,25 @@ def test_the_csv_defuses_spreadsheet_formulas(client, issuer, payload):
     assert code == "CODE-1"
 
 
-def test_the_csv_filename_falls_back_to_the_event_name(client, issuer):
+def test_the_csv_filename_falls_back_to_the_event_name(issuer_client, issuer):
     issuance = f.IssuanceFactory(
         created_by=issuer,
         price_option__rate__event__name="Jueves Ñ",
         price_option__rate__event__slug="",
     )
 
-    response = client.get(url("issuance-codes-csv", issuance))
+    response = issuer_client.get(url("issuance-codes-csv", issuance))
 
     assert f'filename="comps-jueves-n-{issuance.pk}.csv"' in response["Content-Disposition"]
 
 
-def test_the_print_view_has_a_card_per_confirmed_ticket(client, issuer):
+def test_the_print_view_has_a_card_per_confirmed_ticket(issuer_client, issuer):
     issuance = f.IssuanceFactory(created_by=issuer, price_option__rate__event__name="Print Night")
     first = confirmed(issuance, "PRINT-AAA", full_name="Ada")
     second = confirmed(issuance, "PRINT-BBB", full_name="Bea")
     line(issuance, LineState.FAILED, full_name="Cid")
 
-    response = client.get(url("issuance-print", issuance))
+    response = issuer_client.get(url("issuance-print", issuance))
 
     html = response.content.decode()
     assert response.status_code == 200
@@ -456,13 +451,13 @@ def test_the_print_view_has_a_card_per_confirmed_ticket(client, issuer):
 # --- Retry and check now ---------------------------------------------------------------------
 
 
-def test_retrying_a_failed_line_queues_it_again(client, issuer):
+def test_retrying_a_failed_line_queues_it_again(issuer_client, issuer):
     issuance = f.IssuanceFactory(created_by=issuer, status=IssuanceStatus.PARTIAL)
     confirmed(issuance, "C-1")
     failed = line(issuance, LineState.FAILED, full_name="Ada", last_error="Refused")
     tasks_before = DBTaskResult.objects.count()
 
-    response = client.post(url("issuance-line-retry", issuance, failed), follow=True)
+    response = issuer_client.post(url("issuance-line-retry", issuance, failed), follow=True)
 
     assert response.redirect_chain == [(url("issuance-detail", issuance), 302)]
     failed.refresh_from_db()
@@ -473,11 +468,11 @@ def test_retrying_a_failed_line_queues_it_again(client, issuer):
 
 
 @pytest.mark.parametrize("state", [LineState.CONFIRMED, LineState.UNKNOWN, LineState.SENDING])
-def test_only_failed_lines_can_be_retried(client, issuer, state):
+def test_only_failed_lines_can_be_retried(issuer_client, issuer, state):
     issuance = f.IssuanceFactory(created_by=issuer)
     not_failed = line(issuance, state, full_name="Ada")
 
-    response = client.post(url("issuance-line-retry", issuance, not_failed), follow=True)
+    response = issuer_client.post(url("issuance-line-retry", issuance, not_failed), follow=True)
 
     not_failed.refresh_from_db()
     assert not_failed.state == state
@@ -485,12 +480,12 @@ def test_only_failed_lines_can_be_retried(client, issuer, state):
     assert 'class="alert alert-danger"' in response.content.decode()
 
 
-def test_check_now_asks_the_resolver_about_unknown_lines(client, issuer):
+def test_check_now_asks_the_resolver_about_unknown_lines(issuer_client, issuer):
     issuance = f.IssuanceFactory(created_by=issuer, status=IssuanceStatus.CHECKING)
     unknown = line(issuance, LineState.UNKNOWN)
     tasks_before = DBTaskResult.objects.count()
 
-    response = client.post(url("issuance-resolve", issuance), follow=True)
+    response = issuer_client.post(url("issuance-resolve", issuance), follow=True)
 
     assert response.redirect_chain == [(url("issuance-detail", issuance), 302)]
     unknown.refresh_from_db()
@@ -499,16 +494,16 @@ def test_check_now_asks_the_resolver_about_unknown_lines(client, issuer):
     assert "Asked Fourvenues" in response.content.decode()
 
 
-def test_check_now_without_unknown_lines_says_so(client, issuer):
+def test_check_now_without_unknown_lines_says_so(issuer_client, issuer):
     issuance = f.IssuanceFactory(created_by=issuer)
     confirmed(issuance, "C-1")
 
-    response = client.post(url("issuance-resolve", issuance), follow=True)
+    response = issuer_client.post(url("issuance-resolve", issuance), follow=True)
 
     assert "No ticket of this issuance is waiting to be checked." in response.content.decode()
 
 
-def test_the_views_pass_the_user_and_request_to_the_services(client, issuer, monkeypatch):
+def test_the_views_pass_the_user_and_request_to_the_services(issuer_client, issuer, monkeypatch):
     issuance = f.IssuanceFactory(created_by=issuer)
     failed = line(issuance, LineState.FAILED)
     calls = []
@@ -519,8 +514,8 @@ def test_the_views_pass_the_user_and_request_to_the_services(client, issuer, mon
         "tickets.services.issuance.resolve_now", lambda **kwargs: calls.append(("resolve", kwargs))
     )
 
-    client.post(url("issuance-line-retry", issuance, failed))
-    client.post(url("issuance-resolve", issuance))
+    issuer_client.post(url("issuance-line-retry", issuance, failed))
+    issuer_client.post(url("issuance-resolve", issuance))
 
     (retry_name, retry), (resolve_name, resolve) = calls
     assert (retry_name, retry["line"], retry["user"]) == ("retry", failed, issuer)
@@ -530,12 +525,12 @@ def test_the_views_pass_the_user_and_request_to_the_services(client, issuer, mon
 
 
 @pytest.mark.parametrize("name", ["issuance-line-retry", "issuance-resolve"])
-def test_retry_and_check_now_refuse_get(client, issuer, name):
+def test_retry_and_check_now_refuse_get(issuer_client, issuer, name):
     issuance = f.IssuanceFactory(created_by=issuer)
     failed = line(issuance, LineState.FAILED)
     lines = [failed] if name == "issuance-line-retry" else []
 
-    response = client.get(url(name, issuance, *lines))
+    response = issuer_client.get(url(name, issuance, *lines))
 
     assert response.status_code == 405
     failed.refresh_from_db()

@@ -6,6 +6,7 @@ import pytest
 from django.urls import reverse
 
 from tests import factories as f
+from tickets.drafts import MAX_SESSION_DRAFTS
 from tickets.fields import decrypt
 from tickets.models import Issuance, Reason
 from tickets.services.issuance import IssuanceError
@@ -26,14 +27,6 @@ def catalogue():
         "channel": f.ChannelFactory(),
         "reason": Reason.objects.get(label="Press"),
     }
-
-
-@pytest.fixture
-def issuer_client(client):
-    user = f.issuer()
-    client.force_login(user)
-    client.user = user
-    return client
 
 
 def form_data(catalogue, rows, **overrides):
@@ -308,24 +301,21 @@ def test_a_review_without_a_draft_says_the_form_expired(issuer_client, catalogue
 
 
 def test_the_session_keeps_only_the_latest_drafts(issuer_client, catalogue):
-    keys = [
-        submit_to_review(issuer_client, catalogue)
-        for _ in range(issue_views.MAX_SESSION_DRAFTS + 2)
-    ]
+    keys = [submit_to_review(issuer_client, catalogue) for _ in range(MAX_SESSION_DRAFTS + 2)]
     stored = issuer_client.session["issuance_drafts"]
-    assert list(stored) == [str(k) for k in keys[-issue_views.MAX_SESSION_DRAFTS :]]
+    assert list(stored) == [str(k) for k in keys[-MAX_SESSION_DRAFTS:]]
 
 
 # --- Confirming ----------------------------------------------------------------------------------
 
 
-def test_confirm_issues_once_and_leads_to_the_issuance(issuer_client, catalogue):
+def test_confirm_issues_once_and_leads_to_the_issuance(issuer_client, issuer, catalogue):
     key = submit_to_review(issuer_client, catalogue)
     response = issuer_client.post(reverse("issue-confirm", args=[key]))
     issuance = Issuance.objects.get(idempotency_key=key)
     assert response.status_code == 302
     assert response["Location"] == reverse("issuance-detail", args=[issuance.pk])
-    assert issuance.created_by == issuer_client.user
+    assert issuance.created_by == issuer
     assert issuance.lines.count() == 2
     assert sorted(issuance.lines.values_list("email", flat=True)) == [
         "ana@example.com",

@@ -8,8 +8,8 @@ from django.urls import reverse
 
 from tests import factories as f
 from tests.views.test_reconciliation import a_discrepancy, a_run
-from tickets import selectors
-from tickets.models import DiscrepancyKind
+from tickets.models import Credential, DiscrepancyKind
+from tickets.selectors import audit as audit_selectors
 from tickets.services import audit
 from tickets.views import issuances, reconciliation
 
@@ -38,10 +38,10 @@ def test_my_issuances_pages_keep_only_mine(client, monkeypatch):
 
 
 def test_audit_log_pages_keep_the_filter(client, monkeypatch):
-    monkeypatch.setattr(selectors, "AUDIT_PAGE_SIZE", 1)
+    monkeypatch.setattr(audit_selectors, "AUDIT_PAGE_SIZE", 1)
     client.force_login(f.admin())
     for n in range(2):
-        audit.record(action="credential.tested", target=f"credential:{n}")
+        audit.record(action="credential.verified", target=audit.Ref(Credential, n + 1))
     first = client.get(reverse("audit-log"), {"action": "credential"})
     assert links(first) == [("?action=credential&amp;page=2", "next")]
     assert "Newer" not in first.content.decode()

@@ -9,8 +9,8 @@ import time_machine
 from django.urls import reverse
 
 from tests import factories
-from tickets import selectors
 from tickets.models import Environment, Issuance, IssuedTicket, LineState, Reason
+from tickets.selectors import reports as report_selectors
 
 URL = reverse("reports")
 MADRID = ZoneInfo("Europe/Madrid")
@@ -111,7 +111,9 @@ def _figures(report):
 def _report(grouping, **period):
     period.setdefault("date_from", dt.date(2025, 12, 21))
     period.setdefault("date_to", dt.date(2026, 3, 20))
-    return selectors.ticket_report(grouping=grouping, environment=Environment.ALPHA, **period)
+    return report_selectors.ticket_report(
+        grouping=grouping, environment=Environment.ALPHA, **period
+    )
 
 
 @pytest.mark.django_db
@@ -161,7 +163,7 @@ def test_a_wider_period_and_another_environment(data):
     wide = _report("reason", date_from=dt.date(2025, 11, 1))
     assert ("VIP", 1, Decimal("15.00"), 1, 100.0) in _figures(wide)
 
-    production = selectors.ticket_report(
+    production = report_selectors.ticket_report(
         grouping="reason",
         environment=Environment.PRODUCTION,
         date_from=dt.date(2026, 1, 1),

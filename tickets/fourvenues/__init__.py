@@ -1,15 +1,16 @@
 """Everything the project knows about speaking to the Fourvenues Integrations API.
 
 Import from here, not from the submodules: the names below are the package's public surface.
+The submodules, leaves first: errors.py (typed failures), auth.py (credentials as headers),
+throttle.py (the shared per-key limit), parsing.py (lenient readers of single values),
+schemas.py (response objects and the create request), calls.py (call records and scrubbing),
+client.py (HTTP only, the one module that imports `requests`), endpoints.py (FourvenuesClient:
+one typed method per endpoint). sandbox/ is the fake API, with its own façade.
 """
 
-from tickets.fourvenues.client import (
-    ApiKeyAuth,
-    Auth,
-    CallRecord,
-    FourvenuesClient,
-    LegacyAuth,
-)
+from tickets.fourvenues.auth import ApiKeyAuth, Auth, LegacyAuth, fingerprint
+from tickets.fourvenues.calls import CallRecord
+from tickets.fourvenues.endpoints import FourvenuesClient
 from tickets.fourvenues.errors import (
     AuthenticationFailed,
     FourvenuesError,
@@ -21,6 +22,13 @@ from tickets.fourvenues.errors import (
     Rejected,
     Unavailable,
 )
+from tickets.fourvenues.parsing import (
+    SchemaError,
+    as_list,
+    parse_date,
+    parse_money,
+    parse_timestamp,
+)
 from tickets.fourvenues.schemas import (
     Channel,
     CreateTicketsRequest,
@@ -29,16 +37,11 @@ from tickets.fourvenues.schemas import (
     PriceOption,
     Promoter,
     Rate,
-    SchemaError,
     SupplementChoice,
     Ticket,
     TicketSupplement,
-    as_list,
-    parse_date,
-    parse_money,
-    parse_timestamp,
 )
-from tickets.fourvenues.throttle import RateLimiter, fingerprint, limiter_for
+from tickets.fourvenues.throttle import RateLimiter, limiter_for
 
 __all__ = [
     "ApiKeyAuth",

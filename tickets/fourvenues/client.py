@@ -1,7 +1,8 @@
-"""HTTP client for the Fourvenues Integrations API.
+"""HTTP for the Fourvenues Integrations API: session, auth, timeouts, retries, typed errors.
 
 This is the only module in the project that imports `requests`. It knows nothing of Django:
-a service elsewhere builds it from a stored credential and settings.
+a service elsewhere builds the client from a stored credential and settings. `HttpClient` here
+speaks HTTP; `FourvenuesClient` (endpoints.py) builds on it with one typed method per endpoint.
 
 The rules it enforces (design.md, "The one rule that shapes everything"):
 
@@ -15,8 +16,8 @@ The rules it enforces (design.md, "The one rule that shapes everything"):
   is safe to send again.
 * Success is a 2xx status AND a JSON object body AND `success` not false.
 * Every HTTP attempt waits for the per-key rate limiter and is reported to `on_call` as a
-  redacted `CallRecord`. Auth headers are never recorded or logged, and the key and secret are
-  scrubbed from any text that could reach a message, a record or a log line.
+  redacted `CallRecord` (calls.py). Auth headers are never recorded or logged, and the key and
+  secret are scrubbed from any text that could reach a message, a record or a log line.
 """
 
 from __future__ import annotations
@@ -24,24 +25,21 @@ from __future__ import annotations
 import json
 import logging
 import random
-import re
 import time
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
-from decimal import Decimal
 from importlib import metadata
-from typing import Any, Literal, NoReturn
-from urllib.parse import quote
+from typing import Any, Literal, NoReturn, Self
 
 import requests
 from requests.adapters import HTTPAdapter
 from urllib3.exceptions import ClosedPoolError, ConnectTimeoutError, MaxRetryError
 from urllib3.util.retry import Retry
 
+from tickets.fourvenues.auth import Auth
+from tickets.fourvenues.calls import NO_JSON, CallRecord, Scrubber
 from tickets.fourvenues.errors import (
     AuthenticationFailed,
-    FourvenuesError,
     InvalidResponse,
     NotFound,
     OutcomeUnknown,
@@ -49,22 +47,8 @@ from tickets.fourvenues.errors import (
     RateLimited,
     Rejected,
     Unavailable,
-    truncate,
 )
-from tickets.fourvenues.schemas import (
-    Channel,
-    CreateTicketsRequest,
-    Event,
-    Promoter,
-    Rate,
-    SchemaError,
-    Ticket,
-    as_list,
-    money_to_json,
-    parse_money,
-)
-from tickets.fourvenues.throttle import RateLimiter, fingerprint, limiter_for
-from tickets.redaction import SECRET_MASK, mask_document, redact
+from tickets.fourvenues.throttle import RateLimiter, limiter_for
 
 logger = logging.getLogger(__name__)
 
@@ -74,148 +58,14 @@ except metadata.PackageNotFoundError:  # running from a checkout that was never 
     __version__ = "dev"
 
 USER_AGENT = f"comps-backoffice/{__version__}"
-MAX_PAGE_SIZE = 500  # a larger limit is answered with 400 (fourvenues-api.md §2.5)
-RECORD_BODY_MAX_CHARS = 20_000
-ERROR_TEXT_MAX_CHARS = 300
-_DOCUMENT_IN_TEXT = re.compile(r'("personal_document_number"\s*:\s*")([^"]*)(")')
-_NO_JSON: Any = object()
-
-
-# --------------------------------------------------------------------------------------------
-# Authentication
-# --------------------------------------------------------------------------------------------
-
-
-def _check_header_value(value: str, name: str) -> None:
-    # requests would reject a bad header itself, but its error message quotes the value.
-    if not value or not value.strip():
-        raise ValueError(f"The {name} is empty")
-    if any(char in value for char in "\r\n\x00") or value != value.strip():
-        raise ValueError(f"The {name} contains whitespace or control characters")
-
-
-@dataclass(frozen=True, slots=True, repr=False)
-class ApiKeyAuth:
-    """Auth v2: the `X-Api-Key` header (the documented scheme)."""
-
-    api_key: str
-
-    def __post_init__(self) -> None:
-        _check_header_value(self.api_key, "API key")
-
-    @property
-    def fingerprint(self) -> str:
-        return fingerprint(self.api_key)
-
-    @property
-    def secrets(self) -> tuple[str, ...]:
-        return (self.api_key,)
-
-    def headers(self) -> dict[str, str]:
-        return {"X-Api-Key": self.api_key}
-
-    def __repr__(self) -> str:
-        return f"ApiKeyAuth(fingerprint={self.fingerprint[:12]!r})"
-
-    __str__ = __repr__
-
-
-@dataclass(frozen=True, slots=True, repr=False)
-class LegacyAuth:
-    """Auth v1: the `integration_id` + `secret` header pair."""
-
-    integration_id: str
-    secret: str
-
-    def __post_init__(self) -> None:
-        _check_header_value(self.integration_id, "integration id")
-        _check_header_value(self.secret, "secret")
-
-    @property
-    def fingerprint(self) -> str:
-        return fingerprint(f"{self.integration_id}\x00{self.secret}")
-
-    @property
-    def secrets(self) -> tuple[str, ...]:
-        # The integration id is not strictly secret, but it is half of a credential: keep it
-        # out of records and messages too.
-        return (self.secret, self.integration_id)
-
-    def headers(self) -> dict[str, str]:
-        return {"integration_id": self.integration_id, "secret": self.secret}
-
-    def __repr__(self) -> str:
-        return f"LegacyAuth(fingerprint={self.fingerprint[:12]!r})"
-
-    __str__ = __repr__
-
-
-Auth = ApiKeyAuth | LegacyAuth
-
-
-# --------------------------------------------------------------------------------------------
-# Call records
-# --------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class CallRecord:
-    """One HTTP attempt, redacted, for the ApiCall table."""
-
-    method: str
-    path: str
-    query: Mapping[str, Any]
-    status: int | None
-    duration_ms: float
-    request_body: dict[str, Any] | None
-    response_body: str | dict[str, Any] | None
-    error: str | None
-    attempt: int
-
-
-def _head_for_record(body: Any) -> Any:
-    """As much of a long `data` list as a call record can keep, with a wide margin.
-
-    A record keeps the first RECORD_BODY_MAX_CHARS characters; redacting and dumping a whole
-    500-ticket page to keep them would cost more than the call itself. A list cut where its
-    items already fill twice that dumps to the same first characters, so the record is the same.
-    """
-    if not (isinstance(body, Mapping) and isinstance(body.get("data"), list)):
-        return body
-    size = 0
-    for index, item in enumerate(body["data"]):
-        if size > 2 * RECORD_BODY_MAX_CHARS:
-            return {**body, "data": body["data"][:index]}
-        size += len(json.dumps(item, ensure_ascii=False, default=str))
-    return body
-
-
-# --------------------------------------------------------------------------------------------
-# The client
-# --------------------------------------------------------------------------------------------
 
 
 @dataclass(slots=True)
 class _Reply:
     status: int
     headers: Mapping[str, str]
-    body: Any  # parsed JSON, or _NO_JSON
+    body: Any  # parsed JSON, or NO_JSON
     text: str = field(repr=False)
-
-
-def _quote(value: str, what: str) -> str:
-    # Ids are opaque Unicode (one documented id starts with "ñ"); quoting everything keeps a
-    # "/" or "?" inside an id from changing the path, and an empty id from hitting a collection.
-    if not isinstance(value, str) or not value.strip():
-        raise ValueError(f"{what} must be a non-empty string")
-    return quote(value, safe="")
-
-
-def _iso_z(value: datetime) -> str:
-    if value.tzinfo is None:
-        raise ValueError("Ticket date filters must be timezone-aware datetimes")
-    utc = value.astimezone(UTC)
-    return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"
 
 
 def _never_sent(exc: requests.RequestException) -> bool:
@@ -311,7 +161,9 @@ def _retry_after_seconds(headers: Mapping[str, str]) -> float | None:
     return seconds if seconds >= 0 else None
 
 
-class FourvenuesClient:
+class HttpClient:
+    """The HTTP half of the Fourvenues client; `FourvenuesClient` adds the endpoints."""
+
     def __init__(
         self,
         *,
@@ -370,182 +222,24 @@ class FourvenuesClient:
                 )
             ),
         )
-        self._secrets = tuple(secret for secret in auth.secrets if len(secret) >= 4)
+        self._scrubber = Scrubber(auth.secrets)
 
     def __repr__(self) -> str:
-        return f"FourvenuesClient(base_url={self._base_url!r}, auth={self._auth!r})"
+        return f"{type(self).__name__}(base_url={self._base_url!r}, auth={self._auth!r})"
 
     def close(self) -> None:
         if self._owns_session:
             self._session.close()
 
-    def __enter__(self) -> FourvenuesClient:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
         self.close()
 
     # ---------------------------------------------------------------------------------------
-    # Endpoints
-    # ---------------------------------------------------------------------------------------
-
-    def check_connection(self) -> list[Channel]:
-        """The documented key check: GET /channels/ against the configured environment."""
-        return self.list_channels()
-
-    def list_channels(self) -> list[Channel]:
-        return self._parse_items(self._get_data("/channels/", {}), Channel.from_api, "/channels/")
-
-    def list_events(self, *, start: date, end: date) -> list[Event]:
-        if end < start:
-            raise ValueError("end must not be before start")
-        params = {"start": f"{start:%Y-%m-%d}", "end": f"{end:%Y-%m-%d}"}
-        return [Event.from_api(item) for item in self._paged("/events/", params, MAX_PAGE_SIZE)]
-
-    def get_event(self, event_id: str) -> Event:
-        path = f"/events/{_quote(event_id, 'event_id')}"
-        return self._parse_one(self._get_data(path, {}), Event.from_api, path)
-
-    def list_ticket_rates(self, *, event_id: str) -> list[Rate]:
-        # Not paged: events have a handful of rates (≤15 seen), far below one page.
-        if not event_id or not event_id.strip():
-            raise ValueError("event_id must be a non-empty string")
-        path = "/tickets-rates/"
-        return self._parse_items(self._get_data(path, {"event_id": event_id}), Rate.from_api, path)
-
-    def list_promoters(self) -> list[Promoter]:
-        return [Promoter.from_api(item) for item in self._paged("/users/", {}, MAX_PAGE_SIZE)]
-
-    def iter_tickets(
-        self,
-        *,
-        event_id: str,
-        start_date: datetime | None = None,
-        end_date: datetime | None = None,
-        date_field: Literal["created_at", "updated_at"] = "created_at",
-        page_size: int = MAX_PAGE_SIZE,
-    ) -> Iterator[Ticket]:
-        """The event's tickets, fetched lazily one page at a time."""
-        if not event_id or not event_id.strip():
-            raise ValueError("event_id must be a non-empty string")
-        if date_field not in ("created_at", "updated_at"):
-            raise ValueError("date_field must be created_at or updated_at")
-        params: dict[str, Any] = {"event_id": event_id}
-        if start_date is not None or end_date is not None:
-            params["date_field"] = date_field
-        if start_date is not None:
-            params["start_date"] = _iso_z(start_date)
-        if end_date is not None:
-            params["end_date"] = _iso_z(end_date)
-        # Validated before the generator starts so a bad argument fails at the call site.
-        self._check_page_size(page_size)
-        return self._iter_tickets(params, page_size)
-
-    def _iter_tickets(self, params: dict[str, Any], page_size: int) -> Iterator[Ticket]:
-        for item in self._paged("/tickets/", params, page_size):
-            yield self._parse_one(item, Ticket.from_api, "/tickets/")
-
-    def get_ticket(self, ticket_id: str) -> Ticket:
-        path = f"/tickets/{_quote(ticket_id, 'ticket_id')}"
-        return self._parse_one(self._get_data(path, {}), Ticket.from_api, path)
-
-    def get_ticket_by_code(self, code: str) -> Ticket:
-        path = f"/tickets/by-code/{_quote(code, 'code')}"
-        return self._parse_one(self._get_data(path, {}), Ticket.from_api, path)
-
-    def create_tickets(self, request: CreateTicketsRequest) -> list[Ticket]:
-        """POST /tickets/, sent exactly once.
-
-        Returns the tickets the API echoed back, which may be fewer than were sent (the docs
-        show a single object even for several tickets); the caller fetches the rest by
-        `payment_id`.
-        """
-        path = "/tickets/"
-        body = request.to_payload()
-        documents = tuple(
-            ticket.personal_document_number
-            for ticket in request.tickets
-            if ticket.personal_document_number
-        )
-        envelope = self._send_once(path, body, action="create", documents=documents)
-        if "data" not in envelope or envelope["data"] is None:
-            self._raise_unknown(path, "the reply said success but carried no ticket data", "create")
-        try:
-            tickets = [Ticket.from_api(item) for item in as_list(envelope["data"])]
-        except SchemaError as exc:
-            self._raise_unknown(path, f"the ticket data could not be read ({exc})", "create")
-        if not tickets:
-            self._raise_unknown(path, "the reply said success but listed no tickets", "create")
-        return tickets
-
-    def refund_ticket(self, ticket_id: str, *, amount: Decimal) -> None:
-        """POST /tickets/refund/{id}, sent exactly once."""
-        if isinstance(amount, float):
-            raise TypeError("amount must be a Decimal, not a float")
-        value = parse_money(amount)
-        if value < 0:
-            raise ValueError("amount cannot be negative")
-        path = f"/tickets/refund/{_quote(ticket_id, 'ticket_id')}"
-        self._send_once(path, {"amount": money_to_json(value)}, action="refund", documents=())
-
-    # ---------------------------------------------------------------------------------------
     # Reading
     # ---------------------------------------------------------------------------------------
-
-    @staticmethod
-    def _check_page_size(page_size: int) -> None:
-        if not 1 <= page_size <= MAX_PAGE_SIZE:
-            raise ValueError(f"page_size must be between 1 and {MAX_PAGE_SIZE}")
-
-    def _paged(self, path: str, params: Mapping[str, Any], page_size: int) -> Iterator[Any]:
-        """Items of a collection, page by page, until a short or empty page.
-
-        There is no total or next link in the API; a short page is the only end marker.
-        """
-        self._check_page_size(page_size)
-        offset = 0
-        previous_first: Any = None
-        while True:
-            data = self._get_data(path, {**params, "limit": page_size, "offset": offset})
-            items = self._as_items(data, path)
-            first = items[0].get("_id") if items and isinstance(items[0], Mapping) else None
-            if offset and first is not None and first == previous_first:
-                # A server that ignored `offset` would otherwise be paged forever.
-                raise InvalidResponse(
-                    f"Fourvenues returned the same page twice for GET {path}; paging stopped.",
-                    method="GET",
-                    path=path,
-                )
-            yield from items
-            if len(items) < page_size:
-                return
-            previous_first = first
-            offset += len(items)
-
-    def _as_items(self, data: Any, path: str) -> list[Any]:
-        try:
-            return as_list(data)
-        except SchemaError as exc:
-            raise InvalidResponse(
-                f"Fourvenues answered GET {path} with data the backoffice cannot read ({exc}).",
-                method="GET",
-                path=path,
-            ) from None
-
-    def _parse_items(self, data: Any, parse: Callable[[Any], Any], path: str) -> list[Any]:
-        return [self._parse_one(item, parse, path) for item in self._as_items(data, path)]
-
-    def _parse_one(self, data: Any, parse: Callable[[Any], Any], path: str) -> Any:
-        if isinstance(data, list) and len(data) == 1:
-            data = data[0]
-        try:
-            return parse(data)
-        except SchemaError as exc:
-            raise InvalidResponse(
-                f"Fourvenues answered GET {path} with data the backoffice cannot read ({exc}).",
-                method="GET",
-                path=path,
-            ) from None
 
     def _get_data(self, path: str, params: Mapping[str, Any]) -> Any:
         envelope = self._get(path, params)
@@ -612,7 +306,7 @@ class FourvenuesClient:
 
     @staticmethod
     def _envelope_problem(reply: _Reply) -> str | None:
-        if reply.body is _NO_JSON:
+        if reply.body is NO_JSON:
             return "a body that is not JSON"
         if not isinstance(reply.body, dict):
             return "a body that is not a JSON object"
@@ -819,7 +513,7 @@ class FourvenuesClient:
             try:
                 parsed: Any = response.json()
             except ValueError:
-                parsed = _NO_JSON
+                parsed = NO_JSON
             reply = _Reply(response.status_code, response.headers, parsed, response.text)
             return reply
         except requests.RequestException as exc:
@@ -863,8 +557,12 @@ class FourvenuesClient:
                 query=dict(params),
                 status=status,
                 duration_ms=duration_ms,
-                request_body=redact(body) if body is not None else None,
-                response_body=self._record_body(reply, documents),
+                request_body=self._scrubber.request_body(body),
+                response_body=(
+                    self._scrubber.response_body(reply.body, reply.text, documents)
+                    if reply is not None
+                    else None
+                ),
                 error=error,
                 attempt=attempt,
             )
@@ -874,45 +572,11 @@ class FourvenuesClient:
             # of the call matters more than its log entry.
             logger.exception("Recording a Fourvenues call failed")
 
-    def _record_body(self, reply: _Reply | None, documents: tuple[str, ...]) -> Any:
-        if reply is None:
-            return None
-        if reply.body is _NO_JSON:
-            text = _DOCUMENT_IN_TEXT.sub(
-                lambda match: match.group(1) + mask_document(match.group(2)) + match.group(3),
-                reply.text,
-            )
-            return truncate(self._scrub(text, documents), RECORD_BODY_MAX_CHARS)
-        redacted = redact(_head_for_record(reply.body))
-        dumped = self._scrub(json.dumps(redacted, ensure_ascii=False, default=str), documents)
-        if isinstance(redacted, dict) and len(dumped) <= RECORD_BODY_MAX_CHARS:
-            scrubbed = json.loads(dumped)
-            return scrubbed if isinstance(scrubbed, dict) else dumped
-        return truncate(dumped, RECORD_BODY_MAX_CHARS)
-
     def _api_message(self, body: Any, documents: tuple[str, ...]) -> str | None:
-        text = _api_text(body) if body is not _NO_JSON else None
+        text = _api_text(body) if body is not NO_JSON else None
         if text is None:
             return None
-        return truncate(self._scrub(text, documents), ERROR_TEXT_MAX_CHARS)
+        return self._scrubber.error_text(text, documents)
 
     def _describe(self, exc: BaseException) -> str:
-        return truncate(self._scrub(f"{type(exc).__name__}: {exc}", ()), ERROR_TEXT_MAX_CHARS)
-
-    def _scrub(self, text: str, documents: tuple[str, ...]) -> str:
-        for secret in self._secrets:
-            text = text.replace(secret, SECRET_MASK)
-        for document in documents:
-            if len(document) > 3:
-                text = text.replace(document, mask_document(document))
-        return text
-
-
-__all__ = [
-    "ApiKeyAuth",
-    "Auth",
-    "CallRecord",
-    "FourvenuesClient",
-    "FourvenuesError",
-    "LegacyAuth",
-]
+        return self._scrubber.error_text(f"{type(exc).__name__}: {exc}")

@@ -5,7 +5,7 @@ sends `status` as a string or an array, `referral_id` as a string or an object, 
 tickets lack the buyer's fields (§7). A field that is missing or malformed becomes None (or
 zero / empty) instead of failing the whole page; the only hard requirement is an `_id`, without
 which an object cannot be mirrored or looked up again. The original dict is always kept in
-`raw`, so nothing the API sent is lost.
+`raw`, so nothing the API sent is lost. The readers of single values are parsing.py's.
 
 Serialisation of the request is strict: invariants the docs state (one price option per call,
 never both `channel_id` and `referral_id`) are checked when the request is built, before
@@ -14,228 +14,30 @@ anything can be sent.
 
 from __future__ import annotations
 
-import logging
-import math
-import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from datetime import date, datetime
+from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
-logger = logging.getLogger(__name__)
-
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-CENT = Decimal("0.01")
-ZERO = Decimal("0.00")
-# Epoch values above this are milliseconds: 1e12 s is the year 33658, 1e12 ms is 2001.
-EPOCH_MILLISECONDS_THRESHOLD = 1e12
-_NUMERIC = re.compile(r"^[+-]?\d+(\.\d+)?$")
+from tickets.fourvenues.parsing import (
+    CENT,
+    ZERO,
+    parse_date,
+    parse_money,
+    parse_timestamp,
+    read_bool,
+    read_id,
+    read_int,
+    read_int_or,
+    read_money,
+    read_strings,
+    read_text,
+    require_id,
+    require_mapping,
+)
 
 INVALID_STATUSES = frozenset({"cancelled", "filling_client"})
-
-
-class SchemaError(ValueError):
-    """A response object lacks what is needed to use it at all (for example its `_id`)."""
-
-
-# --------------------------------------------------------------------------------------------
-# Lenient scalar parsers
-# --------------------------------------------------------------------------------------------
-
-
-def parse_timestamp(value: Any) -> datetime | None:
-    """An aware UTC datetime from ISO text, epoch seconds or epoch milliseconds.
-
-    `0`, `""`, `None` and anything unreadable mean "no date". Naive ISO text is taken as UTC,
-    which is what the API's examples (`...000Z`) use.
-    """
-    if value is None or isinstance(value, bool):
-        return None
-    if isinstance(value, datetime):
-        return _as_utc(value)
-    if isinstance(value, date):
-        return datetime(value.year, value.month, value.day, tzinfo=UTC)
-    if isinstance(value, int | float | Decimal):
-        return _from_epoch(value)
-    if isinstance(value, str):
-        text = value.strip()
-        if not text:
-            return None
-        if _NUMERIC.match(text):
-            return _from_epoch(Decimal(text))
-        try:
-            parsed = datetime.fromisoformat(text)
-        except ValueError:
-            logger.debug("Unreadable timestamp %r", truncate_repr(value))
-            return None
-        return _as_utc(parsed)
-    return None
-
-
-def _from_epoch(value: float | Decimal) -> datetime | None:
-    if not math.isfinite(value) or value == 0:
-        return None
-    milliseconds = abs(value) > EPOCH_MILLISECONDS_THRESHOLD
-    # Whole numbers go through timedelta arithmetic, which is exact; a float division would
-    # let a millisecond value drift by a microsecond.
-    whole = value == int(value)
-    try:
-        if milliseconds:
-            delta = timedelta(milliseconds=int(value) if whole else float(value))
-        else:
-            delta = timedelta(seconds=int(value) if whole else float(value))
-        return EPOCH + delta
-    except OverflowError:
-        return None
-
-
-def _as_utc(value: datetime) -> datetime:
-    if value.tzinfo is None:
-        return value.replace(tzinfo=UTC)
-    return value.astimezone(UTC)
-
-
-def parse_date(value: Any) -> date | None:
-    """A date from `YYYY-MM-DD` (or the date part of an ISO timestamp); None when unreadable."""
-    if value is None or isinstance(value, bool):
-        return None
-    if isinstance(value, datetime):
-        return _as_utc(value).date()
-    if isinstance(value, date):
-        return value
-    if isinstance(value, str):
-        text = value.strip()
-        if len(text) < 10:
-            return None
-        try:
-            return date.fromisoformat(text[:10])
-        except ValueError:
-            return None
-    return None
-
-
-def parse_money(value: Any) -> Decimal:
-    """An amount in major units as a Decimal with two places.
-
-    Floats go through `str()` so that 13.2 stays 13.20 and never becomes 13.199999…
-    Missing values are zero; text that is not a number raises ValueError.
-    """
-    if type(value) is int:  # the common case, first: a page holds thousands of amounts
-        return Decimal(value).quantize(CENT)
-    if value is None or value == "":
-        return ZERO
-    if isinstance(value, bool):
-        return Decimal(int(value)).quantize(CENT)
-    if isinstance(value, Decimal):
-        amount = value
-    elif isinstance(value, int | float | str):
-        try:
-            amount = Decimal(str(value).strip())
-        except InvalidOperation:
-            raise ValueError(f"Not an amount: {truncate_repr(value)}") from None
-    else:
-        raise ValueError(f"Not an amount: {truncate_repr(value)}")
-    if not amount.is_finite():
-        raise ValueError(f"Not an amount: {truncate_repr(value)}")
-    return amount.quantize(CENT, rounding=ROUND_HALF_UP)
-
-
-def as_list(data: Any) -> list[Any]:
-    """`data` as a list: the API returns an object or an array for the same endpoint (§4 A1)."""
-    if data is None:
-        return []
-    if isinstance(data, list):
-        return list(data)
-    if isinstance(data, Mapping):
-        return [data]
-    raise SchemaError(f"Expected an object or an array, got {type(data).__name__}")
-
-
-def truncate_repr(value: Any, limit: int = 60) -> str:
-    text = repr(value)
-    return text if len(text) <= limit else text[: limit - 1] + "…"
-
-
-def _money(value: Any, name: str) -> Decimal:
-    try:
-        return parse_money(value)
-    except ValueError:
-        logger.warning("Unreadable amount in field %s; treated as 0", name)
-        return ZERO
-
-
-def _text(value: Any) -> str | None:
-    """Optional text: blank and missing both become None (the API uses "" for "none")."""
-    if type(value) is str:  # the common case, first: a page holds thousands of strings
-        return value.strip() or None
-    if value is None or isinstance(value, bool | Mapping | list):
-        return None
-    text = str(value).strip()
-    return text or None
-
-
-def _int(value: Any) -> int | None:
-    if value is None or isinstance(value, bool):
-        return None
-    if isinstance(value, int):
-        return value
-    if isinstance(value, float | Decimal):
-        return int(value) if math.isfinite(value) and value == int(value) else None
-    if isinstance(value, str) and re.fullmatch(r"[+-]?\d+", value.strip()):
-        return int(value.strip())
-    return None
-
-
-def _int_or(value: Any, default: int) -> int:
-    parsed = _int(value)
-    return default if parsed is None else parsed
-
-
-def _bool(value: Any) -> bool | None:
-    if isinstance(value, bool):
-        return value
-    if isinstance(value, int) and value in (0, 1):
-        return bool(value)
-    if isinstance(value, str) and value.strip().lower() in ("true", "false", "1", "0"):
-        return value.strip().lower() in ("true", "1")
-    return None
-
-
-def _strings(value: Any) -> tuple[str, ...]:
-    """A tuple of non-blank strings from a string, an array of strings, or an array of objects
-    carrying a `name` (artists appear in both shapes)."""
-    if value is None:
-        return ()
-    items: Iterable[Any] = [value] if isinstance(value, str) else value
-    if not isinstance(items, Iterable) or isinstance(items, Mapping):
-        return ()
-    result: list[str] = []
-    for item in items:
-        text = _text(item.get("name")) if isinstance(item, Mapping) else _text(item)
-        if text:
-            result.append(text)
-    return tuple(result)
-
-
-def _id_of(value: Any) -> str | None:
-    """An id given either as a string or as an embedded object with `_id`."""
-    if isinstance(value, Mapping):
-        return _text(value.get("_id"))
-    return _text(value)
-
-
-def _require_mapping(raw: Any, kind: str) -> Mapping[str, Any]:
-    if not isinstance(raw, Mapping):
-        raise SchemaError(f"Expected a {kind} object, got {type(raw).__name__}")
-    return raw
-
-
-def _require_id(raw: Mapping[str, Any], kind: str) -> str:
-    identifier = _text(raw.get("_id"))
-    if not identifier:
-        raise SchemaError(f"A {kind} in the response has no _id")
-    return identifier
 
 
 # --------------------------------------------------------------------------------------------
@@ -252,11 +54,11 @@ class Channel:
 
     @classmethod
     def from_api(cls, raw: Any) -> Channel:
-        data = _require_mapping(raw, "channel")
+        data = require_mapping(raw, "channel")
         return cls(
-            id=_require_id(data, "channel"),
-            name=_text(data.get("name")),
-            slug=_text(data.get("slug")),
+            id=require_id(data, "channel"),
+            name=read_text(data.get("name")),
+            slug=read_text(data.get("slug")),
             raw=dict(data),
         )
 
@@ -283,24 +85,24 @@ class Event:
 
     @classmethod
     def from_api(cls, raw: Any) -> Event:
-        data = _require_mapping(raw, "event")
+        data = require_mapping(raw, "event")
         return cls(
-            id=_require_id(data, "event"),
-            name=_text(data.get("name")),
-            slug=_text(data.get("slug")),
+            id=require_id(data, "event"),
+            name=read_text(data.get("name")),
+            slug=read_text(data.get("slug")),
             date=parse_timestamp(data.get("date")),
             start=parse_timestamp(data.get("start")),
             end=parse_timestamp(data.get("end")),
-            url=_text(data.get("url")),
-            flyer=_text(data.get("flyer")),
-            description=_text(data.get("description")),
-            age=_int(data.get("age")),
-            music_genres=_strings(data.get("music_genres")),
-            outfit=_text(data.get("outfit")),
-            location_town=_text(data.get("location_town")),
-            artists=_strings(data.get("artists")),
-            active=_bool(data.get("active")),
-            visible=_bool(data.get("visible")),
+            url=read_text(data.get("url")),
+            flyer=read_text(data.get("flyer")),
+            description=read_text(data.get("description")),
+            age=read_int(data.get("age")),
+            music_genres=read_strings(data.get("music_genres")),
+            outfit=read_text(data.get("outfit")),
+            location_town=read_text(data.get("location_town")),
+            artists=read_strings(data.get("artists")),
+            active=read_bool(data.get("active")),
+            visible=read_bool(data.get("visible")),
             raw=dict(data),
         )
 
@@ -318,15 +120,15 @@ class PriceOption:
 
     @classmethod
     def from_api(cls, raw: Any) -> PriceOption:
-        data = _require_mapping(raw, "price option")
+        data = require_mapping(raw, "price option")
         return cls(
-            id=_require_id(data, "price option"),
-            price=_money(data.get("price"), "price"),
-            max_quantity=_int(data.get("max_quantity")),
-            age=_int(data.get("age")),
-            content=_text(data.get("content")),
-            additional_info=_text(data.get("additional_info")),
-            until_seconds=_int(data.get("until")),
+            id=require_id(data, "price option"),
+            price=read_money(data.get("price"), "price"),
+            max_quantity=read_int(data.get("max_quantity")),
+            age=read_int(data.get("age")),
+            content=read_text(data.get("content")),
+            additional_info=read_text(data.get("additional_info")),
+            until_seconds=read_int(data.get("until")),
             raw=dict(data),
         )
 
@@ -341,12 +143,12 @@ class Rate:
 
     @classmethod
     def from_api(cls, raw: Any) -> Rate:
-        data = _require_mapping(raw, "rate")
+        data = require_mapping(raw, "rate")
         options = data.get("options")
         return cls(
-            id=_require_id(data, "rate"),
-            name=_text(data.get("name")),
-            slug=_text(data.get("slug")),
+            id=require_id(data, "rate"),
+            name=read_text(data.get("name")),
+            slug=read_text(data.get("slug")),
             options=tuple(
                 PriceOption.from_api(option)
                 for option in (options if isinstance(options, list) else [])
@@ -371,14 +173,14 @@ class Promoter:
 
     @classmethod
     def from_api(cls, raw: Any) -> Promoter:
-        data = _require_mapping(raw, "user")
+        data = require_mapping(raw, "user")
         profile = data.get("profile")
         profile = profile if isinstance(profile, Mapping) else {}
         return cls(
-            id=_require_id(data, "user"),
-            email=_text(data.get("email")),
-            first_name=_text(profile.get("name")) or _text(data.get("name")),
-            last_name=_text(profile.get("last_name")) or _text(data.get("last_name")),
+            id=require_id(data, "user"),
+            email=read_text(data.get("email")),
+            first_name=read_text(profile.get("name")) or read_text(data.get("name")),
+            last_name=read_text(profile.get("last_name")) or read_text(data.get("last_name")),
             raw=dict(data),
         )
 
@@ -401,19 +203,19 @@ class TicketSupplement:
     @classmethod
     def from_api(cls, raw: Mapping[str, Any]) -> TicketSupplement:
         return cls(
-            id=_text(raw.get("_id")) or _text(raw.get("supplement_id")),
-            label=_text(raw.get("label")),
-            price=_money(raw.get("price"), "supplements.price"),
-            normalized_label=_text(raw.get("normalized_label")),
-            description=_text(raw.get("description")),
-            has_fake_price=_bool(raw.get("has_fake_price")),
-            fake_price=_money(raw.get("fake_price"), "supplements.fake_price"),
-            product_quantity=_int(raw.get("product_quantity")),
-            product_quantity_used=_int(raw.get("product_quantity_used")),
-            service_charge_amount=_money(
+            id=read_text(raw.get("_id")) or read_text(raw.get("supplement_id")),
+            label=read_text(raw.get("label")),
+            price=read_money(raw.get("price"), "supplements.price"),
+            normalized_label=read_text(raw.get("normalized_label")),
+            description=read_text(raw.get("description")),
+            has_fake_price=read_bool(raw.get("has_fake_price")),
+            fake_price=read_money(raw.get("fake_price"), "supplements.fake_price"),
+            product_quantity=read_int(raw.get("product_quantity")),
+            product_quantity_used=read_int(raw.get("product_quantity_used")),
+            service_charge_amount=read_money(
                 raw.get("service_charge_amount"), "supplements.service_charge_amount"
             ),
-            service_charge_type=_text(raw.get("service_charge_type")),
+            service_charge_type=read_text(raw.get("service_charge_type")),
             raw=dict(raw),
         )
 
@@ -483,7 +285,7 @@ class Ticket:
 
     @classmethod
     def from_api(cls, raw: Any) -> Ticket:
-        data = _require_mapping(raw, "ticket")
+        data = require_mapping(raw, "ticket")
         price_info = data.get("price_info")
         price_info = price_info if isinstance(price_info, Mapping) else {}
         supplements = data.get("supplements")
@@ -491,54 +293,54 @@ class Ticket:
         if referral is None:
             referral = data.get("referral")
         return cls(
-            id=_require_id(data, "ticket"),
-            code=_text(data.get("code")),
+            id=require_id(data, "ticket"),
+            code=read_text(data.get("code")),
             statuses=_statuses(data.get("status")),
             activation_date=parse_timestamp(data.get("activation_date")),
-            event_id=_text(data.get("event_id")),
+            event_id=read_text(data.get("event_id")),
             event_date=parse_date(data.get("date")),
-            rate_id=_text(data.get("rate_id")),
-            rate_name=_text(data.get("rate_name")),
-            rate_slug=_text(data.get("rate_slug")),
-            price_id=_id_of(price_info) or _text(data.get("price_id")),
-            price=_money(data.get("price"), "price"),
-            channel_id=_id_of(data.get("channel_id")),
-            referral_id=_id_of(referral),
-            payment_id=_text(data.get("payment_id")),
-            sale_type=_text(data.get("sale_type")),
-            name=_text(data.get("name")),
-            email=_text(data.get("email")),
-            phone=_text(data.get("phone")),
-            gender=_text(data.get("gender")),
-            address=_text(data.get("address")),
-            postal_code=_text(data.get("postal_code")),
-            country=_text(data.get("country")),
-            language=_text(data.get("language")),
-            admits=_int_or(data.get("for"), 1),
-            entered=_int_or(data.get("enter"), 0),
+            rate_id=read_text(data.get("rate_id")),
+            rate_name=read_text(data.get("rate_name")),
+            rate_slug=read_text(data.get("rate_slug")),
+            price_id=read_id(price_info) or read_text(data.get("price_id")),
+            price=read_money(data.get("price"), "price"),
+            channel_id=read_id(data.get("channel_id")),
+            referral_id=read_id(referral),
+            payment_id=read_text(data.get("payment_id")),
+            sale_type=read_text(data.get("sale_type")),
+            name=read_text(data.get("name")),
+            email=read_text(data.get("email")),
+            phone=read_text(data.get("phone")),
+            gender=read_text(data.get("gender")),
+            address=read_text(data.get("address")),
+            postal_code=read_text(data.get("postal_code")),
+            country=read_text(data.get("country")),
+            language=read_text(data.get("language")),
+            admits=read_int_or(data.get("for"), 1),
+            entered=read_int_or(data.get("enter"), 0),
             entry_date=parse_timestamp(data.get("entry_date")),
-            refunded=_money(data.get("refunded"), "refunded"),
+            refunded=read_money(data.get("refunded"), "refunded"),
             supplements=tuple(
                 TicketSupplement.from_api(item)
                 for item in (supplements if isinstance(supplements, list) else [])
                 if isinstance(item, Mapping)
             ),
-            total_extras=_money(data.get("total_extras"), "total_extras"),
-            total_fees=_money(data.get("total_fees"), "total_fees"),
-            total_paid=_money(data.get("total_paid"), "total_paid"),
-            total_warranty=_money(data.get("total_warranty"), "total_warranty"),
-            surcharge_total=_money(data.get("surcharge_total"), "surcharge_total"),
-            supplements_service_charge_total=_money(
+            total_extras=read_money(data.get("total_extras"), "total_extras"),
+            total_fees=read_money(data.get("total_fees"), "total_fees"),
+            total_paid=read_money(data.get("total_paid"), "total_paid"),
+            total_warranty=read_money(data.get("total_warranty"), "total_warranty"),
+            surcharge_total=read_money(data.get("surcharge_total"), "surcharge_total"),
+            supplements_service_charge_total=read_money(
                 data.get("supplements_service_charge_total"), "supplements_service_charge_total"
             ),
-            discount_quantity_subtract=_int(data.get("discount_quantity_subtract")),
-            raised=_money(data.get("raised"), "raised"),
-            invoice_reference=_text(data.get("invoice_reference")),
-            corrective_invoice_references=_strings(data.get("corrective_invoice_references")),
-            remarketing=_bool(data.get("remarketing")),
+            discount_quantity_subtract=read_int(data.get("discount_quantity_subtract")),
+            raised=read_money(data.get("raised"), "raised"),
+            invoice_reference=read_text(data.get("invoice_reference")),
+            corrective_invoice_references=read_strings(data.get("corrective_invoice_references")),
+            remarketing=read_bool(data.get("remarketing")),
             created_at=parse_timestamp(data.get("created_at")),
             updated_at=parse_timestamp(data.get("updated_at")),
-            qr_code=_text(data.get("qr_code")),
+            qr_code=read_text(data.get("qr_code")),
             raw=dict(data),
         )
 
@@ -650,8 +452,8 @@ class CreateTicketsRequest:
     def __post_init__(self) -> None:
         object.__setattr__(self, "tickets", tuple(self.tickets))
         # The API uses "" for "none"; normalising here makes the exclusivity check meaningful.
-        object.__setattr__(self, "channel_id", _text(self.channel_id))
-        object.__setattr__(self, "referral_id", _text(self.referral_id))
+        object.__setattr__(self, "channel_id", read_text(self.channel_id))
+        object.__setattr__(self, "referral_id", read_text(self.referral_id))
         if not (self.ticket_rate_id or "").strip():
             raise ValueError("A create request needs a ticket_rate_id")
         if not (self.sale_type or "").strip():

@@ -3,8 +3,8 @@
 Fourvenues allows about 10 requests per second per key (fourvenues-api.md §2.6). Several
 clients can exist at once in one process (a worker sending comps, a catalogue refresh, a
 reconciliation), so the limit is enforced per key, not per client: `limiter_for()` hands every
-client with the same key the same `RateLimiter`. The registry is keyed by a SHA-256 fingerprint
-so the key itself is never held outside the credential.
+client with the same key the same `RateLimiter`. The registry is keyed by the credential's
+SHA-256 fingerprint (auth.py) so the key itself is never held outside the credential.
 
 The limiter is a token bucket that reserves the next slot under a lock and sleeps outside it:
 concurrent callers queue up in order, and no thread holds the lock while waiting. With the
@@ -13,15 +13,9 @@ default burst of 1 it is a plain minimum interval between requests (0.1 s at 10/
 
 from __future__ import annotations
 
-import hashlib
 import threading
 import time
 from collections.abc import Callable
-
-
-def fingerprint(secret: str) -> str:
-    """A stable, non-reversible identifier for a credential, safe to log and to key on."""
-    return hashlib.sha256(secret.encode("utf-8")).hexdigest()
 
 
 class RateLimiter:

@@ -18,7 +18,9 @@ from django.db import transaction
 from django.utils import timezone
 
 from tickets.fields import EncryptedTextField
-from tickets.fourvenues.client import ApiKeyAuth, CallRecord, FourvenuesClient, LegacyAuth
+from tickets.fourvenues.auth import ApiKeyAuth, LegacyAuth
+from tickets.fourvenues.calls import CallRecord
+from tickets.fourvenues.endpoints import FourvenuesClient
 from tickets.fourvenues.errors import FourvenuesError
 from tickets.fourvenues.schemas import Channel
 from tickets.models import ApiCall, AuthScheme, Credential
@@ -105,7 +107,7 @@ def register_credential(
         is_active=activate,
     )
     audit.record(
-        action="credential.created", actor=actor, target=str(credential), data=_facts(credential)
+        action="credential.created", actor=actor, target=credential, data=_facts(credential)
     )
     return credential
 
@@ -153,7 +155,7 @@ def update_credential(
     audit.record(
         action="credential.changed",
         actor=actor,
-        target=str(credential),
+        target=credential,
         data={**_facts(credential), "changed": sorted(changed)},
     )
     return credential
@@ -195,7 +197,7 @@ def set_credential_active(
     audit.record(
         action="credential.activated" if active else "credential.deactivated",
         actor=actor,
-        target=str(credential),
+        target=credential,
         data=_facts(credential),
     )
     return credential
@@ -267,7 +269,7 @@ def verify_credential(*, credential: Credential, actor: AbstractBaseUser | None)
         audit.record(
             action="credential.verify_failed",
             actor=actor,
-            target=str(credential),
+            target=credential,
             data={"error": exc.message, "status": exc.status},
         )
         raise
@@ -277,7 +279,7 @@ def verify_credential(*, credential: Credential, actor: AbstractBaseUser | None)
     audit.record(
         action="credential.verified",
         actor=actor,
-        target=str(credential),
+        target=credential,
         data={"channels": len(channels)},
     )
     return channels

@@ -8,6 +8,9 @@ Columns come from a fixed registry (`EXPORT_COLUMNS`); nothing else can be asked
 numbers are encrypted at rest and decrypting costs CPU, so the column is only selected (and
 therefore only decrypted) when a user allowed to see them asks for it. Every export is written to
 the audit log, with its filter, columns, format and row count, before the first byte is sent.
+
+The CSV of one issuance's codes (`issuance_codes_csv`) is written here too, with the same guard
+against CSV injection.
 """
 
 from __future__ import annotations
@@ -19,8 +22,8 @@ import itertools
 import os
 import re
 import tempfile
-from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field, fields
 from decimal import Decimal
 from functools import partial
 from typing import Any
@@ -34,6 +37,7 @@ from django.db.models import (
     Expression,
     F,
     Func,
+    Model,
     QuerySet,
     TextField,
     Value,
@@ -43,10 +47,11 @@ from django.db.models.functions import Cast, Concat, NullIf
 from django.http import HttpRequest
 from django.utils import timezone
 
-from tickets import roles, selectors
-from tickets.filters import PARAMS as SEARCH_PARAMS
-from tickets.models import AuditEntry, IssuanceLine, IssuedTicket
+from tickets import roles
+from tickets.models import AuditEntry, Issuance, IssuanceLine, IssuedTicket
 from tickets.redaction import mask_document
+from tickets.selectors import issuances as issuance_selectors
+from tickets.selectors import search as search_selectors
 from tickets.services import audit
 from tickets.text import document_digest, normalise_document
 
@@ -410,28 +415,35 @@ def may_export_documents(user: AbstractBaseUser | AnonymousUser) -> bool:
     return user.has_perm(roles.VIEW_DOCUMENT_NUMBERS)
 
 
-def sanitise_params(params: Mapping[str, Any]) -> dict[str, Any]:
-    """The search's filter and sort, as JSON for the audit log: only the keys the search reads,
-    one value per key unless repeated, anything naming a document masked (audit.record also
-    redacts secrets)."""
-    getlist = getattr(params, "getlist", None)
-    cleaned: dict[str, Any] = {}
-    for key in params:
-        if key not in SEARCH_PARAMS:
+def audit_filter(filters: search_selectors.TicketSearchFilters) -> dict[str, str]:
+    """The search's filter and sort, as JSON for the audit log: only those set, each written as
+    the search's URL writes it, a document number typed in the search box masked (audit.record
+    also redacts secrets)."""
+    logged: dict[str, str] = {}
+    for item in fields(filters):
+        value = getattr(filters, item.name)
+        if value is None or value == "" or value == item.default:
             continue
-        values = list(getlist(key)) if getlist else [params[key]]
-        values = [v for v in values if v not in ("", None)]
-        if not values:
-            continue
-        if "document" in key.lower() or (key == "q" and _is_document_number(str(values[0]))):
-            values = [mask_document(str(v)) for v in values]
-        cleaned[key] = values[0] if len(values) == 1 else values
-    return cleaned
+        logged[item.name] = _as_param(value)
+    if "q" in logged and _is_document_number(logged["q"]):
+        logged["q"] = mask_document(logged["q"])
+    return logged
+
+
+def _as_param(value: object) -> str:
+    if isinstance(value, Model):
+        return str(value.pk)
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, tuple):  # an attribution: ("none", None) or ("channel", 12)
+        kind, pk = value
+        return kind if pk is None else f"{kind}:{pk}"
+    return str(value)
 
 
 def _is_document_number(term: str) -> bool:
     """Whether a search term is some holder's document number (the search box finds those)."""
-    if len(normalise_document(term)) < selectors.DOCUMENT_MIN_LENGTH:
+    if len(normalise_document(term)) < search_selectors.DOCUMENT_MIN_LENGTH:
         return False
     return IssuanceLine.objects.filter(document_digest=document_digest(term)).exists()
 
@@ -459,42 +471,41 @@ def _chosen_columns(
     return chosen
 
 
-def search_queryset(
-    *, user: AbstractBaseUser | AnonymousUser, params: Mapping[str, Any]
-) -> QuerySet[IssuedTicket]:
-    """The search page's filtered, sorted tickets for `user` (issuers only see their own)."""
-    result = selectors.search_tickets(user=user, params=params)
-    if not result.is_valid:
-        problems = "; ".join(
-            f"{name}: {' '.join(errors)}" for name, errors in result.form.errors.items()
-        )
-        raise ExportError(f"The search cannot be exported as it stands ({problems}).")
-    return result.tickets
+def check_export(
+    *,
+    user: AbstractBaseUser | AnonymousUser,
+    columns: Iterable[str] | None,
+    fmt: str,
+    include_documents: bool = False,
+) -> list[str]:
+    """The columns of an export made as asked (the default ones when none are); ExportError if
+    the format, a column or the document numbers cannot be had."""
+    if fmt not in FORMATS:
+        raise ExportError(f"Unknown export format {fmt!r}: choose csv or xlsx.")
+    return _chosen_columns(columns, include_documents=include_documents, user=user)
 
 
 def start_export(
     *,
     user: AbstractBaseUser | AnonymousUser,
-    params: Mapping[str, Any],
+    filters: search_selectors.TicketSearchFilters,
     columns: Iterable[str] | None,
     fmt: str,
     include_documents: bool = False,
     request: HttpRequest | None = None,
 ) -> Export:
-    """Validate, count, audit, and hand back the stream of the search `params` describe."""
-    if fmt not in FORMATS:
-        raise ExportError(f"Unknown export format {fmt!r}: choose csv or xlsx.")
-    chosen = _chosen_columns(columns, include_documents=include_documents, user=user)
-    queryset = search_queryset(user=user, params=params)
+    """Check, count, audit, and hand back the stream of the tickets the search page shows `user`
+    for `filters` (issuers only see their own), in the same order."""
+    chosen = check_export(user=user, columns=columns, fmt=fmt, include_documents=include_documents)
+    queryset = search_selectors.search_tickets(user=user, filters=filters)
     # Counted once, before streaming: the audit entry must not wait for the download to end.
     row_count = queryset.count()
-    filters = sanitise_params(params)
+    logged_filter = audit_filter(filters)
     entry = audit.record(
         action="tickets.exported",
         actor=user,
-        target=f"{row_count} tickets",
         data={
-            "filter": filters,
+            "filter": logged_filter,
             "columns": chosen,
             "format": fmt,
             "row_count": row_count,
@@ -511,5 +522,37 @@ def start_export(
         row_count=row_count,
         columns=chosen,
         audit_entry=entry,
-        filter=filters,
+        filter=logged_filter,
     )
+
+
+# --- The codes of one issuance ------------------------------------------------------------------
+
+ISSUANCE_CODES_HEADER = ("Holder", "Email", "Ticket code", "Event", "Night", "Rate", "Status")
+
+
+def issuance_codes_csv(*, issuance: Issuance) -> Iterator[bytes]:
+    """The confirmed codes of `issuance` for a spreadsheet, as UTF-8 CSV: the BOM (so Excel reads
+    accented names) and the header first, then a line per ticket, each cell guarded against CSV
+    injection. Holder documents are never exported."""
+    buffer = io.StringIO()
+    writer = csv.writer(buffer, lineterminator=CSV_LINE_END)
+    writer.writerow(ISSUANCE_CODES_HEADER)
+    yield ("\ufeff" + buffer.getvalue()).encode("utf-8")
+    event = issuance.event
+    for line in issuance_selectors.confirmed_lines_of(issuance):
+        buffer.seek(0)
+        buffer.truncate()
+        writer.writerow(
+            _guarded_text(value)
+            for value in (
+                line.full_name,
+                line.email,
+                line.ticket.code,
+                event.name,
+                event.night.isoformat(),
+                issuance.rate.name,
+                line.ticket.status or line.get_state_display(),
+            )
+        )
+        yield buffer.getvalue().encode("utf-8")

@@ -16,10 +16,11 @@ from django.utils import timezone
 from django_tasks.base import TaskResultStatus
 from django_tasks_db.models import DBTaskResult
 
-from tickets import selectors, tasks
+from tickets import tasks
 from tickets.models import Issuance, IssuanceLine, LineState
-from tickets.services import reconciliation
-from tickets.services.issuance import mark_unknown
+from tickets.selectors import credentials as credential_selectors
+from tickets.services.ledger import mark_unknown
+from tickets.services.reconciliation import schedule as reconciliation_schedule
 
 
 @dataclass(frozen=True)
@@ -109,7 +110,7 @@ def enqueue_catalogue_refresh(*, now: dt.datetime) -> bool:
     COMPS_CATALOGUE_REFRESH_SECONDS ago (or never did), none is queued, and none failed in the
     last minute."""
     interval = settings.COMPS_CATALOGUE_REFRESH_SECONDS
-    if not interval or not selectors.active_credentials().exists():
+    if not interval or not credential_selectors.active_credentials().exists():
         return False
     refreshes = DBTaskResult.objects.filter(task_path=_task_path(tasks.refresh_catalogue))
     recent = (
@@ -133,8 +134,8 @@ def run_maintenance() -> MaintenanceReport:
     stale_lines = reap_stale_sending_lines(now=now)
     with transaction.atomic():
         sends, resolves = enqueue_lost_work(now=now)
-    stale_runs = reconciliation.reap_stale_runs(now=now)
-    reconciliations = reconciliation.enqueue_due_runs(now=now)
+    stale_runs = reconciliation_schedule.reap_stale_runs(now=now)
+    reconciliations = reconciliation_schedule.enqueue_due_runs(now=now)
     catalogue = enqueue_catalogue_refresh(now=now)
     return MaintenanceReport(
         stale_tasks=stale_tasks,

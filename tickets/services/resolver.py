@@ -18,10 +18,10 @@ from django.utils import timezone
 
 from tickets import tasks
 from tickets.fourvenues.errors import FourvenuesError
-from tickets.models import Issuance, IssuanceLine, IssuedTicket, LineState
+from tickets.models import FailureCause, Issuance, IssuanceLine, IssuedTicket, LineState
 from tickets.services import audit
 from tickets.services.credentials import build_client
-from tickets.services.issuance import (
+from tickets.services.ledger import (
     LOOKUP_MARGIN,
     confirm_lines,
     mark_failed,
@@ -76,6 +76,7 @@ def resolve_issuance(*, issuance_id: int) -> None:
         issuance,
         overdue,
         reason="Fourvenues has no such ticket: the call did not create it. It can be sent again.",
+        cause=FailureCause.NOT_CREATED,
     )
     waiting = [line for line in matching.lines if line not in overdue]
     if waiting:
@@ -100,7 +101,7 @@ def _postpone(issuance: Issuance, lines: list[IssuanceLine], *, reason: str) -> 
         )
         audit.record(
             action="resolver.postponed",
-            target=f"issuance:{issuance.pk}",
+            target=issuance,
             data={"lines": [line.position for line in lines], "reason": reason},
         )
         tasks.resolve_issuance.using(run_after=when).enqueue(issuance.pk)

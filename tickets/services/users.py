@@ -63,7 +63,7 @@ def create_user(
     user.set_password(password)
     user.save()
     apply_role(user=user, role=role)
-    audit.record(action="user.created", actor=actor, target=f"user:{username}", data={"role": role})
+    audit.record(action="user.created", actor=actor, target=user, data={"role": role})
     return user
 
 
@@ -78,7 +78,7 @@ def set_role(*, user: User, role: str, actor: AbstractBaseUser) -> None:
     audit.record(
         action="user.role_changed",
         actor=actor,
-        target=f"user:{user.get_username()}",
+        target=user,
         data={"from": previous, "to": role},
     )
 
@@ -95,7 +95,7 @@ def set_active(*, user: User, active: bool, actor: AbstractBaseUser) -> None:
     audit.record(
         action="user.reactivated" if active else "user.deactivated",
         actor=actor,
-        target=f"user:{user.get_username()}",
+        target=user,
     )
 
 
@@ -107,4 +107,4 @@ def reset_password(*, user: User, password: str, actor: AbstractBaseUser) -> Non
     user.set_password(password)
     user.save(update_fields=["password"])
     reset_failed_logins(username=user.get_username())
-    audit.record(action="user.password_reset", actor=actor, target=f"user:{user.get_username()}")
+    audit.record(action="user.password_reset", actor=actor, target=user)

@@ -31,7 +31,7 @@ _VALID = '<span class="badge text-bg-success">Valid</span>'
 
 @register.simple_tag
 def ticket_rows(rows: Iterable[Any], sees_all: bool) -> SafeString:
-    """The rows of the ticket search (`selectors.ticket_listing`), built here: through the
+    """The rows of the ticket search (`selectors.search.ticket_listing`), built here: through the
     template language, fifty rows of ten cells took half the page's rendering time, and
     Django's `format_html` per row a good part of the rest. Every value is escaped by the
     standard library's `html.escape`, which is what Django's `escape` calls."""

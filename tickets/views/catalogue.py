@@ -5,8 +5,9 @@ from django.shortcuts import redirect
 from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_POST
 
-from tickets import roles, selectors
-from tickets.services.catalog import CatalogueRefreshError, refresh_catalogue
+from tickets import roles
+from tickets.selectors import credentials as credential_selectors
+from tickets.services.catalogue import CatalogueRefreshError, refresh_catalogue
 
 
 def _back(request: HttpRequest) -> HttpResponseRedirect:
@@ -24,7 +25,7 @@ def _back(request: HttpRequest) -> HttpResponseRedirect:
 @permission_required(roles.REFRESH_CATALOGUE, raise_exception=True)
 def refresh_catalogue_view(request: HttpRequest) -> HttpResponseRedirect:
     """The "Refresh catalogue" button: mirror Fourvenues now, and say how it went."""
-    credential = selectors.active_credential()
+    credential = credential_selectors.active_credential()
     if credential is None:
         messages.error(
             request, "No Fourvenues credential is active, so there is nothing to refresh."

@@ -1,6 +1,6 @@
 """Exporting the ticket search: `GET /tickets/export/?<search params>&format=csv|xlsx
 &columns=a,b,c&documents=1`, streamed. The tickets are exactly what the search page shows for the
-same parameters (same filter, same order, every page); issuers export only their own.
+same parameters (same form, same filter, same order, every page); issuers export only their own.
 """
 
 from __future__ import annotations
@@ -10,27 +10,46 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, Strea
 from django.utils.cache import patch_cache_control
 from django.views.decorators.http import require_GET
 
-from tickets import selectors
-from tickets.filters import requested_columns
+from tickets.forms.search import TicketSearchForm, requested_columns
+from tickets.selectors import search as search_selectors
 from tickets.services import exports as export_service
+
+
+def _bad_request(reason: str) -> HttpResponse:
+    return HttpResponseBadRequest(reason, content_type="text/plain; charset=utf-8")
+
+
+def _search_problems(form: TicketSearchForm) -> str:
+    problems = "; ".join(f"{name}: {' '.join(errors)}" for name, errors in form.errors.items())
+    return f"The search cannot be exported as it stands ({problems})."
 
 
 @require_GET
 def ticket_export(request: HttpRequest) -> HttpResponse:
     # Whoever may search may export what the search shows.
-    if not selectors.can_search_tickets(request.user):
+    if not search_selectors.can_search_tickets(request.user):
         raise PermissionDenied
+    form = TicketSearchForm.from_query(request.GET)
+    columns = requested_columns(request.GET)
+    fmt = request.GET.get("format", "csv").strip().lower()
+    include_documents = request.GET.get("documents", "") in ("1", "true", "yes", "on")
     try:
+        # A bad format or column is said before a bad filter.
+        export_service.check_export(
+            user=request.user, columns=columns, fmt=fmt, include_documents=include_documents
+        )
+        if not form.is_valid():
+            return _bad_request(_search_problems(form))
         export = export_service.start_export(
             user=request.user,
-            params=request.GET,
-            columns=requested_columns(request.GET),
-            fmt=request.GET.get("format", "csv").strip().lower(),
-            include_documents=request.GET.get("documents", "") in ("1", "true", "yes", "on"),
+            filters=form.filters(),
+            columns=columns,
+            fmt=fmt,
+            include_documents=include_documents,
             request=request,
         )
     except export_service.ExportError as exc:
-        return HttpResponseBadRequest(str(exc), content_type="text/plain; charset=utf-8")
+        return _bad_request(str(exc))
     response = StreamingHttpResponse(export.stream, content_type=export.content_type)
     response["Content-Disposition"] = f'attachment; filename="{export.filename}"'
     response["X-Export-Rows"] = str(export.row_count)

@@ -1,13 +1,14 @@
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from tickets import selectors
+from tickets.selectors import catalogue as catalogue_selectors
+from tickets.selectors import credentials as credential_selectors
 
 
 def home(request: HttpRequest) -> HttpResponse:
-    credential = selectors.active_credential()
+    credential = credential_selectors.active_credential()
     refreshed_at = (
-        selectors.last_catalogue_refresh(environment=credential.environment)
+        catalogue_selectors.last_catalogue_refresh(environment=credential.environment)
         if credential is not None
         else None
     )

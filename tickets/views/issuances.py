@@ -1,13 +1,12 @@
 """What the issuer sees once comps are submitted: their issuances, the live progress of one,
 its codes (QR, CSV, print), and the two actions a line may need (retry, ask Fourvenues now).
 
-Every view takes the issuance from `selectors.issuances_visible_to(user)`, so someone else's
-issuance is a 404 to an issuer, never a 403 that would confirm it exists.
+Every view takes the issuance from `issuance_selectors.issuances_visible_to(user)`, so someone
+else's issuance is a 404 to an issuer, never a 403 that would confirm it exists.
 """
 
 from __future__ import annotations
 
-import csv
 import io
 
 import segno
@@ -21,34 +20,34 @@ from django.utils.text import slugify
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
-from tickets import roles, selectors
+from tickets import roles
 from tickets.models import Issuance, IssuanceLine
+from tickets.selectors import issuances as issuance_selectors
+from tickets.services import exports as export_service
 from tickets.services import issuance as issuance_service
 
 ISSUANCES_PER_PAGE = 25
 QR_SCALE = 4  # pixels per module: crisp at thumbnail size, and SVG scales for print anyway
 
-# Cells a spreadsheet would evaluate as a formula (OWASP "CSV injection").
-_FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
-
 
 def _visible_issuance(request: HttpRequest, pk: int) -> Issuance:
-    return get_object_or_404(selectors.issuances_visible_to(request.user), pk=pk)
+    return get_object_or_404(issuance_selectors.issuances_visible_to(request.user), pk=pk)
 
 
 def _line_of(issuance: Issuance, line_pk: int) -> IssuanceLine:
-    return get_object_or_404(selectors.lines_of(issuance), pk=line_pk)
+    return get_object_or_404(issuance_selectors.lines_of(issuance), pk=line_pk)
 
 
 def _progress_context(issuance: Issuance) -> dict[str, object]:
-    progress = selectors.progress_of(issuance)
+    progress = issuance_selectors.progress_of(issuance)
     total = progress["total"]
     return {
         "issuance": issuance,
-        "lines": selectors.lines_of(issuance),
+        "lines": issuance_selectors.lines_of(issuance),
         "progress": progress,
-        "polling": selectors.is_unsettled(progress),
-        "credential_refused": bool(progress["failed"]) and selectors.credential_refused(issuance),
+        "polling": issuance_selectors.is_unsettled(progress),
+        "credential_refused": bool(progress["failed"])
+        and issuance_selectors.credential_refused(issuance),
         "confirmed_percent": _percent(progress["confirmed"], total),
         "failed_percent": _percent(progress["failed"] + progress["rejected"], total),
     }
@@ -61,9 +60,9 @@ def _percent(part: int, total: int) -> int:
 @require_GET
 @permission_required(roles.ISSUE_COMPS, raise_exception=True)
 def issuance_list(request: HttpRequest) -> HttpResponse:
-    sees_all = selectors.can_see_all_issuances(request.user)
+    sees_all = issuance_selectors.can_see_all_issuances(request.user)
     only_mine = sees_all and request.GET.get("mine") == "1"
-    issuances = selectors.issuance_list(request.user, only_mine=only_mine)
+    issuances = issuance_selectors.issuance_list(request.user, only_mine=only_mine)
     page = Paginator(issuances, ISSUANCES_PER_PAGE).get_page(request.GET.get("page"))
     return render(
         request,
@@ -137,37 +136,19 @@ def issuance_line_qr(request: HttpRequest, pk: int, line_pk: int) -> HttpRespons
     return response
 
 
-def _csv_cell(value: object) -> str:
-    text = "" if value is None else str(value)
-    return f"'{text}" if text.startswith(_FORMULA_PREFIXES) else text
-
-
 @require_GET
 @permission_required(roles.ISSUE_COMPS, raise_exception=True)
 def issuance_codes_csv(request: HttpRequest, pk: int) -> HttpResponse:
-    """The confirmed codes for a spreadsheet. Holder documents are never exported."""
+    """The confirmed codes for a spreadsheet (`export_service.issuance_codes_csv`)."""
     issuance = _visible_issuance(request, pk)
     event = issuance.event
     slug = slugify(event.slug or event.name) or "event"
-    response = HttpResponse(content_type="text/csv; charset=utf-8")
+    response = HttpResponse(
+        export_service.issuance_codes_csv(issuance=issuance),
+        content_type="text/csv; charset=utf-8",
+    )
     response["Content-Disposition"] = f'attachment; filename="comps-{slug}-{issuance.pk}.csv"'
     patch_cache_control(response, private=True, no_store=True)
-    response.write("\ufeff")  # the BOM makes Excel read UTF-8 (accented names) correctly
-    writer = csv.writer(response)
-    writer.writerow(["Holder", "Email", "Ticket code", "Event", "Night", "Rate", "Status"])
-    for line in selectors.confirmed_lines_of(issuance):
-        writer.writerow(
-            _csv_cell(value)
-            for value in (
-                line.full_name,
-                line.email,
-                line.ticket.code,
-                event.name,
-                event.night.isoformat(),
-                issuance.rate.name,
-                line.ticket.status or line.get_state_display(),
-            )
-        )
     return response
 
 
@@ -178,5 +159,5 @@ def issuance_print(request: HttpRequest, pk: int) -> HttpResponse:
     return render(
         request,
         "tickets/issuances/print.html",
-        {"issuance": issuance, "lines": selectors.confirmed_lines_of(issuance)},
+        {"issuance": issuance, "lines": issuance_selectors.confirmed_lines_of(issuance)},
     )

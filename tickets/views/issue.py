@@ -5,12 +5,11 @@ page and the confirm button are keyed by it, and `submit_issuance` turns one key
 issuance. A double click, Back + resubmit or a second tab therefore lead to the same issuance.
 
 Between the form and the confirm button the request lives in the session as an `IssuanceDraft`,
-encrypted (never in hidden fields the browser could alter after review).
+encrypted (never in hidden fields the browser could alter after review): `tickets.drafts`.
 """
 
 from __future__ import annotations
 
-import json
 import uuid
 from typing import Any
 
@@ -24,36 +23,37 @@ from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from tickets import roles, selectors
-from tickets.fields import DecryptionError, decrypt, encrypt
-from tickets.forms import (
+from tickets import roles
+from tickets.drafts import (
+    IssuanceDraft,
+    api_call_count,
+    discard_draft,
+    load_draft,
+    store_draft,
+)
+from tickets.forms.holders import (
     HOLDER_PREFIX,
     MAX_HOLDERS,
-    CsvImportForm,
     HolderForm,
-    IssuanceForm,
-    api_call_count,
-    build_draft,
     country_choices,
     holder_error_summary,
     holder_formset,
     holder_initial,
-    issuance_initial_from_draft,
     posted_holder_rows,
+)
+from tickets.forms.holders_csv import CsvImportForm
+from tickets.forms.issue import (
+    IssuanceForm,
+    build_draft,
+    issuance_initial_from_draft,
     price_option_label,
 )
 from tickets.models import Issuance, Rate, Supplement
 from tickets.redaction import mask_document
-from tickets.services.issuance import (
-    IssuanceDraft,
-    IssuanceError,
-    credential_problem,
-    submit_issuance,
-)
-
-SESSION_DRAFTS = "issuance_drafts"
-# A draft holds up to 200 holders' personal data: keep only the few most recent in the session.
-MAX_SESSION_DRAFTS = 5
+from tickets.selectors import catalogue as catalogue_selectors
+from tickets.selectors import credentials as credential_selectors
+from tickets.selectors import issuances as issuance_selectors
+from tickets.services.issuance import IssuanceError, credential_problem, submit_issuance
 
 issue_required = permission_required(roles.ISSUE_COMPS, raise_exception=True)
 
@@ -64,7 +64,7 @@ issue_required = permission_required(roles.ISSUE_COMPS, raise_exception=True)
 @issue_required
 @require_http_methods(["GET", "POST"])
 def issue_new(request: HttpRequest) -> HttpResponse:
-    credential = selectors.active_credential()
+    credential = credential_selectors.active_credential()
     problem = credential_problem(credential)
     if problem or credential is None:
         # Said before the form is filled in, not after the issuer typed 50 names.
@@ -75,10 +75,10 @@ def issue_new(request: HttpRequest) -> HttpResponse:
 
     key = _uuid_or_none(request.GET.get("key"))
     if key is not None:
-        issued = selectors.issuance_by_key(key=key, user=request.user)
+        issued = issuance_selectors.issuance_by_key(key=key, user=request.user)
         if issued is not None:
             return _to_existing_issuance(request, issued)
-        draft = _load_draft(request, key)
+        draft = load_draft(request.session, key)
         if draft is not None:
             # Back from the review page: the same form, the same key.
             form = IssuanceForm(
@@ -96,7 +96,7 @@ def _submit_form(request: HttpRequest, environment: str) -> HttpResponse:
     form = IssuanceForm(environment=environment, data=request.POST)
     key = _uuid_or_none(request.POST.get("idempotency_key"))
     if key is not None:
-        issued = selectors.issuance_by_key(key=key, user=request.user)
+        issued = issuance_selectors.issuance_by_key(key=key, user=request.user)
         if issued is not None:
             return _to_existing_issuance(request, issued)
     formset = holder_formset(data=request.POST, supplements=_supplements(form.chosen_rate))
@@ -104,7 +104,7 @@ def _submit_form(request: HttpRequest, environment: str) -> HttpResponse:
     formset_valid = formset.is_valid()
     if forms_valid and formset_valid and key is not None:
         draft = build_draft(form, formset)
-        _store_draft(request, key, draft)
+        store_draft(request.session, key, draft)
         return redirect("issue-review", key=key)
     return _render_form(request, form=form, formset=formset, status=200)
 
@@ -138,7 +138,7 @@ def _render_form(
         "has_supplements": bool(_all_supplements()),
         "countries": country_choices(),
         "max_holders": MAX_HOLDERS,
-        "credential": selectors.active_credential(),
+        "credential": credential_selectors.active_credential(),
     }
     return render(request, "tickets/issue/form.html", context, status=status)
 
@@ -224,7 +224,7 @@ def issue_import(request: HttpRequest) -> HttpResponse:
     Posted with the whole form, so the rows already typed can be kept; answers the holder
     section for htmx, or the whole page when JavaScript is off.
     """
-    credential = selectors.active_credential()
+    credential = credential_selectors.active_credential()
     problem = credential_problem(credential)
     if problem or credential is None:
         # Said before the form is filled in, not after the issuer typed 50 names.
@@ -271,7 +271,7 @@ def issue_import(request: HttpRequest) -> HttpResponse:
 
 def _choice_form(request: HttpRequest) -> IssuanceForm | None:
     """An unbound IssuanceForm narrowed by the event/rate in the query: it holds the choices."""
-    credential = selectors.active_credential()
+    credential = credential_selectors.active_credential()
     if credential is None:
         return None
     initial = {"event": request.GET.get("event"), "rate": request.GET.get("rate")}
@@ -290,10 +290,10 @@ def _posted_issuance_values(request: HttpRequest) -> dict[str, Any]:
 @require_GET
 @never_cache  # Back after confirming must ask again, and be led to the issuance
 def issue_review(request: HttpRequest, key: uuid.UUID) -> HttpResponse:
-    issued = selectors.issuance_by_key(key=key, user=request.user)
+    issued = issuance_selectors.issuance_by_key(key=key, user=request.user)
     if issued is not None:
         return _to_existing_issuance(request, issued)
-    draft = _load_draft(request, key)
+    draft = load_draft(request.session, key)
     if draft is None:
         return _expired(request)
     form = _revalidated(request, draft, key)
@@ -317,12 +317,12 @@ def issue_review(request: HttpRequest, key: uuid.UUID) -> HttpResponse:
             "promoter": data["promoter"],
             "reason": data["reason"],
             "holders": holders,
-            "earlier_comps": selectors.earlier_comps(
+            "earlier_comps": issuance_selectors.earlier_comps(
                 event=data["event"], emails=[holder.email for holder in draft.holders]
             ),
             "call_count": api_call_count(len(draft.holders)),
             "tickets_per_call": settings.FOURVENUES_TICKETS_PER_CALL,
-            "credential": selectors.active_credential(),
+            "credential": credential_selectors.active_credential(),
         },
     )
 
@@ -331,10 +331,10 @@ def issue_review(request: HttpRequest, key: uuid.UUID) -> HttpResponse:
 @require_POST
 def issue_confirm(request: HttpRequest, key: uuid.UUID) -> HttpResponse:
     # Already issued (a double click, Back + resubmit, a second tab): lead to that issuance.
-    issued = selectors.issuance_by_key(key=key, user=request.user)
+    issued = issuance_selectors.issuance_by_key(key=key, user=request.user)
     if issued is not None:
         return _to_existing_issuance(request, issued)
-    draft = _load_draft(request, key)
+    draft = load_draft(request.session, key)
     if draft is None:
         return _expired(request)
     if _revalidated(request, draft, key) is None:
@@ -347,7 +347,7 @@ def issue_confirm(request: HttpRequest, key: uuid.UUID) -> HttpResponse:
         messages.error(request, str(exc))
         return redirect("issue-review", key=key)
     # The ledger has the holders now; personal data need not linger in the session.
-    _drop_draft(request, key)
+    discard_draft(request.session, key)
     if created:
         count = len(draft.holders)
         messages.success(request, f"Issuing {count} comp{'s' if count != 1 else ''}.")
@@ -359,7 +359,7 @@ def issue_confirm(request: HttpRequest, key: uuid.UUID) -> HttpResponse:
 def _revalidated(request: HttpRequest, draft: IssuanceDraft, key: uuid.UUID) -> Any:
     """The draft checked again against today's catalogue, or None (with a message) if it no
     longer holds: the event passed, an option or reason was withdrawn, the credential changed."""
-    credential = selectors.active_credential()
+    credential = credential_selectors.active_credential()
     problem = credential_problem(credential)
     if problem or credential is None:
         messages.error(request, problem)
@@ -384,41 +384,6 @@ def _expired(request: HttpRequest) -> HttpResponse:
     return redirect("issue-new")
 
 
-# --- Drafts in the session ---------------------------------------------------------------------
-
-
-def _drafts(request: HttpRequest) -> dict[str, str]:
-    return request.session.get(SESSION_DRAFTS, {})
-
-
-def _load_draft(request: HttpRequest, key: uuid.UUID) -> IssuanceDraft | None:
-    token = _drafts(request).get(str(key))
-    if token is None:
-        return None
-    try:
-        return IssuanceDraft.from_session(json.loads(decrypt(token)))
-    except (DecryptionError, ValueError, KeyError, TypeError):
-        # A draft from before a key rotation or an older format: as good as expired.
-        return None
-
-
-def _store_draft(request: HttpRequest, key: uuid.UUID, draft: IssuanceDraft) -> None:
-    """Keep the draft in the session, encrypted: it holds names, emails and document numbers,
-    which the ledger also keeps encrypted (document numbers) once confirmed."""
-    drafts = {k: v for k, v in _drafts(request).items() if k != str(key)}
-    drafts[str(key)] = encrypt(json.dumps(draft.to_session()))
-    # Dicts keep insertion order (JSON too): the oldest drafts go first.
-    while len(drafts) > MAX_SESSION_DRAFTS:
-        drafts.pop(next(iter(drafts)))
-    request.session[SESSION_DRAFTS] = drafts
-
-
-def _drop_draft(request: HttpRequest, key: uuid.UUID) -> None:
-    drafts = dict(_drafts(request))
-    if drafts.pop(str(key), None) is not None:
-        request.session[SESSION_DRAFTS] = drafts
-
-
 # --- Small helpers -----------------------------------------------------------------------------
 
 
@@ -430,7 +395,7 @@ def _uuid_or_none(value: str | None) -> uuid.UUID | None:
 
 
 def _supplements(rate: Rate | None) -> list[Supplement]:
-    return list(selectors.supplements_for_rate(rate=rate))
+    return list(catalogue_selectors.supplements_for_rate(rate=rate))
 
 
 def _all_supplements() -> list[Supplement]:

@@ -13,14 +13,16 @@ from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
 from django.views.decorators.http import require_GET, require_POST
 
-from tickets import roles, selectors
-from tickets.forms import (
+from tickets import roles
+from tickets.forms.reconciliation import (
     AcknowledgeDiscrepanciesForm,
     DiscrepancyFilterForm,
     StartReconciliationForm,
 )
 from tickets.models import DiscrepancyKind, DiscrepancyState, Event, RunTrigger
-from tickets.services import reconciliation as service
+from tickets.selectors import reconciliation as reconciliation_selectors
+from tickets.services.reconciliation import discrepancies, runs
+from tickets.services.reconciliation.errors import ReconciliationError
 
 ROWS_PER_PAGE = 50
 EVENT_RUNS_SHOWN = 20
@@ -33,7 +35,10 @@ def reconciliation_overview(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "tickets/reconciliation/overview.html",
-        {"events": selectors.reconciliation_overview(), "start_form": StartReconciliationForm()},
+        {
+            "events": reconciliation_selectors.reconciliation_overview(),
+            "start_form": StartReconciliationForm(),
+        },
     )
 
 
@@ -41,16 +46,16 @@ def reconciliation_overview(request: HttpRequest) -> HttpResponse:
 @require_GET
 def reconciliation_event(request: HttpRequest, pk: int) -> HttpResponse:
     event = get_object_or_404(Event, pk=pk)
-    counts = selectors.discrepancy_counts(event=event)
+    counts = reconciliation_selectors.discrepancy_counts(event=event)
     return render(
         request,
         "tickets/reconciliation/event.html",
         {
-            "sync": selectors.event_sync(event),
+            "sync": reconciliation_selectors.event_sync(event),
             "kinds": [
                 (kind, label, counts.get(kind, 0)) for kind, label in DiscrepancyKind.choices
             ],
-            "runs": selectors.reconciliation_runs(event=event)[:EVENT_RUNS_SHOWN],
+            "runs": reconciliation_selectors.reconciliation_runs(event=event)[:EVENT_RUNS_SHOWN],
             "start_form": StartReconciliationForm(),
         },
     )
@@ -63,10 +68,10 @@ def reconciliation_start(request: HttpRequest, pk: int) -> HttpResponse:
     form = StartReconciliationForm(request.POST)
     full = form.is_valid() and form.cleaned_data["full"]
     try:
-        run = service.request_run(
+        run = runs.request_run(
             event=event, trigger=RunTrigger.UI, full=full, actor=request.user, request=request
         )
-    except service.ReconciliationError as error:
+    except ReconciliationError as error:
         messages.error(request, str(error))
     else:
         kind = "A full" if run.full else "An incremental"
@@ -80,9 +85,9 @@ def reconciliation_runs(request: HttpRequest) -> HttpResponse:
     event = None
     if request.GET.get("event", "").isdigit():
         event = Event.objects.filter(pk=int(request.GET["event"])).first()
-    page = Paginator(selectors.reconciliation_runs(event=event), ROWS_PER_PAGE).get_page(
-        request.GET.get("page")
-    )
+    page = Paginator(
+        reconciliation_selectors.reconciliation_runs(event=event), ROWS_PER_PAGE
+    ).get_page(request.GET.get("page"))
     return render(
         request,
         "tickets/reconciliation/runs.html",
@@ -102,7 +107,7 @@ def discrepancy_queue(request: HttpRequest) -> HttpResponse:
             status=400,
         )
     params = form.cleaned_data
-    rows = selectors.discrepancy_queue(
+    rows = reconciliation_selectors.discrepancy_queue(
         event=params["event"], kind=params["kind"], state=params["state"]
     )
     page = Paginator(rows, ROWS_PER_PAGE).get_page(request.GET.get("page"))
@@ -128,13 +133,13 @@ def discrepancy_acknowledge(request: HttpRequest) -> HttpResponse:
                 messages.error(request, error)
         return _back_to_queue(request)
     try:
-        count = service.acknowledge(
+        count = discrepancies.acknowledge(
             discrepancy_ids=[row.pk for row in form.cleaned_data["discrepancies"]],
             reason=form.cleaned_data["reason"],
             actor=request.user,
             request=request,
         )
-    except service.ReconciliationError as error:
+    except ReconciliationError as error:
         messages.error(request, str(error))
     else:
         messages.success(request, f"{count} difference{'s' if count != 1 else ''} acknowledged.")
@@ -145,8 +150,8 @@ def discrepancy_acknowledge(request: HttpRequest) -> HttpResponse:
 @require_POST
 def discrepancy_adopt(request: HttpRequest, pk: int) -> HttpResponse:
     try:
-        ticket = service.adopt(discrepancy_id=pk, actor=request.user, request=request)
-    except service.ReconciliationError as error:
+        ticket = discrepancies.adopt(discrepancy_id=pk, actor=request.user, request=request)
+    except ReconciliationError as error:
         messages.error(request, str(error))
     else:
         messages.success(request, f"Ticket {ticket.code or ticket.remote_id} adopted.")
@@ -157,8 +162,8 @@ def discrepancy_adopt(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 def discrepancy_recheck(request: HttpRequest, pk: int) -> HttpResponse:
     try:
-        row = service.recheck(discrepancy_id=pk, actor=request.user, request=request)
-    except service.ReconciliationError as error:
+        row = discrepancies.recheck(discrepancy_id=pk, actor=request.user, request=request)
+    except ReconciliationError as error:
         messages.error(request, str(error))
     else:
         if row.state == DiscrepancyState.OPEN:

@@ -10,9 +10,10 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 from django.views.decorators.http import require_GET
 
-from tickets import roles, selectors
+from tickets import roles
 from tickets.charts import Bar, bar_chart
-from tickets.forms import GROUPING_TITLES, ReportFilterForm
+from tickets.forms.reports import GROUPING_TITLES, ReportFilterForm
+from tickets.selectors import reports as report_selectors
 
 CHART_BARS = 25  # the chart shows the first rows; the table has them all
 
@@ -24,7 +25,7 @@ def reports(request: HttpRequest) -> HttpResponse:
     if not form.is_valid():
         return render(request, "tickets/reports.html", {"form": form, "report": None}, status=400)
     params = form.cleaned_data
-    report = selectors.ticket_report(
+    report = report_selectors.ticket_report(
         grouping=params["group"],
         date_from=params["date_from"],
         date_to=params["date_to"],
@@ -47,7 +48,7 @@ def reports(request: HttpRequest) -> HttpResponse:
         inner_label="in",
     )
     tabs = []
-    for grouping in selectors.REPORT_GROUPINGS:
+    for grouping in report_selectors.REPORT_GROUPINGS:
         query = request.GET.copy()
         query["group"] = grouping
         tabs.append((grouping, GROUPING_TITLES[grouping], query.urlencode()))

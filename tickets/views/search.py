@@ -1,8 +1,10 @@
 """Finding tickets: the search page (every filter in the URL, so a search can be bookmarked),
 saved searches, and the page of one ticket.
 
-Tickets come from `selectors.search_tickets` / `selectors.tickets_visible_to`, so an issuer gets
-a 404 for a ticket of someone else's issuance, never a 403 that would confirm it exists.
+The view validates the search's parameters (`TicketSearchForm`) and hands the typed filters to
+`search_selectors.search_tickets`. Tickets come from there or `search_selectors.tickets_visible_to`,
+so an issuer gets a 404 for a ticket of someone else's issuance, never a 403 that would confirm it
+exists.
 """
 
 from __future__ import annotations
@@ -20,17 +22,19 @@ from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
-from tickets import roles, selectors
-from tickets.filters import (
+from tickets import roles
+from tickets.forms.search import (
     COLUMNS_PARAM,
     PARAMS,
-    SORT_FIELDS,
     SavedSearchForm,
+    TicketSearchForm,
     requested_columns,
 )
 from tickets.models import IssuedTicket
 from tickets.redaction import mask_document, redact
-from tickets.services import tickets as ticket_service
+from tickets.selectors import issuances as issuance_selectors
+from tickets.selectors import search as search_selectors
+from tickets.services import search as search_service
 from tickets.services.exports import DEFAULT_COLUMNS, DOCUMENT_COLUMN, EXPORT_COLUMNS
 
 TICKETS_PER_PAGE = 50
@@ -40,7 +44,7 @@ MAX_PAGE = 1_000_000
 
 
 def _require_search_permission(request: HttpRequest) -> None:
-    if not selectors.can_search_tickets(request.user):
+    if not search_selectors.can_search_tickets(request.user):
         raise PermissionDenied
 
 
@@ -72,7 +76,7 @@ def _page(tickets: Any, raw_number: str | None) -> TicketPage:
     except ValueError:
         number = 1
     offset = (number - 1) * TICKETS_PER_PAGE
-    rows = selectors.ticket_listing(tickets, offset=offset, limit=TICKETS_PER_PAGE + 1)
+    rows = search_selectors.ticket_listing(tickets, offset=offset, limit=TICKETS_PER_PAGE + 1)
     return TicketPage(
         number=number, object_list=rows[:TICKETS_PER_PAGE], has_next=len(rows) > TICKETS_PER_PAGE
     )
@@ -98,7 +102,7 @@ def _sort_links(params: QueryDict, current: str) -> dict[str, dict[str, str]]:
     """For every sortable column: the URL that sorts by it (reversed when it is the current
     sort) and the arrow to show; sorting starts again at page 1."""
     links = {}
-    for key in SORT_FIELDS:
+    for key in search_selectors.SORT_FIELDS:
         if current == key:
             target, arrow = f"-{key}", "▲"
         elif current == f"-{key}":
@@ -112,20 +116,25 @@ def _sort_links(params: QueryDict, current: str) -> dict[str, dict[str, str]]:
 @require_GET
 def ticket_search(request: HttpRequest) -> HttpResponse:
     _require_search_permission(request)
-    result = selectors.search_tickets(user=request.user, params=request.GET)
-    page = _page(result.tickets, request.GET.get("page")) if result.is_valid else None
+    form = TicketSearchForm.from_query(request.GET)
+    # A search that does not validate lists nothing: a bad URL shows a message, never everything.
+    page, sort = None, search_selectors.DEFAULT_SORT
+    if form.is_valid():
+        filters = form.filters()
+        tickets = search_selectors.search_tickets(user=request.user, filters=filters)
+        page, sort = _page(tickets, request.GET.get("page")), filters.sort
     return render(
         request,
         "tickets/search/search.html",
         {
-            "form": result.form,
+            "form": form,
             "page": page,
-            "sees_all": selectors.can_see_all_issuances(request.user),
-            "sort_links": _sort_links(request.GET, result.sort),
+            "sees_all": issuance_selectors.can_see_all_issuances(request.user),
+            "sort_links": _sort_links(request.GET, sort),
             "query_string": _query_string(request.GET, page=None),
             "previous_url": "?" + _query_string(request.GET, page=page.number - 1) if page else "",
             "next_url": "?" + _query_string(request.GET, page=page.number + 1) if page else "",
-            "saved_searches": selectors.saved_searches_of(request.user),
+            "saved_searches": search_selectors.saved_searches_of(request.user),
             "export_columns": _export_column_choices(request),
             "searched": any(request.GET.get(key) for key in PARAMS),
         },
@@ -138,7 +147,7 @@ def _export_column_choices(request: HttpRequest) -> list[tuple[str, str, bool]]:
     hidden = set()
     if not request.user.has_perm(roles.VIEW_DOCUMENT_NUMBERS):
         hidden.add(DOCUMENT_COLUMN)
-    if not selectors.can_see_all_issuances(request.user):
+    if not issuance_selectors.can_see_all_issuances(request.user):
         hidden.add("issued_by")  # always themselves
     return [
         (key, column.header, key in selected)
@@ -158,7 +167,7 @@ def saved_search_save(request: HttpRequest) -> HttpResponse:
         messages.error(request, " ".join(e for errors in form.errors.values() for e in errors))
         return redirect(_search_url(query_string))
     name = form.cleaned_data["name"]
-    created = ticket_service.save_search(owner=request.user, name=name, query=query_string)
+    created = search_service.save_search(owner=request.user, name=name, query=query_string)
     messages.success(request, f"Saved the search “{name}”." if created else f"Updated “{name}”.")
     return redirect(_search_url(query_string))
 
@@ -166,8 +175,8 @@ def saved_search_save(request: HttpRequest) -> HttpResponse:
 @require_POST
 def saved_search_delete(request: HttpRequest, pk: int) -> HttpResponse:
     _require_search_permission(request)
-    saved = get_object_or_404(selectors.saved_searches_of(request.user), pk=pk)
-    ticket_service.delete_saved_search(saved_search=saved)
+    saved = get_object_or_404(search_selectors.saved_searches_of(request.user), pk=pk)
+    search_service.delete_saved_search(saved_search=saved)
     messages.success(request, f"Deleted the saved search “{saved.name}”.")
     return redirect("ticket-search")
 
@@ -178,7 +187,7 @@ def _search_url(query_string: str) -> str:
 
 
 def _detail(request: HttpRequest, pk: int, *, document_number: str | None = None) -> HttpResponse:
-    ticket = get_object_or_404(selectors.tickets_visible_to(request.user), pk=pk)
+    ticket = get_object_or_404(search_selectors.tickets_visible_to(request.user), pk=pk)
     line = ticket.line
     stored_number = line.document_number if line is not None else ""
     raw = json.dumps(redact(ticket.raw), indent=2, ensure_ascii=False, sort_keys=True)
@@ -189,8 +198,8 @@ def _detail(request: HttpRequest, pk: int, *, document_number: str | None = None
         "document_number": document_number,
         "may_reveal": bool(stored_number) and request.user.has_perm(roles.VIEW_DOCUMENT_NUMBERS),
         "raw_json": raw,
-        "sees_all": selectors.can_see_all_issuances(request.user),
-        **selectors.ticket_detail_context(ticket),
+        "sees_all": issuance_selectors.can_see_all_issuances(request.user),
+        **search_selectors.ticket_detail_context(ticket),
     }
     return render(request, "tickets/search/detail.html", context)
 
@@ -206,8 +215,8 @@ def ticket_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def ticket_document_reveal(request: HttpRequest, pk: int) -> HttpResponse:
     """Shows the full document number once, in this response only, and audits that it was."""
     _require_search_permission(request)
-    ticket = get_object_or_404(selectors.tickets_visible_to(request.user), pk=pk)
-    number = ticket_service.reveal_document_number(
+    ticket = get_object_or_404(search_selectors.tickets_visible_to(request.user), pk=pk)
+    number = search_service.reveal_document_number(
         ticket=ticket, user=request.user, request=request
     )
     return _detail(request, pk, document_number=number)

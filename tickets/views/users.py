@@ -9,8 +9,10 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_http_methods, require_POST
 
-from tickets import roles, selectors
-from tickets.admin_forms import PasswordResetForm, RoleForm, SwitchForm, UserCreateForm
+from tickets import roles
+from tickets.forms.switch import SwitchForm
+from tickets.forms.users import PasswordResetForm, RoleForm, UserCreateForm
+from tickets.selectors import users as user_selectors
 from tickets.services import users
 from tickets.services.users import UserError
 
@@ -19,8 +21,8 @@ manage_users = permission_required(roles.MANAGE_USERS, raise_exception=True)
 
 @manage_users
 def user_list(request: HttpRequest) -> HttpResponse:
-    people = [(person, users.role_of(person)) for person in selectors.user_list()]
-    return render(request, "tickets/admin/user_list.html", {"people": people})
+    people = [(person, users.role_of(person)) for person in user_selectors.user_list()]
+    return render(request, "tickets/users/list.html", {"people": people})
 
 
 @manage_users
@@ -35,7 +37,7 @@ def user_new(request: HttpRequest) -> HttpResponse:
         else:
             messages.success(request, f"{person.username} can now log in.")
             return redirect("user-detail", pk=person.pk)
-    return render(request, "tickets/admin/user_new.html", {"form": form})
+    return render(request, "tickets/users/new.html", {"form": form})
 
 
 def _render_detail(
@@ -53,7 +55,7 @@ def _render_detail(
         "role_form": role_form or RoleForm(initial={"role": role}),
         "password_form": password_form or PasswordResetForm(),
     }
-    return render(request, "tickets/admin/user_detail.html", context, status=status)
+    return render(request, "tickets/users/detail.html", context, status=status)
 
 
 @manage_users

@@ -21,9 +21,8 @@ from .faults import (
     FaultError,
     FaultSpec,
 )
+from .routes import API_PREFIX, CONTROL_PREFIX, ROUTES
 from .server import (
-    API_PREFIX,
-    CONTROL_PREFIX,
     DEFAULT_API_KEY,
     DEFAULT_HOST,
     DEFAULT_INTEGRATION_ID,
@@ -31,7 +30,6 @@ from .server import (
     DEFAULT_SALE_TYPES,
     DEFAULT_SECRET,
     DEFAULT_SEED,
-    ROUTES,
     SandboxServer,
 )
 from .store import StateFileError

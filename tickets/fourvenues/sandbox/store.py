@@ -1,11 +1,12 @@
 """The sandbox's ticket store: thread-safe, in memory, optionally backed by a JSON state file.
 
-Tickets are kept as the full Ticket objects of fourvenues-api.md §3.6, exactly as
-``GET /tickets/{id}`` returns them; :func:`as_list_item` derives the shorter ``GET /tickets/``
-form. ``created_at`` is strictly increasing at millisecond resolution (each new ticket gets at
-least the previous ticket's millisecond plus one), so listing order is creation order and paging
-by ``start_date`` never meets two tickets with one timestamp. Tickets loaded from a state file
-may still tie; listing then breaks the tie by ``_id``.
+Tickets are kept as the full Ticket objects of fourvenues-api.md §3.6 (:mod:`.documents`),
+exactly as ``GET /tickets/{id}`` returns them; :func:`.documents.as_list_item` derives the
+shorter ``GET /tickets/`` form. ``created_at`` is strictly increasing at millisecond
+resolution (each new ticket gets at least the previous ticket's millisecond plus one), so
+listing order is creation order and paging by ``start_date`` never meets two tickets with one
+timestamp. Tickets loaded from a state file may still tie; listing then breaks the tie by
+``_id``.
 
 With a ``state_file`` the store loads it at start (when present) and rewrites it atomically
 before each mutation takes effect in memory: a failed write leaves both the file and the store
@@ -18,99 +19,36 @@ import bisect
 import copy
 import json
 import os
-import secrets
-import string
 import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from .catalogue import night_of, slugify
-from .validation import ApiError, CheckIn, CreateOrder, SupplementInput, TicketInput
+from .documents import (
+    EPOCH,
+    STATUS_ACTIVATED,
+    STATUS_CANCELLED,
+    as_list_item,
+    build_ticket,
+    iso_ms,
+    manual_ticket,
+    money,
+    ms_from_iso,
+    new_code,
+    new_id,
+)
+from .validation import ApiError, CheckIn, CreateOrder, TicketInput
 
 STATE_FORMAT = "fourvenues-sandbox-state"
 STATE_VERSION = 1
 
-LIST_OMITTED_FIELDS = (
-    "date",
-    "surcharge_total",
-    "surcharge",
-    "supplements_service_charge_total",
-    "total_warranty",
-)
-"""Ticket fields that only the by-id, by-code and POST responses carry (fourvenues-api.md §3.5)."""
-
-LIST_OMITTED_SUPPLEMENT_FIELDS = (
-    "normalized_label",
-    "service_charge_amount",
-    "service_charge_type",
-)
-"""Supplement fields likewise missing from the ``GET /tickets/`` example."""
-
-STATUS_ACTIVATED = "activated"
-STATUS_CANCELLED = "cancelled"
-
-_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
-_CODE_ALPHABET = string.ascii_uppercase + string.digits
-_ID_ALPHABET = string.ascii_lowercase + string.ascii_uppercase + string.digits
-
 
 class StateFileError(RuntimeError):
     """The state file exists but cannot be read as sandbox state."""
-
-
-def new_id(length: int = 32) -> str:
-    """A fresh opaque alphanumeric id, like the API's ``_id`` values."""
-    return "".join(secrets.choice(_ID_ALPHABET) for _ in range(length))
-
-
-def new_code() -> str:
-    """A fresh 9-character uppercase alphanumeric ticket code (e.g. ``P6J21FF2S``)."""
-    return "".join(secrets.choice(_CODE_ALPHABET) for _ in range(9))
-
-
-def money(value: float) -> int | float:
-    """Round to cents; integral amounts become ints so ``10`` stays ``10`` as in the docs."""
-    rounded = round(value + 0.0, 2)
-    return int(rounded) if rounded.is_integer() else rounded
-
-
-def iso_ms(ms: int) -> str:
-    """Epoch milliseconds as ISO 8601 UTC with milliseconds and ``Z``."""
-    moment = _EPOCH + timedelta(milliseconds=ms)
-    return moment.strftime("%Y-%m-%dT%H:%M:%S.") + f"{ms % 1000:03d}Z"
-
-
-def ms_from_iso(text: str) -> int:
-    """Epoch milliseconds of an ISO 8601 instant (offset-less means UTC)."""
-    moment = datetime.fromisoformat(text)
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return (moment - _EPOCH) // timedelta(milliseconds=1)
-
-
-def _json_copy(value: Any) -> Any:
-    """A deep copy of JSON-like data (dicts, lists, scalars): several times faster than
-    ``copy.deepcopy``, which a 500-ticket page would otherwise spend most of its time in."""
-    if isinstance(value, dict):
-        return {k: _json_copy(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_json_copy(v) for v in value]
-    return value
-
-
-def as_list_item(ticket: dict[str, Any]) -> dict[str, Any]:
-    """The ``GET /tickets/`` form of a full ticket: a copy without the detail-only fields."""
-    item = {k: _json_copy(v) for k, v in ticket.items() if k not in LIST_OMITTED_FIELDS}
-    item["supplements"] = [
-        {k: v for k, v in supplement.items() if k not in LIST_OMITTED_SUPPLEMENT_FIELDS}
-        for supplement in item["supplements"]
-    ]
-    return item
 
 
 @dataclass(eq=False)  # records are compared by identity: removing one must not compare tickets
@@ -211,7 +149,7 @@ class TicketStore:
         if start is None and end is None:
             return records[offset : offset + limit]
         # Inclusive bounds at millisecond resolution: round the start up, the end down.
-        low = -((_EPOCH - start) // timedelta(milliseconds=1)) if start is not None else None
+        low = -((EPOCH - start) // timedelta(milliseconds=1)) if start is not None else None
         high = _ms_floor(end) if end is not None else None
         selected = []
         for record in records:
@@ -248,7 +186,7 @@ class TicketStore:
                 taken.add(code)
                 created_ms = self._next_ms()
                 invoice_seq += 1
-                ticket = _build_ticket(
+                ticket = build_ticket(
                     order,
                     item,
                     code=code,
@@ -319,7 +257,8 @@ class TicketStore:
 
     def load(self, tickets: Iterable[dict[str, Any]]) -> list[dict[str, Any]]:
         """Add tickets as if issued outside the API (by hand, at the box office): each is a full
-        or partial ticket; missing fields get the defaults of :func:`manual_ticket`."""
+        or partial ticket; missing fields get the defaults of
+        :func:`.documents.manual_ticket`."""
         with self._changed:
             records = []
             taken = set(self._by_code)
@@ -478,147 +417,5 @@ class TicketStore:
         self._last_ms = max((max(r.created_ms, r.updated_ms) for r in records), default=0)
 
 
-def _build_ticket(
-    order: CreateOrder,
-    item: TicketInput,
-    *,
-    code: str,
-    payment_id: str,
-    created_ms: int,
-    invoice_seq: int,
-) -> dict[str, Any]:
-    """A full Ticket object (fourvenues-api.md §3.6) for one element of a create request.
-
-    Request fields are renamed as the real API does (``full_name`` → ``name``, ``country_code``
-    → ``country``, ``ticket_rate_id`` → ``rate_id``); ``birthday``, ``personal_document_*`` and
-    ``qr_code`` are echoed back as extra fields (§4 A13).
-    """
-    created_at = iso_ms(created_ms)
-    event_id = order.event["_id"] if order.event else ""
-    option = order.option or {"_id": order.price_id, "price": 0}
-    supplements = [_supplement(s) for s in item.supplements]
-    total_extras = sum(s.price for s in item.supplements)
-    year = (_EPOCH + timedelta(milliseconds=created_ms)).year % 100
-    series = (event_id[:4] or "SBX0").upper()
-    # Only what a create sets; the rest of the document is as `manual_ticket` defaults it.
-    return manual_ticket(
-        code=code,
-        activation_date=created_at,
-        event_id=event_id,
-        rate_id=order.ticket_rate_id,
-        rate_name=order.rate["name"] if order.rate else "",
-        rate_slug=order.rate["slug"] if order.rate else "",
-        price_info={
-            "_id": option["_id"],
-            "price": option["price"],
-            "age": option.get("age", 0),
-            "content": option.get("content", ""),
-            "additional_info": option.get("additional_info", ""),
-        },
-        price=option["price"],
-        channel_id=order.channel_id,
-        referral_id=order.referral_id,
-        payment_id=payment_id,
-        sale_type=order.sale_type,
-        name=item.full_name,
-        email=item.email,
-        phone=item.phone,
-        gender=item.gender,
-        address=item.address,
-        postal_code=item.postal_code,
-        country=item.country_code,
-        supplements=supplements,
-        total_extras=money(total_extras),
-        total_fees=money(item.fee),
-        total_paid=money(item.total_price + item.fee + total_extras),
-        invoice_reference=f"EV{year:02d}T-{series}-{invoice_seq:07d}",
-        date=night_of(order.event["date"]).isoformat() if order.event else "",
-        surcharge={
-            "amount": 0,
-            "payment_method": "",
-            "payment_id": "",
-            "state": "",
-            "created_at": created_at,
-            "user_id": "",
-        },
-        created_at=created_at,
-        updated_at=created_at,
-        birthday=item.birthday,
-        personal_document_type=item.personal_document_type,
-        personal_document_number=item.personal_document_number,
-        qr_code=item.qr_code,
-    )
-
-
-def manual_ticket(**fields: Any) -> dict[str, Any]:
-    """A full ticket from ``fields``, the rest defaulted as a zero-price box-office ticket: what
-    someone issuing by hand in the Fourvenues dashboard produces. ``code``, ``created_at`` and
-    ``activation_date`` left empty are filled in by :meth:`TicketStore.load`."""
-    ticket: dict[str, Any] = {
-        "_id": new_id(),
-        "code": "",
-        "status": STATUS_ACTIVATED,
-        "activation_date": "",
-        "event_id": "",
-        "rate_id": "",
-        "rate_name": "",
-        "rate_slug": "",
-        "price_info": {"_id": "", "price": 0, "age": 0, "content": "", "additional_info": ""},
-        "price": 0,
-        "channel_id": None,
-        "referral_id": None,
-        "payment_id": None,
-        "sale_type": "box_office",
-        "name": "",
-        "email": "",
-        "phone": "",
-        "gender": "",
-        "address": "",
-        "postal_code": "",
-        "country": "",
-        "language": "es",
-        "for": 1,
-        "enter": 0,
-        "entry_date": 0,
-        "discount_quantity_subtract": 0,
-        "raised": 0,
-        "refunded": 0,
-        "supplements": [],
-        "total_extras": 0,
-        "total_fees": 0,
-        "total_paid": 0,
-        "invoice_reference": "",
-        "corrective_invoice_references": [],
-        "date": "",
-        "surcharge_total": 0,
-        "surcharge": {},
-        "supplements_service_charge_total": 0,
-        "total_warranty": 0,
-        "remarketing": False,
-        "created_at": "",
-        "updated_at": "",
-        "qr_code": None,
-    }
-    ticket.update(fields)
-    return ticket
-
-
 def _ms_floor(moment: datetime) -> int:
-    return (moment - _EPOCH) // timedelta(milliseconds=1)
-
-
-def _supplement(supplement: SupplementInput) -> dict[str, Any]:
-    label = supplement.label or f"Supplement {supplement.supplement_id}"
-    return {
-        "_id": supplement.supplement_id,
-        "price": money(supplement.price),
-        "label": label,
-        "normalized_label": slugify(label),
-        "description": supplement.description,
-        "has_fake_price": False,
-        "fake_price": 0,
-        "product_quantity": 1,
-        "product_quantity_used": 0,
-        "service_charge_amount": 0,
-        "service_charge_type": "fixed",
-    }
+    return (moment - EPOCH) // timedelta(milliseconds=1)

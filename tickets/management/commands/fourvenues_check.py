@@ -3,8 +3,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from tickets import selectors
 from tickets.fourvenues.errors import FourvenuesError
+from tickets.selectors import credentials as credential_selectors
 from tickets.services.credentials import verify_credential
 
 
@@ -15,7 +15,7 @@ class Command(BaseCommand):
         parser.add_argument("--environment", choices=["alpha", "production"], default=None)
 
     def handle(self, *args: Any, **options: Any) -> None:
-        credential = selectors.active_credential(environment=options["environment"])
+        credential = credential_selectors.active_credential(environment=options["environment"])
         if credential is None:
             raise CommandError("No active Fourvenues credential. Register one first.")
         try:

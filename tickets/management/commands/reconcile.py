@@ -3,9 +3,11 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from tickets import selectors
 from tickets.models import Event, ReconciliationRun, RunStatus, RunTrigger
-from tickets.services.reconciliation import ReconciliationError, execute_run, request_run
+from tickets.selectors import catalogue as catalogue_selectors
+from tickets.selectors import credentials as credential_selectors
+from tickets.services.reconciliation.errors import ReconciliationError
+from tickets.services.reconciliation.runs import execute_run, request_run
 
 
 class Command(BaseCommand):
@@ -46,8 +48,8 @@ class Command(BaseCommand):
         if options["all_upcoming"]:
             events = [
                 event
-                for credential in selectors.active_credentials()
-                for event in selectors.upcoming_events(environment=credential.environment)
+                for credential in credential_selectors.active_credentials()
+                for event in catalogue_selectors.upcoming_events(environment=credential.environment)
             ]
             if not events:
                 raise CommandError("No upcoming events: refresh the catalogue first.")

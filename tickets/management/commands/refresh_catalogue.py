@@ -3,9 +3,9 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
-from tickets import selectors
 from tickets.models import Environment
-from tickets.services.catalog import CatalogueRefreshError, refresh_catalogue
+from tickets.selectors import credentials as credential_selectors
+from tickets.services.catalogue import CatalogueRefreshError, refresh_catalogue
 
 
 class Command(BaseCommand):
@@ -31,7 +31,7 @@ class Command(BaseCommand):
     def handle(self, *args: Any, **options: Any) -> None:
         if options["days"] is not None and options["days"] < 1:
             raise CommandError("--days must be at least 1.")
-        credential = selectors.active_credential(environment=options["environment"])
+        credential = credential_selectors.active_credential(environment=options["environment"])
         if credential is None:
             raise CommandError("No active Fourvenues credential. Register one first.")
         try:

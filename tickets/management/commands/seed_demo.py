@@ -4,7 +4,7 @@ from typing import Any
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
-from tickets.services.demo import seed_demo
+from tickets.demo.accounts import seed_demo
 
 
 class Command(BaseCommand):

@@ -3,8 +3,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError
 
+from tickets.demo.seeding import seed_tickets
 from tickets.models import Environment
-from tickets.services.seeding import seed_tickets
 
 
 class Command(BaseCommand):

@@ -1,0 +1,151 @@
+"""The reviewed draft (tickets/drafts.py): its session round trip, its warnings, its calls."""
+
+import datetime as dt
+import json
+import uuid
+from decimal import Decimal
+
+import pytest
+from django.contrib.sessions.backends.signed_cookies import SessionStore
+from django.utils import timezone
+
+from tests import factories as f
+from tickets.drafts import (
+    MAX_SESSION_DRAFTS,
+    SESSION_DRAFTS,
+    HolderData,
+    IssuanceDraft,
+    SupplementLine,
+    api_call_count,
+    batch_warnings,
+    discard_draft,
+    load_draft,
+    split_into_calls,
+    store_draft,
+)
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def catalogue():
+    option = f.PriceOptionFactory(min_age=18)
+    return {"event": option.rate.event, "option": option}
+
+
+def a_draft(**overrides):
+    fields = {
+        "event_id": 1,
+        "rate_id": 2,
+        "price_option_id": 3,
+        "reason_id": 4,
+        "sale_type": "online",
+        "holders": (HolderData(full_name="Ana Pérez", email="ana@example.com"),),
+    }
+    return IssuanceDraft(**{**fields, **overrides})
+
+
+# --- The draft and the session -------------------------------------------------------------------
+
+
+def test_a_draft_survives_the_json_session_round_trip():
+    draft = IssuanceDraft(
+        event_id=1,
+        rate_id=2,
+        price_option_id=3,
+        reason_id=4,
+        sale_type="online",
+        channel_id=5,
+        note="Opening night",
+        holders=(
+            HolderData(
+                full_name="Ana Pérez",
+                email="ana@example.com",
+                birthday=dt.date(1990, 5, 17),
+                supplements=(
+                    SupplementLine(supplement_id="s1", label="Drink", price=Decimal("5.50")),
+                ),
+            ),
+            HolderData(full_name="Bo", email="bo@example.com"),
+        ),
+        warnings=("Ana Pérez appears twice",),
+    )
+    restored = IssuanceDraft.from_session(json.loads(json.dumps(draft.to_session())))
+    assert restored == draft
+    assert restored.warnings == draft.warnings
+
+
+def test_a_stored_draft_is_encrypted_and_loads_back():
+    session = SessionStore()
+    key = uuid.uuid4()
+    draft = a_draft(note="Opening night")
+    store_draft(session, key, draft)
+    token = session[SESSION_DRAFTS][str(key)]
+    assert "Ana" not in token
+    assert load_draft(session, key) == draft
+
+
+def test_a_missing_or_unreadable_draft_loads_as_none():
+    session = SessionStore()
+    key = uuid.uuid4()
+    assert load_draft(session, key) is None
+    session[SESSION_DRAFTS] = {str(key): "not a token"}
+    assert load_draft(session, key) is None
+
+
+def test_only_the_latest_drafts_are_kept_and_a_discarded_one_is_gone():
+    session = SessionStore()
+    keys = [uuid.uuid4() for _ in range(MAX_SESSION_DRAFTS + 2)]
+    for key in keys:
+        store_draft(session, key, a_draft())
+    assert list(session[SESSION_DRAFTS]) == [str(k) for k in keys[-MAX_SESSION_DRAFTS:]]
+    discard_draft(session, keys[-1])
+    assert load_draft(session, keys[-1]) is None
+    assert load_draft(session, keys[-2]) is not None
+
+
+# --- Warnings ------------------------------------------------------------------------------------
+
+
+def test_the_same_holder_twice_is_a_warning(catalogue):
+    holders = [
+        HolderData(full_name="José Pérez", email="jose@example.com"),
+        HolderData(full_name="Ana", email="jose@example.com"),
+        HolderData(full_name="jose  perez", email="other@example.com"),
+    ]
+    warnings = batch_warnings(holders, catalogue["option"], catalogue["event"])
+    assert len(warnings) == 2
+    assert "Row 2 has the same email as row 1" in warnings[0]
+    assert "Row 3 has the same name as row 1" in warnings[1]
+
+
+def test_a_holder_under_the_options_minimum_age_on_the_night_is_a_warning():
+    night = dt.date(timezone.localdate().year + 1, 6, 15)
+    option = f.PriceOptionFactory(min_age=18, rate__event__night=night)
+    turns_18_on_the_night = dt.date(night.year - 18, 6, 15)
+    turns_18_next_day = turns_18_on_the_night + dt.timedelta(days=1)
+    holders = [
+        HolderData(full_name="Old enough", email="a@example.com", birthday=turns_18_on_the_night),
+        HolderData(full_name="Too young", email="b@example.com", birthday=turns_18_next_day),
+        HolderData(full_name="No birthday", email="c@example.com"),
+    ]
+    warnings = batch_warnings(holders, option, option.rate.event)
+    assert len(warnings) == 1
+    assert "Row 2 (Too young) will be 17" in warnings[0]
+    assert "minimum age of 18" in warnings[0]
+
+
+def test_no_minimum_age_means_no_age_warning(catalogue):
+    option = f.PriceOptionFactory(min_age=None)
+    holders = [HolderData(full_name="Kid", email="k@example.com", birthday=dt.date(2020, 1, 1))]
+    assert batch_warnings(holders, option, option.rate.event) == []
+
+
+# --- Calls ---------------------------------------------------------------------------------------
+
+
+def test_holders_are_split_into_calls_of_the_configured_size_in_order(settings):
+    settings.FOURVENUES_TICKETS_PER_CALL = 3
+    assert split_into_calls([1, 2, 3, 4, 5, 6, 7]) == [[1, 2, 3], [4, 5, 6], [7]]
+    assert split_into_calls([]) == []
+    assert [api_call_count(n) for n in (0, 1, 3, 4, 7)] == [0, 1, 1, 2, 3]

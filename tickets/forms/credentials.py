@@ -1,0 +1,92 @@
+"""The credentials pages' form: validation only.
+
+Secrets are write-only: their fields never carry a value back to the browser (not even in a
+value attribute that "view source" would show); a blank field keeps the stored secret.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+
+from tickets.models import AuthScheme, Credential, Environment
+from tickets.services.credentials import EDITABLE_FIELDS, SCHEME_SECRETS, SECRET_FIELDS
+
+
+def _secret_field(label: str) -> forms.CharField:
+    return forms.CharField(
+        label=label,
+        required=False,
+        max_length=500,
+        strip=True,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+    )
+
+
+class CredentialForm(forms.Form):
+    name = forms.CharField(max_length=100)
+    environment = forms.ChoiceField(choices=Environment.choices)
+    base_url_override = forms.URLField(
+        label="Base URL",
+        required=False,
+        max_length=300,
+        assume_scheme="https",
+        help_text=(
+            "Leave blank for the environment's documented address; set it only to point at the "
+            "sandbox."
+        ),
+    )
+    auth_scheme = forms.ChoiceField(
+        label="Authentication", choices=AuthScheme.choices, initial=AuthScheme.API_KEY
+    )
+    api_key = _secret_field("API key")
+    integration_id = _secret_field("Integration id")
+    secret = _secret_field("Secret")
+    expires_on = forms.DateField(
+        label="Expires on",
+        required=False,
+        widget=forms.DateInput(attrs={"type": "date"}),
+        help_text="Admins are warned from 14 days before; issuing stops once it has passed.",
+    )
+    notes = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}))
+    activate = forms.BooleanField(
+        label="Make it the credential issuing uses for its environment",
+        required=False,
+        initial=True,
+    )
+
+    def __init__(self, *args: Any, instance: Credential | None = None, **kwargs: Any) -> None:
+        self.instance = instance
+        if instance is not None:
+            kwargs.setdefault(
+                "initial", {name: getattr(instance, name) for name in EDITABLE_FIELDS}
+            )
+        super().__init__(*args, **kwargs)
+        if instance is not None:
+            del self.fields["activate"]  # activation has its own buttons on an existing one
+            # Its issuances and catalogue belong to its environment: a new one is a new credential.
+            self.fields["environment"].disabled = True
+        for name in SECRET_FIELDS:
+            stored = getattr(instance, name, "") if instance is not None else ""
+            self.fields[name].help_text = (
+                "A value is stored. It is never shown; leave this blank to keep it."
+                if stored
+                else "Nothing stored yet."
+            )
+
+    def clean(self) -> dict[str, Any]:
+        cleaned = super().clean()
+        scheme = cleaned.get("auth_scheme")
+        for name in SCHEME_SECRETS.get(scheme, ()):
+            stored = getattr(self.instance, name, "") if self.instance is not None else ""
+            if not cleaned.get(name) and not stored:
+                self.add_error(name, "Required for this authentication scheme.")
+        return cleaned
+
+    def changes(self) -> dict[str, Any]:
+        return {name: self.cleaned_data[name] for name in EDITABLE_FIELDS}
+
+    def typed_secrets(self) -> dict[str, str]:
+        """Only the secrets typed anew: a blank field means "keep the stored one"."""
+        return {name: self.cleaned_data[name] for name in SECRET_FIELDS if self.cleaned_data[name]}

@@ -1,0 +1,338 @@
+"""The ticket holders of an issuance: one validated row per holder, at most 200.
+
+- Countries: an ISO code or an English/Spanish name, cleaned to the alpha-2 code.
+- `HolderForm` / `HolderFormSet`: one row per ticket holder. `HolderForm` also validates each
+  CSV row (`forms.holders_csv`), so the rules are the same whichever way a holder arrives.
+- `holder_initial`, `posted_holder_rows`, `holder_error_summary`: rows shown again, kept as
+  posted, or explained.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import functools
+import gettext
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+import django_countries
+import phonenumbers
+from django import forms
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.utils import timezone
+from django_countries import countries
+
+from tickets.drafts import HolderData, SupplementLine
+from tickets.models import Supplement
+from tickets.text import fold
+
+MAX_HOLDERS = 200
+DEFAULT_PHONE_REGION = "ES"
+HOLDER_PREFIX = "holders"
+
+
+# --- Countries ---------------------------------------------------------------------------------
+
+# Names people write that are not the ISO names in either language.
+_COUNTRY_ALIASES = {
+    "uk": "GB",
+    "england": "GB",
+    "inglaterra": "GB",
+    "great britain": "GB",
+    "gran bretana": "GB",
+    "usa": "US",
+    "eeuu": "US",
+    "ee uu": "US",
+    "united states": "US",
+    "holanda": "NL",
+    "holland": "NL",
+}
+
+
+@functools.cache
+def _country_names() -> dict[str, str]:
+    """Folded English and Spanish country names -> ISO code.
+
+    django-countries only translates its names when it is an installed app; reading its Spanish
+    catalogue directly avoids changing the project's settings for one lookup table.
+    """
+    locale_dir = Path(django_countries.__file__).parent / "locale"
+    spanish = gettext.translation("django", localedir=locale_dir, languages=["es"], fallback=True)
+    names: dict[str, str] = dict(_COUNTRY_ALIASES)
+    for code, name in countries:
+        names[fold(str(name))] = code
+        names[fold(spanish.gettext(str(name)))] = code
+    return names
+
+
+def normalise_country(value: str) -> str | None:
+    """An ISO 3166-1 alpha-2 code from a code (alpha-2 or alpha-3) or an English/Spanish name.
+
+    "" for blank, None when nothing matches.
+    """
+    value = value.strip()
+    if not value:
+        return ""
+    if len(value) in (2, 3) and value.isalpha():
+        code = countries.alpha2(value.upper())
+        if code:
+            return code
+    return _country_names().get(fold(value.replace(".", "")))
+
+
+def country_choices() -> list[tuple[str, str]]:
+    return [(code, str(name)) for code, name in countries]
+
+
+# --- The rows ----------------------------------------------------------------------------------
+
+GENDER_CHOICES = [("", "—"), ("female", "Female"), ("male", "Male")]
+DOCUMENT_TYPE_CHOICES = [
+    ("", "—"),
+    ("dni", "DNI"),
+    ("nie", "NIE"),
+    ("passport", "Passport"),
+    ("other", "Other"),
+]
+BIRTHDAY_FORMATS = ["%Y-%m-%d", "%d/%m/%Y", "%d-%m-%Y", "%d.%m.%Y"]
+EARLIEST_BIRTHDAY = dt.date(1900, 1, 1)
+
+
+class CountryField(forms.CharField):
+    """Takes an ISO code or a country name (English or Spanish), cleans to the alpha-2 code.
+
+    A text input with a shared <datalist> instead of a 249-option <select> in every row: with
+    200 rows that would be 50,000 options on one page.
+    """
+
+    def clean(self, value: Any) -> str:
+        text = super().clean(value)
+        code = normalise_country(text)
+        if code is None:
+            raise ValidationError(
+                "Unknown country '%(value)s': use the two-letter ISO code (ES, FR, GB...) "
+                "or the country's name.",
+                code="invalid",
+                params={"value": text},
+            )
+        return code
+
+
+class HolderForm(forms.Form):
+    """One ticket holder. Also validates each CSV row, so both paths share the same rules."""
+
+    # Blank extra rows are allowed (and skipped), so the browser must not insist on them.
+    use_required_attribute = False
+
+    full_name = forms.CharField(max_length=200, label="Full name")
+    email = forms.EmailField(max_length=254)
+    phone = forms.CharField(max_length=40, required=False)
+    gender = forms.ChoiceField(choices=GENDER_CHOICES, required=False)
+    birthday = forms.DateField(
+        required=False,
+        input_formats=BIRTHDAY_FORMATS,
+        widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
+    )
+    address = forms.CharField(max_length=300, required=False)
+    country = CountryField(
+        max_length=60, required=False, widget=forms.TextInput(attrs={"list": "country-list"})
+    )
+    postal_code = forms.CharField(max_length=20, required=False, label="Postal code")
+    document_type = forms.ChoiceField(
+        choices=DOCUMENT_TYPE_CHOICES, required=False, label="Document type"
+    )
+    document_number = forms.CharField(max_length=50, required=False, label="Document number")
+    supplements = forms.MultipleChoiceField(
+        choices=(),
+        required=False,
+        error_messages={"invalid_choice": "%(value)s is not a supplement of the chosen rate."},
+    )
+
+    def __init__(self, *args: Any, supplements: Sequence[Supplement] = (), **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.supplement_catalogue = {s.supplement_id: s for s in supplements}
+        self.fields["supplements"].choices = [
+            (s.supplement_id, f"{s.label} ({s.default_price} €)") for s in supplements
+        ]
+
+    def clean_full_name(self) -> str:
+        return " ".join(self.cleaned_data["full_name"].split())
+
+    def clean_email(self) -> str:
+        return self.cleaned_data["email"].strip().lower()
+
+    def clean_phone(self) -> str:
+        value = self.cleaned_data["phone"].strip()
+        if not value:
+            return ""
+        return normalise_phone(value)
+
+    def clean_birthday(self) -> dt.date | None:
+        birthday = self.cleaned_data["birthday"]
+        if birthday is None:
+            return None
+        if birthday > timezone.localdate():
+            raise ValidationError("The birthday is in the future.")
+        if birthday < EARLIEST_BIRTHDAY:
+            raise ValidationError("The birthday is before 1900.")
+        return birthday
+
+    def clean_postal_code(self) -> str:
+        return self.cleaned_data["postal_code"].upper()
+
+    def clean_document_number(self) -> str:
+        return "".join(self.cleaned_data["document_number"].split()).upper()
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        doc_type, doc_number = data.get("document_type"), data.get("document_number")
+        # Only judge the pair when both fields cleaned (else the field error already says why).
+        if "document_type" in data and "document_number" in data:
+            if doc_number and not doc_type:
+                self.add_error("document_type", "Give the document type for this number.")
+            elif doc_type and not doc_number:
+                self.add_error("document_number", "Give the document number for this type.")
+        return data
+
+    def holder_data(self) -> HolderData:
+        data = self.cleaned_data
+        return HolderData(
+            full_name=data["full_name"],
+            email=data["email"],
+            phone=data["phone"],
+            gender=data["gender"],
+            birthday=data["birthday"],
+            address=data["address"],
+            country=data["country"],
+            postal_code=data["postal_code"],
+            document_type=data["document_type"],
+            document_number=data["document_number"],
+            supplements=tuple(
+                SupplementLine(
+                    supplement_id=sid,
+                    label=self.supplement_catalogue[sid].label,
+                    price=self.supplement_catalogue[sid].default_price,
+                )
+                for sid in data["supplements"]
+            ),
+        )
+
+    def formset_values(self) -> dict[str, Any]:
+        """The cleaned values in the shape a holder row is rendered from (CSV import)."""
+        data = self.cleaned_data
+        return {
+            **{name: data[name] for name in self.fields},
+            "birthday": data["birthday"].isoformat() if data["birthday"] else "",
+        }
+
+
+def normalise_phone(value: str, region: str = DEFAULT_PHONE_REGION) -> str:
+    """E.164 ("+34600123456"); numbers without a country prefix are taken as Spanish."""
+    try:
+        number = phonenumbers.parse(value, region)
+    except phonenumbers.NumberParseException:
+        number = None
+    if number is None or not phonenumbers.is_valid_number(number):
+        if number is not None and value.lstrip().startswith(("+", "00")):
+            # The prefix is there: the hint about adding one would mislead.
+            raise ValidationError(
+                "'%(value)s' is not a valid phone number for +%(code)s: check the digits.",
+                code="invalid",
+                params={"value": value, "code": number.country_code},
+            )
+        raise ValidationError(
+            "'%(value)s' is not a valid phone number (add the country prefix, e.g. +44, "
+            "for numbers outside Spain).",
+            code="invalid",
+            params={"value": value},
+        )
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
+
+
+class BaseHolderFormSet(forms.BaseFormSet):
+    default_error_messages = {
+        "missing_management_form": "The holder list was damaged; reload the page and try again.",
+        "too_many_forms": f"At most {MAX_HOLDERS} holders per issuance: split the list.",
+        "too_few_forms": "Add at least one holder.",
+    }
+
+    def holders(self) -> list[HolderData]:
+        """The filled rows, in order. Blank extra rows were skipped by validation (no
+        cleaned_data): they are not holders."""
+        return [form.holder_data() for form in self.forms if form.cleaned_data]
+
+
+HolderFormSet = forms.formset_factory(
+    HolderForm,
+    formset=BaseHolderFormSet,
+    extra=0,
+    min_num=1,
+    validate_min=True,
+    max_num=MAX_HOLDERS,
+    validate_max=True,
+    absolute_max=MAX_HOLDERS,
+)
+
+
+def holder_formset(
+    *,
+    data: Any = None,
+    initial: list[dict[str, Any]] | None = None,
+    supplements: Sequence[Supplement] = (),
+) -> BaseHolderFormSet:
+    return HolderFormSet(
+        data=data,
+        initial=initial,
+        prefix=HOLDER_PREFIX,
+        form_kwargs={"supplements": list(supplements)},
+    )
+
+
+def holder_error_summary(formset: BaseHolderFormSet) -> list[str]:
+    """ "Row 3: Email: Enter a valid email address." for every error, in row order."""
+    messages = [str(e) for e in formset.non_form_errors()]
+    for number, form in enumerate(formset.forms, start=1):
+        for name, errors in form.errors.items():
+            prefix = (
+                f"Row {number}: "
+                if name == NON_FIELD_ERRORS
+                else f"Row {number}: {field_label(form, name)}: "
+            )
+            messages.extend(prefix + str(e) for e in errors)
+    return messages
+
+
+def holder_initial(holder: HolderData) -> dict[str, Any]:
+    """Row values to show a stored holder again (Back from the review page)."""
+    return {
+        "full_name": holder.full_name,
+        "email": holder.email,
+        "phone": holder.phone,
+        "gender": holder.gender,
+        "birthday": holder.birthday.isoformat() if holder.birthday else "",
+        "address": holder.address,
+        "country": holder.country,
+        "postal_code": holder.postal_code,
+        "document_type": holder.document_type,
+        "document_number": holder.document_number,
+        "supplements": [s.supplement_id for s in holder.supplements],
+    }
+
+
+def posted_holder_rows(data: Any) -> list[dict[str, Any]]:
+    """The rows as posted (raw, unvalidated), blank rows left out: kept as they are when a CSV
+    is appended, without showing validation errors on rows the issuer has not finished."""
+    formset = holder_formset(data=data)
+    rows = []
+    for form in formset.forms:
+        values = {name: form[name].value() for name in form.fields}
+        if any(v for v in values.values()):
+            rows.append(values)
+    return rows
+
+
+def field_label(form: forms.Form, name: str) -> str:
+    if name == NON_FIELD_ERRORS:
+        return "Row"
+    return str(form.fields[name].label or name.replace("_", " ").capitalize())

@@ -1,0 +1,217 @@
+"""The issuing form: what is issued and on whose behalf. The holders are in `forms.holders`.
+
+- `IssuanceForm`: what is issued (event, rate, price option), to whom it is attributed (a
+  channel, a promoter or neither, never both), sale type, reason and note, plus the
+  idempotency key minted when the form was first rendered.
+- `build_draft`: turn the validated forms into the `IssuanceDraft` the review page shows.
+"""
+
+from __future__ import annotations
+
+import uuid
+from typing import Any
+
+from django import forms
+from django.conf import settings
+from django.db.models import QuerySet
+
+from tickets.drafts import IssuanceDraft, batch_warnings
+from tickets.forms.holders import BaseHolderFormSet
+from tickets.models import Channel, Event, PriceOption, Promoter, Rate
+from tickets.selectors import catalogue as catalogue_selectors
+
+# --- Attribution, sale type, the event --------------------------------------------------------
+
+
+class Attribution:
+    NONE = "none"
+    CHANNEL = "channel"
+    PROMOTER = "promoter"
+    CHOICES = [(NONE, "Neither"), (CHANNEL, "A channel"), (PROMOTER, "A promoter")]
+
+
+class EventChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj: Event) -> str:
+        return f"{obj.night:%a %d %b %Y} · {obj.name}"
+
+
+class PriceOptionChoiceField(forms.ModelChoiceField):
+    def label_from_instance(self, obj: PriceOption) -> str:
+        return price_option_label(obj)
+
+
+def price_option_label(option: PriceOption) -> str:
+    parts = [f"{option.price} € face value"]
+    if option.content:
+        parts.append(option.content)
+    if option.min_age:
+        parts.append(f"{option.min_age}+")
+    return " · ".join(parts)
+
+
+class IssuanceForm(forms.Form):
+    """What is issued and on whose behalf. The holders come in `HolderFormSet`."""
+
+    event = EventChoiceField(queryset=Event.objects.none(), empty_label="Pick an event")
+    rate = forms.ModelChoiceField(
+        queryset=Rate.objects.none(),
+        empty_label="Pick a rate",
+        error_messages={"invalid_choice": "Pick one of the chosen event's rates."},
+    )
+    price_option = PriceOptionChoiceField(
+        queryset=PriceOption.objects.none(),
+        empty_label="Pick a price option",
+        label="Price option",
+        error_messages={"invalid_choice": "Pick one of the chosen rate's price options."},
+    )
+    attribution = forms.ChoiceField(
+        choices=Attribution.CHOICES,
+        initial=Attribution.NONE,
+        widget=forms.RadioSelect,
+        label="Attributed to",
+    )
+    channel = forms.ModelChoiceField(
+        queryset=Channel.objects.none(), required=False, empty_label="Pick a channel"
+    )
+    promoter = forms.ModelChoiceField(
+        queryset=Promoter.objects.none(), required=False, empty_label="Pick a promoter"
+    )
+    # One documented value today; still a validated choice so a tampered post cannot slip
+    # another value past the review page.
+    sale_type = forms.ChoiceField(choices=(), widget=forms.HiddenInput)
+    reason = forms.ModelChoiceField(queryset=None, empty_label="Pick a reason")
+    note = forms.CharField(
+        required=False,
+        max_length=1000,
+        strip=True,
+        widget=forms.Textarea(attrs={"rows": 2}),
+        help_text="Optional: who asked, what for. Kept with the issuance.",
+    )
+    idempotency_key = forms.UUIDField(widget=forms.HiddenInput)
+
+    def __init__(
+        self,
+        *,
+        environment: str,
+        data: Any = None,
+        initial: dict[str, Any] | None = None,
+    ) -> None:
+        super().__init__(data=data, initial=initial)
+        self.environment = environment
+        events = catalogue_selectors.upcoming_events(environment=environment)
+        self.fields["event"].queryset = events
+        self.fields["channel"].queryset = catalogue_selectors.channels(environment=environment)
+        self.fields["promoter"].queryset = catalogue_selectors.promoters(environment=environment)
+        self.fields["reason"].queryset = catalogue_selectors.active_reasons()
+        sale_type = settings.FOURVENUES_SALE_TYPE
+        self.fields["sale_type"].choices = [(sale_type, sale_type)]
+        self.fields["sale_type"].initial = sale_type
+
+        # The rate and option lists follow the chosen event and rate, so a rate of another
+        # event (or an option of another rate) is simply not a valid choice.
+        event = _pick(events, self._raw("event"))
+        self.chosen_event = event
+        if event is not None:
+            rates = catalogue_selectors.rates_for_event(event=event)
+            self.fields["rate"].queryset = rates
+            rate = _pick(rates, self._raw("rate"))
+            self.chosen_rate = rate
+            if rate is not None:
+                self.fields["price_option"].queryset = catalogue_selectors.options_for_rate(
+                    rate=rate
+                )
+        else:
+            self.chosen_rate = None
+
+    def _raw(self, name: str) -> Any:
+        if self.is_bound:
+            return self.data.get(self.add_prefix(name))
+        value = self.initial.get(name)
+        return getattr(value, "pk", value)
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        event, rate, option = data.get("event"), data.get("rate"), data.get("price_option")
+        # The querysets already enforce this; checked again because a comp for the wrong event
+        # cannot be undone (Fourvenues has no cancel).
+        if event and rate and rate.event_id != event.pk:
+            self.add_error("rate", "This rate is not one of the chosen event's rates.")
+        if rate and option and option.rate_id != rate.pk:
+            self.add_error("price_option", "This price option is not one of the rate's options.")
+
+        attribution = data.get("attribution")
+        channel, promoter = data.get("channel"), data.get("promoter")
+        if channel and promoter:
+            self.add_error(
+                None,
+                "A comp is attributed to a channel or to a promoter, never both: "
+                "clear one of them (Fourvenues refuses both).",
+            )
+        elif attribution == Attribution.NONE and (channel or promoter):
+            self.add_error(
+                "attribution",
+                "You picked a channel or promoter but 'Neither': choose which it is attributed to.",
+            )
+        elif attribution == Attribution.CHANNEL and not channel:
+            self.add_error("channel", "Pick the channel, or choose 'Neither'.")
+        elif attribution == Attribution.PROMOTER and not promoter:
+            self.add_error("promoter", "Pick the promoter, or choose 'Neither'.")
+        return data
+
+    @classmethod
+    def for_draft(cls, *, draft: IssuanceDraft, key: uuid.UUID, environment: str) -> IssuanceForm:
+        """A bound form holding a stored draft: the review page revalidates it against today's
+        catalogue (the event may have passed, an option may have been withdrawn)."""
+        initial = issuance_initial_from_draft(draft, key)
+        data = {name: "" if value is None else str(value) for name, value in initial.items()}
+        return cls(environment=environment, data=data)
+
+
+def _pick(queryset: QuerySet[Any], pk: Any) -> Any:
+    """The row of `queryset` with primary key `pk`, or None for a missing or malformed pk."""
+    if pk in (None, ""):
+        return None
+    try:
+        return queryset.filter(pk=int(pk)).first()
+    except (TypeError, ValueError):
+        return None
+
+
+def issuance_initial_from_draft(draft: IssuanceDraft, key: uuid.UUID) -> dict[str, Any]:
+    """Initial values to show a stored draft again (Back from the review page)."""
+    if draft.channel_id:
+        attribution = Attribution.CHANNEL
+    elif draft.promoter_id:
+        attribution = Attribution.PROMOTER
+    else:
+        attribution = Attribution.NONE
+    return {
+        "event": draft.event_id,
+        "rate": draft.rate_id,
+        "price_option": draft.price_option_id,
+        "attribution": attribution,
+        "channel": draft.channel_id,
+        "promoter": draft.promoter_id,
+        "sale_type": draft.sale_type,
+        "reason": draft.reason_id,
+        "note": draft.note,
+        "idempotency_key": key,
+    }
+
+
+def build_draft(issuance_form: IssuanceForm, formset: BaseHolderFormSet) -> IssuanceDraft:
+    """The reviewed request, from two valid forms. Comps are sent at 0 € with no fee."""
+    data = issuance_form.cleaned_data
+    holders = formset.holders()
+    return IssuanceDraft(
+        event_id=data["event"].pk,
+        rate_id=data["rate"].pk,
+        price_option_id=data["price_option"].pk,
+        reason_id=data["reason"].pk,
+        sale_type=data["sale_type"],
+        holders=tuple(holders),
+        channel_id=data["channel"].pk if data["channel"] else None,
+        promoter_id=data["promoter"].pk if data["promoter"] else None,
+        note=data["note"],
+        warnings=tuple(batch_warnings(holders, data["price_option"], data["event"])),
+    )

@@ -1,0 +1,1 @@
+"""Reads: one module per area, each query with its own select_related/prefetch."""

@@ -1,0 +1,128 @@
+"""Reads of issuances: who sees which, their lines and progress, and the lookups the issuing
+form makes (the issuance a resubmitted form already created, earlier comps of a holder)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import Collection
+from dataclasses import dataclass, replace
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.db.models import Count, Q, QuerySet
+
+from tickets import roles
+from tickets.models import Event, FailureCause, Issuance, IssuanceLine, LineState
+from tickets.text import person_label
+
+
+def can_see_all_issuances(user: AbstractBaseUser | AnonymousUser) -> bool:
+    return user.has_perm(roles.VIEW_ALL_ISSUANCES)
+
+
+def issuances_visible_to(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Issuance]:
+    """Issuers see their own issuances; managers and admins see all."""
+    issuances = Issuance.objects.select_related(
+        "event", "rate", "price_option", "reason", "created_by", "channel", "promoter"
+    ).annotate(
+        line_count=Count("lines"),
+        confirmed_count=Count("lines", filter=Q(lines__state=LineState.CONFIRMED)),
+    )
+    if can_see_all_issuances(user):
+        return issuances
+    return issuances.filter(created_by_id=user.pk)
+
+
+def credential_refused(issuance: Issuance) -> bool:
+    """Did Fourvenues refuse this issuance's credential (401/403) for a line still failed?"""
+    return issuance.lines.filter(
+        state=LineState.FAILED, failure_cause=FailureCause.CREDENTIAL
+    ).exists()
+
+
+def lines_of(issuance: Issuance) -> QuerySet[IssuanceLine]:
+    return issuance.lines.select_related("ticket").order_by("position")
+
+
+def progress_of(issuance: Issuance) -> dict[str, int]:
+    """How many lines are in each state, plus `total` and `settled` (confirmed or failed)."""
+    counts = dict(
+        issuance.lines.values_list("state").annotate(n=Count("id")).values_list("state", "n")
+    )
+    progress = {state: counts.get(state, 0) for state in LineState.values}
+    progress["total"] = sum(counts.values())
+    progress["settled"] = sum(
+        counts.get(s, 0) for s in (LineState.CONFIRMED, LineState.FAILED, LineState.REJECTED)
+    )
+    return progress
+
+
+# --- Issuance pages ----------------------------------------------------------------------------
+
+# Lines in these states may still change without anyone acting: the progress page keeps polling.
+UNSETTLED_LINE_STATES = (LineState.PENDING, LineState.SENDING, LineState.UNKNOWN)
+
+
+def issuance_list(
+    user: AbstractBaseUser | AnonymousUser, *, only_mine: bool = False
+) -> QuerySet[Issuance]:
+    """The issuances page: what `user` may see, newest first; `only_mine` narrows a manager's."""
+    issuances = issuances_visible_to(user)
+    if only_mine:
+        issuances = issuances.filter(created_by_id=user.pk)
+    return issuances.order_by("-created_at", "-id")
+
+
+def is_unsettled(progress: dict[str, int]) -> bool:
+    """Whether any line of a `progress_of` result may still move by itself."""
+    return any(progress.get(state, 0) for state in UNSETTLED_LINE_STATES)
+
+
+def confirmed_lines_of(issuance: Issuance) -> QuerySet[IssuanceLine]:
+    """Lines whose ticket exists on Fourvenues and is mirrored: what the CSV and print list."""
+    return lines_of(issuance).filter(state=LineState.CONFIRMED, ticket__isnull=False)
+
+
+# --- The issuing form --------------------------------------------------------------------------
+
+
+def issuance_by_key(*, key: uuid.UUID, user: AbstractBaseUser | AnonymousUser) -> Issuance | None:
+    """The issuance `user` created from the form with idempotency key `key`, if it exists yet
+    (a resubmitted or second-tab form then leads to it instead of a new one)."""
+    return Issuance.objects.filter(idempotency_key=key, created_by_id=user.pk).first()
+
+
+@dataclass(frozen=True)
+class EarlierComps:
+    """A holder of the batch under review who already has comps for its event."""
+
+    email: str
+    count: int
+    latest_at: dt.datetime
+    latest_by: str
+
+
+def earlier_comps(*, event: Event, emails: Collection[str]) -> list[EarlierComps]:
+    """Who among `emails` already has comps for `event` from earlier issuances, in `emails`
+    order. The same person comped from two forms is a double issue no idempotency key can see.
+    Lines not settled yet count (they may be tickets); failed and rejected ones do not."""
+    lines = (
+        IssuanceLine.objects.filter(issuance__event=event, email__in=set(emails))
+        .exclude(state__in=(LineState.FAILED, LineState.REJECTED))
+        .order_by("-issuance__created_at")
+        .values_list(
+            "email",
+            "issuance__created_at",
+            "issuance__created_by__username",
+            "issuance__created_by__first_name",
+            "issuance__created_by__last_name",
+        )
+    )
+    found: dict[str, EarlierComps] = {}
+    for email, issued_at, username, first_name, last_name in lines:
+        if email in found:  # newest first: an email's first row is its latest comp
+            found[email] = replace(found[email], count=found[email].count + 1)
+        else:
+            issuer = person_label(username, first_name, last_name)
+            found[email] = EarlierComps(email, count=1, latest_at=issued_at, latest_by=issuer)
+    return [found[email] for email in dict.fromkeys(emails) if email in found]

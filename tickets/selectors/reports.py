@@ -1,0 +1,185 @@
+"""Reports for managers, per event, issuer, reason and ISO week: tickets issued, their face value
+(the price option's price: comps go out at 0) and how many came through the door once
+reconciliation mirrors `entered`. One aggregate query per report, over the tickets issued
+through Comps."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+from zoneinfo import ZoneInfo
+
+from django.conf import settings
+from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models.functions import TruncWeek
+from django.utils import timezone
+
+from tickets.models import IssuedTicket
+from tickets.text import person_label
+
+REPORT_GROUPINGS = ("event", "issuer", "reason", "week")
+REPORT_DEFAULT_DAYS = 90
+
+
+@dataclass(frozen=True)
+class ReportRow:
+    key: object
+    label: str
+    detail: str
+    tickets: int
+    face_value: Decimal
+    checked_in: int
+
+    @property
+    def check_in_rate(self) -> float:
+        """Percentage of the tickets whose holder came in (0 when none were issued)."""
+        return 100 * self.checked_in / self.tickets if self.tickets else 0.0
+
+
+@dataclass(frozen=True)
+class Report:
+    grouping: str
+    rows: list[ReportRow]
+
+    @property
+    def tickets(self) -> int:
+        return sum(r.tickets for r in self.rows)
+
+    @property
+    def face_value(self) -> Decimal:
+        return sum((r.face_value for r in self.rows), Decimal("0"))
+
+    @property
+    def checked_in(self) -> int:
+        return sum(r.checked_in for r in self.rows)
+
+    @property
+    def check_in_rate(self) -> float:
+        return 100 * self.checked_in / self.tickets if self.tickets else 0.0
+
+
+def default_report_period() -> tuple[dt.date, dt.date]:
+    """The last 90 days, today included, in the venue's time zone."""
+    today = timezone.localdate()
+    return today - dt.timedelta(days=REPORT_DEFAULT_DAYS - 1), today
+
+
+def _venue_tz() -> ZoneInfo:
+    return ZoneInfo(settings.TIME_ZONE)
+
+
+def report_tickets(
+    *, date_from: dt.date, date_to: dt.date, environment: str
+) -> QuerySet[IssuedTicket]:
+    """Tickets issued through Comps in `environment` whose issuance was created between the two
+    dates (both included, venue time)."""
+    tz = _venue_tz()
+    start = dt.datetime.combine(date_from, dt.time.min, tzinfo=tz)
+    end = dt.datetime.combine(date_to + dt.timedelta(days=1), dt.time.min, tzinfo=tz)
+    return IssuedTicket.objects.filter(
+        environment=environment,
+        line__isnull=False,
+        line__issuance__created_at__gte=start,
+        line__issuance__created_at__lt=end,
+    )
+
+
+_REPORT_MEASURES = {
+    "tickets": Count("id"),
+    "face_value": Sum("line__issuance__price_option__price"),
+    "checked_in": Count("id", filter=Q(entered__gt=0)),
+}
+
+
+def ticket_report(
+    *, grouping: str, date_from: dt.date, date_to: dt.date, environment: str
+) -> Report:
+    """One report, in one query. `grouping` is one of REPORT_GROUPINGS."""
+    tickets = report_tickets(date_from=date_from, date_to=date_to, environment=environment)
+    if grouping == "event":
+        rows = (
+            tickets.values("event_id", "event__name", "event__night")
+            .annotate(**_REPORT_MEASURES)
+            .order_by("-event__night", "event__name", "event_id")
+        )
+        return Report(
+            grouping,
+            [
+                _row(
+                    r,
+                    key=r["event_id"],
+                    label=r["event__name"] or "(event no longer mirrored)",
+                    detail=r["event__night"].strftime("%a %d %b %Y") if r["event__night"] else "",
+                )
+                for r in rows
+            ],
+        )
+    if grouping == "issuer":
+        prefix = "line__issuance__created_by__"
+        rows = (
+            tickets.values(
+                f"{prefix}id", f"{prefix}username", f"{prefix}first_name", f"{prefix}last_name"
+            )
+            .annotate(**_REPORT_MEASURES)
+            .order_by("-tickets", f"{prefix}username")
+        )
+        return Report(
+            grouping,
+            [
+                _row(
+                    r,
+                    key=r[f"{prefix}id"],
+                    label=person_label(
+                        r[f"{prefix}username"], r[f"{prefix}first_name"], r[f"{prefix}last_name"]
+                    ),
+                    detail=r[f"{prefix}username"],
+                )
+                for r in rows
+            ],
+        )
+    if grouping == "reason":
+        rows = (
+            tickets.values("line__issuance__reason_id", "line__issuance__reason__label")
+            .annotate(**_REPORT_MEASURES)
+            .order_by("-tickets", "line__issuance__reason__label")
+        )
+        return Report(
+            grouping,
+            [
+                _row(
+                    r,
+                    key=r["line__issuance__reason_id"],
+                    label=r["line__issuance__reason__label"],
+                    detail="",
+                )
+                for r in rows
+            ],
+        )
+    if grouping == "week":
+        rows = (
+            tickets.annotate(week=TruncWeek("line__issuance__created_at", tzinfo=_venue_tz()))
+            .values("week")
+            .annotate(**_REPORT_MEASURES)
+            .order_by("week")
+        )
+        return Report(grouping, [_week_row(r) for r in rows])
+    raise ValueError(f"Unknown report grouping: {grouping!r}")
+
+
+def _week_row(r: dict[str, object]) -> ReportRow:
+    week = r["week"]
+    monday = timezone.localtime(week, _venue_tz()).date() if isinstance(week, dt.datetime) else week
+    year, number, _ = monday.isocalendar()
+    return _row(r, key=monday, label=f"{year}-W{number:02d}", detail=f"from {monday:%d %b %Y}")
+
+
+def _row(r: dict[str, object], *, key: object, label: str, detail: str) -> ReportRow:
+    return ReportRow(
+        key=key,
+        label=label,
+        detail=detail,
+        tickets=r["tickets"],
+        face_value=r["face_value"] or Decimal("0"),
+        checked_in=r["checked_in"],
+    )
