@@ -17,7 +17,7 @@ def _change_url(obj):
     return reverse(f"admin:{meta.app_label}_{meta.model_name}_change", args=[obj.pk])
 
 
-# --- Credentials: managed in the app's vault; the admin only shows them --------------------------
+# --- Credentials: managed on the app's credentials pages; the admin only shows them ----------
 
 
 @pytest.mark.django_db

@@ -1,7 +1,7 @@
 """The leak test: with a credential whose secrets are known strings, and a holder whose document
-number is known, run the whole product (vault, connection tests, a catalogue refresh, an issuance
-sent by the real worker to the sandbox over HTTP), then open every page, every export, the log
-output, every ApiCall, audit entry and history row, and find neither anywhere."""
+number is known, run the whole product (credentials pages, connection tests, a catalogue refresh,
+an issuance sent by the real worker to the sandbox over HTTP), then open every page, every
+export, the log output, every ApiCall, audit entry and history row, and find neither anywhere."""
 
 import io
 import logging

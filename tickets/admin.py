@@ -1,5 +1,5 @@
 """Django admin: the local lists admins keep (supplements, reasons), and read-only views of the
-credentials (managed in the app's vault), the mirror and the logs.
+credentials (managed on the app's credentials pages), the mirror and the logs.
 
 Anything staff change here is written to the audit log like any other action. The mirrored
 catalogue, the record of API calls and the audit log are read-only: the first belongs to
@@ -188,7 +188,7 @@ class ReasonAdmin(AuditedAdmin):
 
 
 # --------------------------------------------------------------------------------------------
-# Credentials: managed in the app's vault (/credentials/); here only to look at, never a secret
+# Credentials: managed on the credentials pages (/credentials/); here only to look at, no secret
 # --------------------------------------------------------------------------------------------
 
 

@@ -1,4 +1,4 @@
-"""Reads of the credential vault: which credential issuing uses, and the API calls made with one."""
+"""Reads of the credentials: which credential issuing uses, and the API calls made with one."""
 
 from __future__ import annotations
 
@@ -37,7 +37,7 @@ def active_credential(*, environment: str | None = None) -> Credential | None:
 
 
 def credential_list() -> QuerySet[Credential]:
-    """The vault: active ones first, then by environment and name."""
+    """The credentials page: active ones first, then by environment and name."""
     return Credential.objects.order_by("-is_active", "environment", "name")
 
 

@@ -1,4 +1,4 @@
-"""Fourvenues credentials (the vault): registering, changing, activating and checking them,
+"""Fourvenues credentials: registering, changing, activating and checking them,
 building an API client, and rotating the encryption of every stored secret.
 
 No secret value ever reaches the audit log from here: entries name the fields that changed,
@@ -166,13 +166,13 @@ def _deactivate_active(environment: str) -> None:
     Credential.objects.filter(environment=environment, is_active=True).update(is_active=False)
 
 
-# The vault shows the last use to the minute: a use within a minute of the one stored, as far as
-# the caller's copy knows, is not written again (a busy worker would write it on every task).
+# The credentials pages show the last use to the minute: a use within a minute of the one stored,
+# as far as the caller's copy knows, is not written again (a busy worker would write it each task).
 LAST_USE_RESOLUTION = dt.timedelta(minutes=1)
 
 
 def mark_used(credential: Credential, *, at: dt.datetime | None = None) -> None:
-    """Remember when the credential last did real work (shown in the vault)."""
+    """Remember when the credential last did real work (shown on the credentials pages)."""
     at = at or timezone.now()
     if credential.last_used_at is not None and at < credential.last_used_at + LAST_USE_RESOLUTION:
         return  # within the minute stored, or older than it
@@ -260,7 +260,7 @@ def _on_call(
 
 
 def verify_credential(*, credential: Credential, actor: AbstractBaseUser | None) -> list[Channel]:
-    """The vault's "Test connection": call `GET /channels/` (the documented key check),
+    """The credentials page's "Test connection": call `GET /channels/` (the documented key check),
     remember when it last worked, and return the channels the key sees."""
     client = build_client(credential)
     try:
