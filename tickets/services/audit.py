@@ -20,6 +20,8 @@ from tickets.redaction import redact
 KINDS = {"issuedticket": "ticket", "reconciliationrun": "run"}
 # Kinds whose key alone does not tell staff what it is: the label they know it by.
 LABELS = {"user", "credential", "event", "reason", "supplement"}
+# Read once: `AuditAction.values` builds a new list on every access, and issuing records often.
+KNOWN_ACTIONS = frozenset(AuditAction.values)
 
 
 class UnknownAction(ValueError):
@@ -71,7 +73,7 @@ def record(
 ) -> AuditEntry:
     """Append one entry. `target_label` names a target that is no row (a user name typed at the
     login page); for a row it is derived."""
-    if action not in AuditAction.values:
+    if action not in KNOWN_ACTIONS:
         raise UnknownAction(f"{action!r} is not in tickets.models.AuditAction.")
     user = actor if actor is not None and actor.is_authenticated else None
     return AuditEntry.objects.create(
