@@ -23,7 +23,9 @@ CHART_BARS = 25  # the chart shows the first rows; the table has them all
 def reports(request: HttpRequest) -> HttpResponse:
     form = ReportFilterForm(request.GET)
     if not form.is_valid():
-        return render(request, "tickets/reports.html", {"form": form, "report": None}, status=400)
+        return render(
+            request, "tickets/reports/reports.html", {"form": form, "report": None}, status=400
+        )
     params = form.cleaned_data
     report = report_selectors.ticket_report(
         grouping=params["group"],
@@ -54,7 +56,7 @@ def reports(request: HttpRequest) -> HttpResponse:
         tabs.append((grouping, GROUPING_TITLES[grouping], query.urlencode()))
     return render(
         request,
-        "tickets/reports.html",
+        "tickets/reports/reports.html",
         {
             "form": form,
             "params": params,
