@@ -13,7 +13,7 @@ TEST_ENV := SECRET_KEY=test-only-secret-key \
 	FIELD_ENCRYPTION_KEYS=dGVzdC1vbmx5LWZlcm5ldC1rZXktMzItYnl0ZXMhISE= \
 	DEBUG=0 SECURE_SSL_REDIRECT=0 DJANGO_ALLOW_ASYNC_UNSAFE=true
 
-.PHONY: help install run test lint format bench-issue bench-export bench-search bench-reconcile clean
+.PHONY: help install run test lint format bench-issue bench-issue-wall bench-export bench-search bench-reconcile clean
 
 help:
 	@echo "make run     set everything up and start Comps with the sandbox and a worker"
@@ -57,6 +57,9 @@ clean:
 
 bench-issue: install
 	$(TEST_ENV) LOG_LEVEL=WARNING $(BIN)/python -m tests.bench.bench_issue
+
+bench-issue-wall: install
+	$(TEST_ENV) LOG_LEVEL=WARNING $(BIN)/python -m tests.bench.bench_issue_wall
 
 bench-export: install
 	$(TEST_ENV) LOG_LEVEL=WARNING $(BIN)/python -m tests.bench.bench_export

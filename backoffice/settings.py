@@ -214,7 +214,11 @@ FOURVENUES_CONNECT_TIMEOUT = env.float("FOURVENUES_CONNECT_TIMEOUT", default=3.0
 FOURVENUES_READ_TIMEOUT = env.float("FOURVENUES_READ_TIMEOUT", default=20.0)
 FOURVENUES_GET_RETRIES = env.int("FOURVENUES_GET_RETRIES", default=3)
 FOURVENUES_BACKOFF_SECONDS = env.float("FOURVENUES_BACKOFF_SECONDS", default=0.5)
-FOURVENUES_RATE_LIMIT = env.float("FOURVENUES_RATE_LIMIT", default=10.0)  # requests/s per key
+# Requests per second per key, for every process together (Fourvenues allows about 10: the
+# headroom absorbs jitter, so no one-second window ever holds more than 10).
+FOURVENUES_RATE_LIMIT = env.float("FOURVENUES_RATE_LIMIT", default=9.0)
+# Creates a worker keeps in flight at once (threads), within the key's rate.
+FOURVENUES_SENDS_IN_FLIGHT = env.int("FOURVENUES_SENDS_IN_FLIGHT", default=4)
 FOURVENUES_TICKETS_PER_CALL = env.int("FOURVENUES_TICKETS_PER_CALL", default=1)
 FOURVENUES_SALE_TYPE = env.str("FOURVENUES_SALE_TYPE", default="online")
 FOURVENUES_QR_PREFIX = env.str("FOURVENUES_QR_PREFIX", default="COMPS-")

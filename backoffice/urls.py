@@ -48,6 +48,14 @@ urlpatterns = [
     path("catalogue/refresh/", catalogue.refresh_catalogue_view, name="catalogue-refresh"),
     path("tickets/", ticket_search_views.ticket_search, name="ticket-search"),
     path("tickets/export/", exports.ticket_export, name="ticket-export"),
+    path(
+        "tickets/by-document/",
+        ticket_search_views.ticket_search_by_document,
+        name="ticket-search-document",
+    ),
+    path(
+        "tickets/saved/<int:pk>/", ticket_search_views.saved_search_open, name="saved-search-open"
+    ),
     path("tickets/saved/", ticket_search_views.saved_search_save, name="saved-search-save"),
     path(
         "tickets/saved/<int:pk>/delete/",

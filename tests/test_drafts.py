@@ -19,9 +19,11 @@ from tickets.drafts import (
     api_call_count,
     batch_warnings,
     discard_draft,
+    draft_digest,
     load_draft,
     split_into_calls,
     store_draft,
+    was_reviewed,
 )
 
 pytestmark = pytest.mark.django_db
@@ -102,6 +104,37 @@ def test_only_the_latest_drafts_are_kept_and_a_discarded_one_is_gone():
     discard_draft(session, keys[-1])
     assert load_draft(session, keys[-1]) is None
     assert load_draft(session, keys[-2]) is not None
+
+
+def test_the_digest_of_a_draft_survives_the_session_and_changes_with_what_it_holds():
+    session = SessionStore()
+    key = uuid.uuid4()
+    draft = a_draft(note="Opening night")
+    store_draft(session, key, draft)
+    digest = draft_digest(draft)
+    assert draft_digest(load_draft(session, key)) == digest
+    assert was_reviewed(load_draft(session, key), digest)
+    # Warnings are derived from the rest: they do not change what was reviewed.
+    assert draft_digest(a_draft(note="Opening night", warnings=("w",))) == digest
+    other = a_draft(
+        note="Opening night",
+        holders=(
+            HolderData(full_name="Ana Pérez", email="ana@example.com"),
+            HolderData(full_name="Bo Li", email="bo@example.com"),
+        ),
+    )
+    assert not was_reviewed(other, digest)
+    assert not was_reviewed(draft, "")
+    assert not was_reviewed(draft, None)
+    # Keyed: the holders cannot be guessed back from a digest in the page.
+    assert "ana" not in digest
+
+
+def test_the_digest_is_keyed_by_the_sites_secret(settings):
+    draft = a_draft()
+    digest = draft_digest(draft)
+    settings.SECRET_KEY = "another-secret-entirely"
+    assert draft_digest(draft) != digest
 
 
 # --- Warnings ------------------------------------------------------------------------------------

@@ -104,7 +104,9 @@ MATRIX: dict[str, tuple[Args, dict[str, int]]] = {
     # Tickets, exports, reports
     "ticket-search": (none, SIGNED_IN),
     "ticket-export": (none, SIGNED_IN),
+    "ticket-search-document": (none, row(LOGIN, 405, 405, 405)),
     "saved-search-save": (none, row(LOGIN, 405, 405, 405)),
+    "saved-search-open": (lambda w: [w.saved_search.pk], row(LOGIN, 404, 404, 404)),  # own only
     "saved-search-delete": (lambda w: [w.saved_search.pk], row(LOGIN, 405, 405, 405)),
     "ticket-detail": (lambda w: [w.ticket.pk], OWN_OBJECT),
     "ticket-document-reveal": (lambda w: [w.ticket.pk], row(LOGIN, 405, 405, 405)),

@@ -19,6 +19,7 @@ from typing import Any, TypeVar
 
 from django.conf import settings
 from django.contrib.sessions.backends.base import SessionBase
+from django.utils.crypto import constant_time_compare, salted_hmac
 
 from tickets.fields import DecryptionError, decrypt, encrypt
 from tickets.models import Event, PriceOption
@@ -161,6 +162,25 @@ def discard_draft(session: SessionBase, key: uuid.UUID) -> None:
     drafts = dict(_drafts(session))
     if drafts.pop(str(key), None) is not None:
         session[SESSION_DRAFTS] = drafts
+
+
+def draft_digest(draft: IssuanceDraft) -> str:
+    """A fingerprint of exactly what a review page showed. The confirm button carries it back, so
+    a draft replaced since (the same form re-submitted in another tab) no longer matches and is
+    shown for review instead of being issued unseen.
+
+    Keyed with the site's secret (HMAC) so that, although it sits in the page, it tells nothing
+    about the holders it covers. The warnings are left out: they are derived from the rest.
+    """
+    data = draft.to_session()
+    data.pop("warnings", None)
+    canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    return salted_hmac("tickets.drafts.draft_digest", canonical, algorithm="sha256").hexdigest()
+
+
+def was_reviewed(draft: IssuanceDraft, digest: str | None) -> bool:
+    """Whether `digest` (posted by a review page's confirm button) is that of `draft`."""
+    return bool(digest) and constant_time_compare(digest, draft_digest(draft))
 
 
 # --- Warnings ------------------------------------------------------------------------------------

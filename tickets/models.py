@@ -123,6 +123,33 @@ class ApiCall(models.Model):
         return f"{self.method} {self.path} → {self.status or self.error or '?'}"
 
 
+class RateBudget(models.Model):
+    """The shared request budget of one Fourvenues API key (`services.ratelimit`).
+
+    Every process and machine that uses the key reserves the moment of its next request here, so
+    that together they stay under Fourvenues' limit; a 429 seen by any of them slows all of them.
+    Times are seconds since the epoch by the database's clock, the one clock they all share.
+    """
+
+    key = models.CharField(max_length=64, primary_key=True)  # the credential's fingerprint
+    last_slot = models.FloatField(default=0)  # the latest moment reserved for a request
+    slow_until = models.FloatField(default=0)  # after a 429: requests spaced wider until then
+
+    def __str__(self) -> str:
+        return f"Rate budget {self.key[:12]}"
+
+
+class TaskHeartbeat(models.Model):
+    """A long task's sign of life (`services.heartbeat`): the reaper takes a running task as
+    dead only when its heartbeat, or its start if it never beat, is older than the stale limit."""
+
+    task_id = models.UUIDField(primary_key=True)  # django-tasks-db's DBTaskResult id
+    beat_at = models.DateTimeField(db_index=True)
+
+    def __str__(self) -> str:
+        return f"Task {self.task_id} alive at {self.beat_at:%H:%M:%S}"
+
+
 class AuditAction(models.TextChoices):
     """Every action the audit log records: the one registry of dotted codes, each with the
     sentence the log shows for it. `services.audit.record` refuses a code not listed here."""
@@ -456,6 +483,14 @@ class Issuance(models.Model):
                 name="issuance_channel_or_promoter_never_both",
             )
         ]
+        indexes = [
+            # The sender looks for a key's issuances still sending before each call.
+            models.Index(
+                fields=["credential"],
+                condition=Q(status="in_progress"),
+                name="issuance_in_progress",
+            )
+        ]
         permissions = [
             ("issue_comps", "Can issue comps"),
             ("view_all_issuances", "Can see every issuance and ticket"),
@@ -496,6 +531,8 @@ class IssuanceLine(models.Model):
         max_length=20, choices=FailureCause.choices, default=FailureCause.NONE, blank=True
     )
     batch_id = models.UUIDField(null=True, blank=True, db_index=True)  # lines sent in one call
+    # Put back after a 429 or an outage: not sent again before this moment (backing off).
+    send_after = models.DateTimeField(null=True, blank=True)
     sent_at = models.DateTimeField(null=True, blank=True)
     settled_at = models.DateTimeField(null=True, blank=True)
     resolve_attempts = models.PositiveSmallIntegerField(default=0)
@@ -535,13 +572,15 @@ class IssuedTicket(models.Model):
     qr_code = models.CharField(max_length=100, blank=True, db_index=True)
     status = models.CharField(max_length=30, blank=True)  # the first of `statuses`
     statuses = models.JSONField(default=list, blank=True)
-    is_valid = models.BooleanField(default=True)
+    # None: Fourvenues sent no status, so whether it is valid is unknown (never "activated").
+    is_valid = models.BooleanField(default=True, null=True)
     activation_date = models.DateTimeField(null=True, blank=True)
     event_night = models.DateField(null=True, blank=True)
     rate_remote_id = models.CharField(max_length=100, blank=True)
     rate_name = models.CharField(max_length=300, blank=True)
     price_option_remote_id = models.CharField(max_length=100, blank=True)
-    price = models.DecimalField(max_digits=10, decimal_places=2, default=0)
+    # This amount and those below are None when Fourvenues left them out: unknown, never 0.
+    price = models.DecimalField(max_digits=10, decimal_places=2, default=0, null=True)
     channel_remote_id = models.CharField(max_length=100, blank=True)
     referral_remote_id = models.CharField(max_length=100, blank=True)
     payment_id = models.CharField(max_length=100, blank=True, db_index=True)
@@ -557,10 +596,10 @@ class IssuedTicket(models.Model):
     admits = models.PositiveSmallIntegerField(default=1)
     entered = models.PositiveSmallIntegerField(default=0)
     entry_date = models.DateTimeField(null=True, blank=True)
-    refunded = models.DecimalField(max_digits=10, decimal_places=2, default=0)
-    total_extras = models.DecimalField(max_digits=10, decimal_places=2, default=0)
-    total_fees = models.DecimalField(max_digits=10, decimal_places=2, default=0)
-    total_paid = models.DecimalField(max_digits=10, decimal_places=2, default=0)
+    refunded = models.DecimalField(max_digits=10, decimal_places=2, default=0, null=True)
+    total_extras = models.DecimalField(max_digits=10, decimal_places=2, default=0, null=True)
+    total_fees = models.DecimalField(max_digits=10, decimal_places=2, default=0, null=True)
+    total_paid = models.DecimalField(max_digits=10, decimal_places=2, default=0, null=True)
     invoice_reference = models.CharField(max_length=100, blank=True)
     remote_created_at = models.DateTimeField(null=True, blank=True)
     remote_updated_at = models.DateTimeField(null=True, blank=True)

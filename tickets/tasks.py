@@ -4,14 +4,15 @@ Every task is safe to run twice: sending claims lines atomically and the resolve
 lines still `unknown`, so a duplicate enqueue (the reaper's, a retry) never sends anything twice.
 """
 
-from django_tasks import task
+from django_tasks import TaskContext, task
 
 
-@task()
-def send_issuance(issuance_id: int) -> None:
+@task(takes_context=True)
+def send_issuance(context: TaskContext, issuance_id: int) -> None:
     from tickets.services.sending import send_pending_lines
 
-    send_pending_lines(issuance_id=issuance_id)
+    # The id lets a long send show signs of life, so the reaper does not take it for dead.
+    send_pending_lines(issuance_id=issuance_id, task_id=context.task_result.id)
 
 
 @task()

@@ -109,6 +109,10 @@ def queries_to_issue(setup: IssuingSetup, n: int) -> int:
 
 def main() -> int:
     settings.FOURVENUES_RATE_LIMIT = 100_000.0  # measure the code, not the throttle
+    # One call at a time: what the ledger costs per holder. Calls side by side pay off against
+    # a remote API's latency, which `make bench-issue-wall` measures; here, with none, they
+    # would only add threads contending for the database.
+    settings.FOURVENUES_SENDS_IN_FLIGHT = 1
     with throwaway_database(), sandbox_in_child_process() as sandbox:
         setup = build_issuing_setup(sandbox)
         direct_creates(sandbox, 5)  # warm up both paths

@@ -9,6 +9,7 @@ from django.utils import timezone
 from tests import factories as f
 from tickets.forms.holders import HolderForm as Holder
 from tickets.forms.holders import holder_error_summary, holder_formset, normalise_country
+from tickets.forms.holders_csv import parse_holder_csv
 
 pytestmark = pytest.mark.django_db
 
@@ -196,3 +197,56 @@ def test_row_errors_are_summarised_with_row_number_and_field():
     assert any(
         line.startswith("Row 3: Phone: '123' is not a valid phone number") for line in summary
     )
+
+
+# --- Emails Fourvenues refuses (issue 13, §4.7) ------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("email", "says"),
+    [
+        ("ana@localhost", "it needs a full domain after the @, such as example.com"),
+        ("ana@bücher.de", "its domain has accented or non-Latin letters"),
+        ("ana@mail.müller.example", "its domain has accented or non-Latin letters"),
+        ("ana@[192.168.1.10]", "not an IP address"),
+        ('"ana"@example.com', "cannot hold quotes"),
+    ],
+)
+def test_an_email_django_accepts_but_fourvenues_refuses_is_refused_with_the_reason(email, says):
+    form = holder(email=email)
+    assert not form.is_valid()
+    (message,) = form.errors["email"]
+    assert message.startswith("Fourvenues refuses this address: ")
+    assert says in message
+
+
+@pytest.mark.parametrize(
+    "email", ["ana@example.com", "o'brien+comps@mail.example.ie", "ana@xn--bcher-kva.de"]
+)
+def test_emails_fourvenues_takes_still_pass(email):
+    assert holder(email=email).is_valid()
+
+
+def test_each_row_with_a_refused_email_is_named_before_the_review():
+    formset = holder_formset(
+        data=rows_data(
+            [
+                {"full_name": "Ana", "email": "ana@example.com"},
+                {"full_name": "Bo", "email": "bo@localhost"},
+                {"full_name": "Cy", "email": "cy@bücher.de"},
+            ]
+        )
+    )
+    assert not formset.is_valid()
+    summary = holder_error_summary(formset)
+    assert summary[0].startswith("Row 2: Email: Fourvenues refuses this address: it needs a full")
+    assert summary[1].startswith("Row 3: Email: Fourvenues refuses this address: its domain has")
+    assert len(summary) == 2
+
+
+def test_a_csv_row_with_a_refused_email_is_reported_on_its_line():
+    result = parse_holder_csv(
+        "full name,email\nAna,ana@example.com\nBo,bo@localhost\nCy,cy@bücher.de\n"
+    )
+    assert [(e.line, e.field) for e in result.errors] == [(3, "email"), (4, "email")]
+    assert all("Fourvenues refuses this address" in e.message for e in result.errors)

@@ -33,6 +33,7 @@ from tickets.fourvenues import (
     Rejected,
     Unavailable,
 )
+from tickets.fourvenues.errors import Refused
 
 TICKETS_PATH = "/integrations/tickets/"
 
@@ -434,12 +435,17 @@ def test_malformed_json_after_commit_is_outcome_unknown(sandbox, client):
 
 
 @pytest.mark.parametrize("commit", [False, True])
-def test_success_false_is_outcome_unknown_whether_or_not_stored(sandbox, client, commit):
-    sandbox.inject("success_false", commit=commit, match_method="POST")
+def test_success_false_is_a_refusal_with_the_api_message_whether_or_not_stored(
+    sandbox, client, commit
+):
+    # Issue 13 §4.6: a 200 saying `success: false` is Fourvenues refusing, in its own words.
+    sandbox.inject("success_false", commit=commit, match_method="POST", message="Rate sold out")
 
-    with pytest.raises(OutcomeUnknown):
+    with pytest.raises(Refused) as caught:
         client.create_tickets(comp_request(sandbox))
 
+    assert caught.value.message == "Fourvenues refused these tickets: Rate sold out."
+    assert caught.value.api_message == "Rate sold out"
     assert len(sandbox.tickets()) == (1 if commit else 0)
     assert len(posts(sandbox)) == 1
 

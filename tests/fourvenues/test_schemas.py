@@ -147,7 +147,7 @@ def test_box_office_ticket_without_buyer_fields_parses():
     assert ticket.name is None
     assert ticket.email is None
     assert ticket.phone is None
-    assert ticket.price == Decimal("0.00")
+    assert ticket.price is None  # not sent: unknown, never 0 (issue 13 §4.6)
     assert ticket.supplements == ()
     assert ticket.created_at is None
     assert ticket.admits == 1
@@ -167,10 +167,11 @@ def test_malformed_fields_never_fail_a_ticket():
         }
     )
 
-    assert ticket.price == Decimal("0.00")
+    assert ticket.price is None  # unreadable: unknown, never 0 (issue 13 §4.6)
     assert ticket.admits == 1
     assert ticket.supplements == ()
     assert ticket.statuses == ()
+    assert ticket.is_valid is None
     assert ticket.created_at is None
     assert ticket.email is None
 
@@ -190,8 +191,9 @@ def test_a_ticket_without_an_id_cannot_be_parsed(raw):
         ("cancelled", ("cancelled",), False),
         (["filling_client"], ("filling_client",), False),
         (["activated", "filling_client"], ("activated", "filling_client"), False),
-        (None, (), False),
-        ([], (), False),
+        # No status: unknown, neither valid nor not (issue 13 §4.6).
+        (None, (), None),
+        ([], (), None),
     ],
 )
 def test_status_as_string_or_array_and_validity(status, statuses, valid):

@@ -148,3 +148,39 @@ def test_registry_never_holds_the_key_itself():
     limiter_for(fingerprint("ik_live_registry-secret"), 10)
 
     assert all("ik_live_registry-secret" not in key for key in throttle_module._registry)
+
+
+def test_a_429_makes_the_next_request_wait_a_second_more():
+    time = FakeTime()
+    limiter = RateLimiter(10, clock=time.clock, sleep=time.sleep)
+    limiter.acquire()
+    limiter.penalise()
+    limiter.acquire()
+    assert time.sleeps == pytest.approx([1.1])
+
+
+def test_the_client_tells_its_limiter_about_a_429(sandbox):
+    from tickets.fourvenues import ApiKeyAuth, FourvenuesClient, RateLimited
+
+    class Recording:
+        def __init__(self) -> None:
+            self.acquired = self.penalised = 0
+
+        def acquire(self) -> float:
+            self.acquired += 1
+            return 0.0
+
+        def penalise(self) -> None:
+            self.penalised += 1
+
+    limiter = Recording()
+    client = FourvenuesClient(
+        base_url=sandbox.base_url,
+        auth=ApiKeyAuth(sandbox.api_headers()["X-Api-Key"]),
+        rate_limiter=limiter,
+        get_retries=0,
+    )
+    sandbox.inject("error_before_commit", status=429, message="Too many requests")
+    with pytest.raises(RateLimited):
+        client.list_channels()
+    assert (limiter.acquired, limiter.penalised) == (1, 1)

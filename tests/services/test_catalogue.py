@@ -252,15 +252,13 @@ def test_a_refresh_writes_the_mirror_in_a_bounded_number_of_queries(server, sand
         result = _refresh(server, sandbox_credential, days=56)
     assert result.events > 20
     assert result.options > 100
-    # One ApiCall row per HTTP call is written as the calls happen; everything else is bulk.
+    # Per HTTP call, as the calls happen: its ApiCall row, and its moment reserved from the key's
+    # shared rate budget. Everything else is bulk.
     calls = ApiCall.objects.count()
     assert calls == 3 + result.events
-    print(
-        "QUERIES",
-        len(queries) - calls,
-        [q["sql"][:60] for q in queries.captured_queries if "apicall" not in q["sql"]],
-    )
-    assert len(queries) - calls <= 20
+    reservations = [q for q in queries.captured_queries if "tickets_ratebudget" in q["sql"]]
+    assert len(reservations) <= calls + 2  # + the budget's row, looked up once
+    assert len(queries) - calls - len(reservations) <= 20
 
 
 # --- Failures ----------------------------------------------------------------------------------

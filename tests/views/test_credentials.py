@@ -283,3 +283,59 @@ def test_a_malformed_activation_request_changes_nothing(admin_client, credential
     assert response.status_code == 400
     credential.refresh_from_db()
     assert credential.is_active
+
+
+# --- Values that cannot travel in a request header (issue 13, §4.2) ----------------------------
+
+PASTED_KEY = "ik_live_pasted\u2013from_a_document_0123"
+
+
+@pytest.mark.django_db
+def test_a_key_that_cannot_be_sent_is_refused_on_its_field_without_being_shown(
+    admin_client, credential
+):
+    response = admin_client.post(
+        reverse("credential-new"),
+        {
+            "name": "Pasted key",
+            "environment": Environment.PRODUCTION,
+            "auth_scheme": AuthScheme.API_KEY,
+            "api_key": PASTED_KEY,
+            "activate": "on",
+        },
+    )
+    page = response.content.decode()
+    assert response.status_code == 200
+    errors = response.context["form"].errors["api_key"]
+    assert errors == [
+        "This API key contains a typographic dash (\u2013) where a plain hyphen (-) belongs, so it "
+        "could not be sent to Fourvenues. Type it again (or paste it from a plain-text copy)."
+    ]
+    assert PASTED_KEY not in page
+    assert "from_a_document" not in page
+    assert not Credential.objects.filter(name="Pasted key").exists()
+
+    changed = admin_client.post(
+        _detail(credential), _form(credential, api_key="ik_live_two\nlines_0123")
+    )
+    assert changed.status_code == 200
+    assert "contains a line break" in changed.context["form"].errors["api_key"][0]
+    credential.refresh_from_db()
+    assert credential.api_key == API_KEY
+
+
+@pytest.mark.django_db
+def test_test_connection_with_a_stored_key_that_cannot_be_sent_explains_it(
+    admin_client, credential
+):
+    # Stored before the check existed: the service would refuse it now.
+    Credential.objects.filter(pk=credential.pk).update(api_key=PASTED_KEY)
+    response = admin_client.post(reverse("credential-test", args=[credential.pk]))
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert "The connection test failed." in page
+    assert "typographic dash" in page
+    assert "nothing was sent" in page
+    assert PASTED_KEY not in page
+    assert "from_a_document" not in page
+    assert AuditEntry.objects.filter(action="credential.verify_failed").exists()

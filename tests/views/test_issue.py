@@ -66,6 +66,18 @@ def input_value(html, name):
     return match.group(1) if match else None
 
 
+def reviewed(client, key):
+    """The digest the review page's Confirm button posts: what the issuer reviewed."""
+    html = client.get(reverse("issue-review", args=[key])).content.decode()
+    return input_value(html, "reviewed") or ""
+
+
+def confirm(client, key, digest=None, **kwargs):
+    """Confirm as the review page's button does, after reviewing (or with a given digest)."""
+    digest = reviewed(client, key) if digest is None else digest
+    return client.post(reverse("issue-confirm", args=[key]), {"reviewed": digest}, **kwargs)
+
+
 def submit_to_review(client, catalogue, rows=(ANA, BO), **overrides):
     data = form_data(catalogue, list(rows), **overrides)
     response = client.post(reverse("issue-new"), data)
@@ -311,7 +323,7 @@ def test_the_session_keeps_only_the_latest_drafts(issuer_client, catalogue):
 
 def test_confirm_issues_once_and_leads_to_the_issuance(issuer_client, issuer, catalogue):
     key = submit_to_review(issuer_client, catalogue)
-    response = issuer_client.post(reverse("issue-confirm", args=[key]))
+    response = confirm(issuer_client, key)
     issuance = Issuance.objects.get(idempotency_key=key)
     assert response.status_code == 302
     assert response["Location"] == reverse("issuance-detail", args=[issuance.pk])
@@ -327,8 +339,9 @@ def test_confirm_issues_once_and_leads_to_the_issuance(issuer_client, issuer, ca
 
 def test_a_double_confirm_leads_to_the_same_single_issuance(issuer_client, catalogue):
     key = submit_to_review(issuer_client, catalogue)
-    first = issuer_client.post(reverse("issue-confirm", args=[key]))
-    second = issuer_client.post(reverse("issue-confirm", args=[key]))
+    digest = reviewed(issuer_client, key)
+    first = confirm(issuer_client, key, digest)
+    second = confirm(issuer_client, key, digest)
     assert first["Location"] == second["Location"]
     assert Issuance.objects.count() == 1
 
@@ -337,7 +350,7 @@ def test_back_and_resubmit_after_confirm_leads_to_the_same_issuance(issuer_clien
     data = form_data(catalogue, [ANA])
     key = uuid.UUID(data["idempotency_key"])
     issuer_client.post(reverse("issue-new"), data)
-    issuer_client.post(reverse("issue-confirm", args=[key]))
+    confirm(issuer_client, key)
     issuance = Issuance.objects.get()
 
     # The browser's Back shows the old form; submitting it again finds the issuance.
@@ -350,7 +363,7 @@ def test_back_and_resubmit_after_confirm_leads_to_the_same_issuance(issuer_clien
 
 def test_reopening_an_issued_form_leads_to_its_issuance(issuer_client, catalogue):
     key = submit_to_review(issuer_client, catalogue)
-    issuer_client.post(reverse("issue-confirm", args=[key]))
+    confirm(issuer_client, key)
     issuance = Issuance.objects.get()
     response = issuer_client.get(reverse("issue-new"), {"key": str(key)})
     assert response["Location"] == reverse("issuance-detail", args=[issuance.pk])
@@ -380,11 +393,12 @@ def test_a_second_tab_with_the_draft_still_there_gets_the_same_issuance(
     # Two tabs both hold the draft: the second confirm arrives after the first committed.
     session = issuer_client.session
     drafts = dict(session["issuance_drafts"])
-    issuer_client.post(reverse("issue-confirm", args=[key]))
+    digest = reviewed(issuer_client, key)
+    confirm(issuer_client, key, digest)
     session = issuer_client.session
     session["issuance_drafts"] = drafts
     session.save()
-    issuer_client.post(reverse("issue-confirm", args=[key]))
+    confirm(issuer_client, key, digest)
     assert Issuance.objects.count() == 1
     assert calls == [key]  # the second found the issuance without submitting again
 
@@ -408,19 +422,58 @@ def test_a_refusal_from_the_service_is_shown_on_the_review(issuer_client, catalo
         raise IssuanceError("Quota exceeded for this event.")
 
     monkeypatch.setattr(issue_views, "submit_issuance", refuse)
-    response = issuer_client.post(reverse("issue-confirm", args=[key]), follow=True)
+    response = confirm(issuer_client, key, follow=True)
     assert response.redirect_chain[0][0] == reverse("issue-review", args=[key])
     assert b"Quota exceeded for this event." in response.content
 
 
 def test_a_draft_whose_option_was_withdrawn_goes_back_to_the_form(issuer_client, catalogue):
     key = submit_to_review(issuer_client, catalogue)
+    digest = reviewed(issuer_client, key)
     catalogue["option"].is_listed = False
     catalogue["option"].save()
-    response = issuer_client.post(reverse("issue-confirm", args=[key]), follow=True)
+    response = confirm(issuer_client, key, digest, follow=True)
     assert response.redirect_chain[0][0] == f"{reverse('issue-new')}?key={key}"
     assert b"The catalogue changed" in response.content
     assert Issuance.objects.count() == 0
+
+
+def test_a_confirm_from_a_tab_whose_form_was_resubmitted_elsewhere_shows_the_new_review(
+    issuer_client, catalogue
+):
+    # Tab A reviews 2 holders; tab B, the same form (same key), re-submits it with 5.
+    data = form_data(catalogue, [ANA, BO])
+    key = uuid.UUID(data["idempotency_key"])
+    issuer_client.post(reverse("issue-new"), data)
+    reviewed_in_a = reviewed(issuer_client, key)
+    rows = [{"full_name": f"Guest {i}", "email": f"g{i}@example.com"} for i in range(5)]
+    issuer_client.post(reverse("issue-new"), form_data(catalogue, rows, idempotency_key=str(key)))
+
+    response = confirm(issuer_client, key, reviewed_in_a)
+
+    # Nothing issued: tab A is shown the 5 holders it never reviewed, with a new Confirm.
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert Issuance.objects.count() == 0
+    assert "This form was changed in another tab: review it again." in html
+    assert "Confirm and issue 5 comps" in html
+    assert "g4@example.com" in html
+    digest = input_value(html, "reviewed")
+    assert digest
+    assert digest != reviewed_in_a
+    # Confirming that review issues exactly what it showed.
+    confirm(issuer_client, key, digest)
+    issuance = Issuance.objects.get(idempotency_key=key)
+    assert issuance.lines.count() == 5
+
+
+def test_a_confirm_that_does_not_say_what_was_reviewed_issues_nothing(issuer_client, catalogue):
+    key = submit_to_review(issuer_client, catalogue)
+    response = issuer_client.post(reverse("issue-confirm", args=[key]))
+    assert response.status_code == 200
+    assert b"review it again" in response.content
+    assert Issuance.objects.count() == 0
+    assert str(key) in issuer_client.session["issuance_drafts"]  # the draft is kept for review
 
 
 # --- CSV import ----------------------------------------------------------------------------------

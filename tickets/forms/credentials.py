@@ -11,7 +11,12 @@ from typing import Any
 from django import forms
 
 from tickets.models import AuthScheme, Credential, Environment
-from tickets.services.credentials import EDITABLE_FIELDS, SCHEME_SECRETS, SECRET_FIELDS
+from tickets.services.credentials import (
+    EDITABLE_FIELDS,
+    SCHEME_SECRETS,
+    SECRET_FIELDS,
+    secret_problem,
+)
 
 
 def _secret_field(label: str) -> forms.CharField:
@@ -80,8 +85,13 @@ class CredentialForm(forms.Form):
         scheme = cleaned.get("auth_scheme")
         for name in SCHEME_SECRETS.get(scheme, ()):
             stored = getattr(self.instance, name, "") if self.instance is not None else ""
-            if not cleaned.get(name) and not stored:
+            typed = cleaned.get(name)
+            if not typed and not stored:
                 self.add_error(name, "Required for this authentication scheme.")
+            elif typed and (problem := secret_problem(name, typed)):
+                # A dash from a word processor or a line break from a chat: every call would
+                # fail. The same check guards the service; here it lands on the field.
+                self.add_error(name, problem)
         return cleaned
 
     def changes(self) -> dict[str, Any]:

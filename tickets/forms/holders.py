@@ -1,6 +1,7 @@
 """The ticket holders of an issuance: one validated row per holder, at most 200.
 
 - Countries: an ISO code or an English/Spanish name, cleaned to the alpha-2 code.
+- Emails: `fourvenues_email_problem`, the stricter rule Fourvenues applies, checked per row.
 - `HolderForm` / `HolderFormSet`: one row per ticket holder. `HolderForm` also validates each
   CSV row (`forms.holders_csv`), so the rules are the same whichever way a holder arrives.
 - `holder_initial`, `posted_holder_rows`, `holder_error_summary`: rows shown again, kept as
@@ -12,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import gettext
+import re
 from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
@@ -160,7 +162,11 @@ class HolderForm(forms.Form):
         return " ".join(self.cleaned_data["full_name"].split())
 
     def clean_email(self) -> str:
-        return self.cleaned_data["email"].strip().lower()
+        email = self.cleaned_data["email"].strip().lower()
+        problem = fourvenues_email_problem(email)
+        if problem:
+            raise ValidationError(problem, code="refused_by_fourvenues")
+        return email
 
     def clean_phone(self) -> str:
         value = self.cleaned_data["phone"].strip()
@@ -225,6 +231,55 @@ class HolderForm(forms.Form):
             **{name: data[name] for name in self.fields},
             "birthday": data["birthday"].isoformat() if data["birthday"] else "",
         }
+
+
+# --- Emails ------------------------------------------------------------------------------------
+
+# Fourvenues validates addresses more strictly than Django: it has refused `ana@localhost` and an
+# internationalised domain, both of which Django accepts, and the line then failed after Confirm.
+# The rule below is the sandbox's (`sandbox.validation.is_valid_email`, which imports nothing of
+# the app); tests/forms/test_email_rule_agreement.py feeds both the same addresses.
+_EMAIL_ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
+_EMAIL_LOCAL_RE = re.compile(rf"{_EMAIL_ATOM}(?:\.{_EMAIL_ATOM})*")
+_DOMAIN_LABEL_RE = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
+_TOP_LEVEL_RE = re.compile(r"[A-Za-z]{2,63}")
+_REFUSED = "Fourvenues refuses this address"
+
+
+def fourvenues_email_problem(address: str) -> str:
+    """Why Fourvenues would refuse `address` ("" when it would not), in words for the issuer.
+
+    Plain ASCII only, a dot-atom local part of up to 64 characters, a domain of at least two
+    labels (no bare host, no IP literal) whose last is 2+ letters, 254 characters in all.
+    """
+    if len(address) > 254:
+        return f"{_REFUSED}: it is longer than 254 characters."
+    if address.count("@") != 1:
+        return f"{_REFUSED}: it must have exactly one @."
+    local, domain = address.split("@")
+    if not address.isascii():
+        where = "domain" if not domain.isascii() else "part before the @"
+        return (
+            f"{_REFUSED}: its {where} has accented or non-Latin letters. Ask the holder for "
+            "another address."
+        )
+    if domain.startswith("[") or domain.replace(".", "").isdigit():
+        return f"{_REFUSED}: it needs a domain name after the @, not an IP address."
+    if len(local) > 64:
+        return f"{_REFUSED}: the part before the @ is longer than 64 characters."
+    if not _EMAIL_LOCAL_RE.fullmatch(local):
+        return (
+            f"{_REFUSED}: the part before the @ cannot hold quotes, spaces, brackets or "
+            "commas, nor start or end with a dot or have two in a row."
+        )
+    labels = domain.split(".")
+    if len(labels) < 2:
+        return f"{_REFUSED}: it needs a full domain after the @, such as example.com."
+    if not all(_DOMAIN_LABEL_RE.fullmatch(label) for label in labels):
+        return f"{_REFUSED}: its domain is not a valid one (check for typos)."
+    if not _TOP_LEVEL_RE.fullmatch(labels[-1]):
+        return f"{_REFUSED}: its domain must end in letters only, such as .com or .es."
+    return ""
 
 
 def normalise_phone(value: str, region: str = DEFAULT_PHONE_REGION) -> str:

@@ -98,7 +98,7 @@ class IssuanceForm(forms.Form):
     ) -> None:
         super().__init__(data=data, initial=initial)
         self.environment = environment
-        events = catalogue_selectors.upcoming_events(environment=environment)
+        events = catalogue_selectors.issuable_events(environment=environment)
         self.fields["event"].queryset = events
         self.fields["channel"].queryset = catalogue_selectors.channels(environment=environment)
         self.fields["promoter"].queryset = catalogue_selectors.promoters(environment=environment)

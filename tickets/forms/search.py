@@ -18,8 +18,9 @@ from django.http import QueryDict
 from django.utils.safestring import mark_safe
 
 from tickets.models import Channel, Environment, Event, Issuance, Promoter, Reason
+from tickets.redaction import mask_document
 from tickets.selectors import search as search_selectors
-from tickets.text import person_label
+from tickets.text import document_digest, normalise_document, person_label
 
 STATUS_CHOICES = [
     ("", "Any status"),
@@ -49,7 +50,11 @@ PARAMS = (
     "checked_in",
     "environment",
     "sort",
+    "doc",
 )
+# The parameter a search by document number travels as: a token that stands, in the user's
+# session, for the number's digest (see `DocumentSearchForm`). Never the number itself.
+DOCUMENT_TOKEN_PARAM = "doc"  # noqa: S105 (a parameter's name, not a secret)
 
 
 # The export columns travel with a search (and so are saved with it).
@@ -174,8 +179,8 @@ class TicketSearchForm(forms.Form):
         required=False,
         max_length=200,
         label="Search",
-        help_text="Name, email, phone, ticket code, QR code, payment id, or a full document "
-        "number.",
+        help_text="Name, email, phone, ticket code, QR code or payment id. For a document "
+        "number, use “Find by document number”: it stays out of the page's address.",
     )
     event = RowChoiceField(
         cache_key="event",
@@ -215,9 +220,18 @@ class TicketSearchForm(forms.Form):
         choices=[("", "Any environment"), *Environment.choices], required=False, widget=FastSelect
     )
     sort = forms.CharField(required=False, max_length=40)
+    doc = forms.CharField(required=False, max_length=40, widget=forms.HiddenInput)
 
-    def __init__(self, *args: object, **kwargs: object) -> None:
+    def __init__(
+        self,
+        *args: object,
+        document_tokens: Mapping[str, str] | None = None,
+        **kwargs: object,
+    ) -> None:
+        """`document_tokens`: the user's searches by document number, token -> digest (kept in
+        their session by the view); a `doc` token not among them no longer means anything."""
         super().__init__(*args, **kwargs)
+        self.document_tokens = dict(document_tokens or {})
         user_model = get_user_model()
         # EXISTS probes the issuer index per user; a join + DISTINCT would read every issuance.
         self.fields["issued_by"].queryset = user_model.objects.filter(
@@ -257,6 +271,19 @@ class TicketSearchForm(forms.Form):
             )
         return value
 
+    def clean_doc(self) -> str:
+        """The digest the `doc` token stands for."""
+        token = (self.cleaned_data.get("doc") or "").strip()
+        if not token:
+            return ""
+        digest = self.document_tokens.get(token)
+        if not digest:
+            raise forms.ValidationError(
+                "This search by document number has expired (it lasts as long as you are signed "
+                "in): find the document number again."
+            )
+        return digest
+
     def clean(self) -> dict[str, object]:
         cleaned = super().clean()
         for start, end in (("issued_from", "issued_to"), ("night_from", "night_to")):
@@ -265,16 +292,50 @@ class TicketSearchForm(forms.Form):
         return cleaned
 
     @classmethod
-    def from_query(cls, params: Mapping[str, Any]) -> TicketSearchForm:
+    def from_query(
+        cls, params: Mapping[str, Any], *, document_tokens: Mapping[str, str] | None = None
+    ) -> TicketSearchForm:
         """The form bound to the search's own parameters in `params` (a page's GET): a missing
         one is empty, and strangers (page, format, columns...) are left out."""
-        return cls(data={key: params.get(key, "") for key in PARAMS})
+        return cls(
+            data={key: params.get(key, "") for key in PARAMS}, document_tokens=document_tokens
+        )
 
     def filters(self) -> search_selectors.TicketSearchFilters:
         """The validated filters, typed; only for a form that validated."""
         if not self.is_valid():
             raise ValueError("The search form did not validate: it has no filters.")
-        return search_selectors.TicketSearchFilters(**self.cleaned_data)
+        cleaned = dict(self.cleaned_data)
+        cleaned["document_digest"] = cleaned.pop(DOCUMENT_TOKEN_PARAM)
+        return search_selectors.TicketSearchFilters(**cleaned)
+
+
+class DocumentSearchForm(forms.Form):
+    """Find tickets by a holder's full document number, posted so that the number never
+    appears in a URL (browser history, access logs, links, saved searches)."""
+
+    document = forms.CharField(
+        max_length=60,
+        label="Document number",
+        error_messages={
+            "required": "Type the holder's document number.",
+            "max_length": "A document number has at most 60 characters.",
+        },
+    )
+
+    def clean_document(self) -> str:
+        """The digest of the number: the only form of it that goes further."""
+        number = self.cleaned_data["document"]
+        if len(normalise_document(number)) < search_selectors.DOCUMENT_MIN_LENGTH:
+            raise forms.ValidationError(
+                "Type the full document number: part of one finds nothing (at least "
+                f"{search_selectors.DOCUMENT_MIN_LENGTH} letters or digits)."
+            )
+        return document_digest(number)
+
+    def hint(self) -> str:
+        """What staff may see of the number searched for, to say what the results are of."""
+        return mask_document(normalise_document(self.data.get("document", "")))
 
 
 class SavedSearchForm(forms.Form):

@@ -8,11 +8,19 @@ client.py (HTTP only, the one module that imports `requests`), endpoints.py (Fou
 one typed method per endpoint). sandbox/ is the fake API, with its own façade.
 """
 
-from tickets.fourvenues.auth import ApiKeyAuth, Auth, LegacyAuth, fingerprint
+from tickets.fourvenues.auth import (
+    ApiKeyAuth,
+    Auth,
+    LegacyAuth,
+    UnusableAuth,
+    fingerprint,
+    header_value_problem,
+)
 from tickets.fourvenues.calls import CallRecord
 from tickets.fourvenues.endpoints import FourvenuesClient
 from tickets.fourvenues.errors import (
     AuthenticationFailed,
+    CredentialUnusable,
     FourvenuesError,
     InvalidResponse,
     NotFound,
@@ -50,6 +58,7 @@ __all__ = [
     "CallRecord",
     "Channel",
     "CreateTicketsRequest",
+    "CredentialUnusable",
     "Event",
     "FourvenuesClient",
     "FourvenuesError",
@@ -70,8 +79,10 @@ __all__ = [
     "Ticket",
     "TicketSupplement",
     "Unavailable",
+    "UnusableAuth",
     "as_list",
     "fingerprint",
+    "header_value_problem",
     "limiter_for",
     "parse_date",
     "parse_money",

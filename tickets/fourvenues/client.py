@@ -14,7 +14,9 @@ The rules it enforces (design.md, "The one rule that shapes everything"):
   whether the request may have reached the server: if it may have, `OutcomeUnknown` is raised
   and the resolver decides; if it provably never left, `Unavailable` is raised and the line
   is safe to send again.
-* Success is a 2xx status AND a JSON object body AND `success` not false.
+* Success is a 2xx status AND a JSON object body AND `success` not false. A create answered
+  2xx with a JSON object saying `success: false` is a refusal (`Refused`), as Fourvenues'
+  real clients have seen; any other unreadable 2xx leaves its outcome unknown.
 * Every HTTP attempt waits for the per-key rate limiter and is reported to `on_call` as a
   redacted `CallRecord` (calls.py). Auth headers are never recorded or logged, and the key and
   secret are scrubbed from any text that could reach a message, a record or a log line.
@@ -36,19 +38,21 @@ from requests.adapters import HTTPAdapter
 from urllib3.exceptions import ClosedPoolError, ConnectTimeoutError, MaxRetryError
 from urllib3.util.retry import Retry
 
-from tickets.fourvenues.auth import Auth
+from tickets.fourvenues.auth import Auth, credential_unusable_message, header_value_problem
 from tickets.fourvenues.calls import NO_JSON, CallRecord, Scrubber
 from tickets.fourvenues.errors import (
     AuthenticationFailed,
+    CredentialUnusable,
     InvalidResponse,
     NotFound,
     OutcomeUnknown,
     PermissionDenied,
     RateLimited,
+    Refused,
     Rejected,
     Unavailable,
 )
-from tickets.fourvenues.throttle import RateLimiter, limiter_for
+from tickets.fourvenues.throttle import Limiter, limiter_for
 
 logger = logging.getLogger(__name__)
 
@@ -131,6 +135,16 @@ def _plain_reason(exc: BaseException) -> str:
     return f"an unexpected error ({type(exc).__name__})"
 
 
+_LISTINGS = {
+    "/channels/": "",
+    "/events/": "",
+    "/users/": "",
+    "/tickets-rates/": ", or the event is not on this account",
+    "/tickets/": ", or the event is not on this account",
+}
+"""The listings (GET), each with what else a 404 on it may mean."""
+
+
 def _is_false(value: Any) -> bool:
     return value is False or (isinstance(value, str) and value.strip().lower() == "false")
 
@@ -176,7 +190,7 @@ class HttpClient:
         max_backoff_seconds: float = 30.0,
         max_retry_after_seconds: float = 30.0,
         rate_limit_per_second: float | None = 10.0,
-        rate_limiter: RateLimiter | None = None,
+        rate_limiter: Limiter | None = None,
         session: requests.Session | None = None,
         on_call: Callable[[CallRecord], None] | None = None,
         sleep: Callable[[float], None] = time.sleep,
@@ -199,7 +213,7 @@ class HttpClient:
         self._clock = clock
         self._jitter = jitter
         if rate_limiter is not None:
-            self._limiter: RateLimiter | None = rate_limiter
+            self._limiter: Limiter | None = rate_limiter
         elif rate_limit_per_second is not None:
             self._limiter = limiter_for(
                 auth.fingerprint, rate_limit_per_second, clock=clock, sleep=sleep
@@ -373,6 +387,8 @@ class HttpClient:
                     path=path,
                 ) from exc
             self._raise_unknown(path, _plain_reason(exc), action)
+        except CredentialUnusable:
+            raise  # raised before anything was sent: nothing can have been created
         except Exception as exc:
             # Whatever broke, it broke while the request was in flight: assume it may have
             # been processed rather than risk a duplicate.
@@ -382,6 +398,8 @@ class HttpClient:
         status = reply.status
         if 200 <= status < 300:
             problem = self._envelope_problem(reply)
+            if action == "create" and isinstance(reply.body, dict) and problem == "success: false":
+                self._raise_refused(reply, path, documents)
             if problem is not None:
                 self._raise_unknown(
                     path,
@@ -412,6 +430,19 @@ class HttpClient:
                 retry_after=_retry_after_seconds(reply.headers),
             )
         self._raise_client_error(reply, "POST", path, action=action, documents=documents)
+
+    def _raise_refused(self, reply: _Reply, path: str, documents: tuple[str, ...]) -> NoReturn:
+        # A readable answer saying no is a refusal, as real clients see Fourvenues send them
+        # (issue 13 §4.6), not an unknown outcome: the issuer reads why, and may send again.
+        api_message = self._api_message(reply.body, documents)
+        why = f": {api_message}" if api_message else ", without saying why"
+        raise Refused(
+            f"Fourvenues refused these tickets{why}.",
+            status=reply.status,
+            api_message=api_message,
+            method="POST",
+            path=path,
+        )
 
     def _raise_unknown(
         self,
@@ -464,11 +495,13 @@ class HttpClient:
                 **context,
             )
         if status == 404:
-            if path == "/channels/":
+            if method == "GET" and path in _LISTINGS:
+                # A listing always exists: a 404 on one says the key is not what it seems
+                # (real clients have seen it on every listing, not only /channels/).
                 text = (
-                    "Fourvenues answered 404 for /channels/: the key is probably for the "
-                    "other environment (alpha vs production), or /channels/ is not in the "
-                    "key's scope."
+                    f"Fourvenues answered 404 for {path}: the key is probably for the other "
+                    f"environment (alpha vs production), or {path} is not in the key's scope"
+                    f"{_LISTINGS[path]}."
                 )
             else:
                 text = f"Fourvenues found nothing at {method} {path} (HTTP 404)."
@@ -493,10 +526,11 @@ class HttpClient:
         attempt: int,
         documents: tuple[str, ...],
     ) -> _Reply:
-        """One HTTP exchange: throttle, send, read, record. Raises requests' exceptions."""
+        """One HTTP exchange: throttle, send, read, record. Raises requests' exceptions, and
+        `CredentialUnusable` before throttling or sending anything."""
+        headers = {"Accept": "application/json", "User-Agent": USER_AGENT, **self._auth_headers()}
         if self._limiter is not None:
             self._limiter.acquire()
-        headers = {"Accept": "application/json", "User-Agent": USER_AGENT, **self._auth.headers()}
         started = self._clock()
         reply: _Reply | None = None
         error: str | None = None
@@ -515,6 +549,9 @@ class HttpClient:
             except ValueError:
                 parsed = NO_JSON
             reply = _Reply(response.status_code, response.headers, parsed, response.text)
+            if reply.status == 429 and self._limiter is not None:
+                # Fourvenues says the key's budget is spent: slow every user of the key down.
+                self._limiter.penalise()
             return reply
         except requests.RequestException as exc:
             error = self._describe(exc)
@@ -522,6 +559,27 @@ class HttpClient:
         finally:
             duration_ms = (self._clock() - started) * 1000
             self._report(method, path, params, body, reply, error, attempt, duration_ms, documents)
+
+    def _auth_headers(self) -> dict[str, str]:
+        """The credential's headers, checked before anything leaves this machine.
+
+        Anything that keeps them from being sent becomes `CredentialUnusable` (never the
+        exception itself: http.client's and requests' messages quote the header's value, and a
+        POST failing that way would otherwise be taken as "may have been created").
+        """
+        try:
+            headers = self._auth.headers()
+        except CredentialUnusable:
+            raise
+        except Exception:
+            logger.warning("The credential's headers could not be built (%r)", self._auth)
+            problem = "Its values could not be put in a request"
+        else:
+            problems = [header_value_problem(value) for value in headers.values()]
+            problem = next((f"One of its values {p}" for p in problems if p), "")
+            if not problem:
+                return headers
+        raise CredentialUnusable(credential_unusable_message(problem))
 
     def _report(
         self,

@@ -91,6 +91,15 @@ class Rejected(FourvenuesError):
     """400, 422 or another 4xx: Fourvenues refused the request; nothing was created."""
 
 
+class Refused(Rejected):
+    """A create answered 2xx with `success: false`: Fourvenues says no, in a 200 (issue 13 §4.6).
+
+    Its text is in `api_message`. Taken at its word (the line fails, `FailureCause.REFUSED`,
+    retryable); should Fourvenues have created the ticket all the same, the line's QR code finds
+    it: a retry is refused as "already in use" and the line is looked up (resolver.py).
+    """
+
+
 class RateLimited(FourvenuesError):
     """429: throttled.
 
@@ -107,6 +116,15 @@ class Unavailable(FourvenuesError):
     For a GET: connection errors, timeouts or 5xx after the retries are used up. For a create:
     only failures where the request provably never left this machine (connection refused,
     connect timeout, DNS failure), so nothing can have been created.
+    """
+
+
+class CredentialUnusable(Unavailable):
+    """The stored credential cannot be put in a request (a line break or a typographic dash in
+    the key, say): raised before anything is sent, so nothing can have been created.
+
+    Unlike the rest of `Unavailable`, waiting does not help: sending stops and fails its lines
+    as for a refused key (`FailureCause.CREDENTIAL`), to be retried once an admin fixes it.
     """
 
 

@@ -162,6 +162,20 @@ def read_money(value: Any, name: str) -> Decimal:
         return ZERO
 
 
+def read_amount(value: Any, name: str) -> Decimal | None:
+    """An amount that may be unknown: None when the field is missing, null, blank or unreadable.
+
+    For what the mirror keeps of a ticket (price, paid, refunded...): Fourvenues' real clients
+    have seen tickets without them, and a missing amount read as 0 would pass for a comp."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        return None
+    try:
+        return parse_money(value)
+    except ValueError:
+        logger.warning("Unreadable amount in field %s; kept as unknown", name)
+        return None
+
+
 def read_text(value: Any) -> str | None:
     """Optional text: blank and missing both become None (the API uses "" for "none")."""
     if type(value) is str:  # the common case, first: a page holds thousands of strings
@@ -216,9 +230,10 @@ def read_strings(value: Any) -> tuple[str, ...]:
 
 
 def read_id(value: Any) -> str | None:
-    """An id given either as a string or as an embedded object with `_id`."""
+    """An id given either as a string or as an embedded object: `{"_id": ...}` as documented,
+    or `{"id": ...}`, as real clients have seen promoters sent (with their `name` alongside)."""
     if isinstance(value, Mapping):
-        return read_text(value.get("_id"))
+        return read_text(value.get("_id")) or read_text(value.get("id"))
     return read_text(value)
 
 

@@ -1,11 +1,13 @@
 """Typed views of Fourvenues responses, and the create-tickets request.
 
 Parsing is lenient on purpose (fourvenues-api.md §2.3, §4 B): the API mixes date formats,
-sends `status` as a string or an array, `referral_id` as a string or an object, and box-office
-tickets lack the buyer's fields (§7). A field that is missing or malformed becomes None (or
-zero / empty) instead of failing the whole page; the only hard requirement is an `_id`, without
-which an object cannot be mirrored or looked up again. The original dict is always kept in
-`raw`, so nothing the API sent is lost. The readers of single values are parsing.py's.
+sends `status` as a string or an array, `referral_id` as a string or an object (`_id` or `id`),
+and box-office tickets lack the buyer's fields (§7). A field that is missing or malformed becomes
+None (or zero / empty) instead of failing the whole page; a ticket's status and the amounts the
+mirror keeps stay None (unknown) when missing, never "activated" or 0. The only hard requirement
+is an `_id`, without which an object cannot be mirrored or looked up again. The original dict is
+always kept in `raw`, so nothing the API sent is lost. The readers of single values are
+parsing.py's.
 
 Serialisation of the request is strict: invariants the docs state (one price option per call,
 never both `channel_id` and `referral_id`) are checked when the request is built, before
@@ -26,6 +28,7 @@ from tickets.fourvenues.parsing import (
     parse_date,
     parse_money,
     parse_timestamp,
+    read_amount,
     read_bool,
     read_id,
     read_int,
@@ -240,7 +243,8 @@ class Ticket:
     rate_name: str | None
     rate_slug: str | None
     price_id: str | None  # price_info._id: the rate option the ticket was issued on
-    price: Decimal
+    # The amounts the mirror keeps are None when Fourvenues left them out: unknown, never 0.
+    price: Decimal | None
     channel_id: str | None
     referral_id: str | None
     payment_id: str | None  # absent on box-office tickets (§7)
@@ -256,11 +260,11 @@ class Ticket:
     admits: int  # the API's `for`
     entered: int  # the API's `enter`
     entry_date: datetime | None
-    refunded: Decimal  # a 0/1 flag on some tickets and an amount on others (§4 B16)
+    refunded: Decimal | None  # a 0/1 flag on some tickets and an amount on others (§4 B16)
     supplements: tuple[TicketSupplement, ...]
-    total_extras: Decimal
-    total_fees: Decimal
-    total_paid: Decimal
+    total_extras: Decimal | None
+    total_fees: Decimal | None
+    total_paid: Decimal | None
     total_warranty: Decimal
     surcharge_total: Decimal
     supplements_service_charge_total: Decimal
@@ -275,13 +279,16 @@ class Ticket:
     raw: Mapping[str, Any] = field(repr=False, compare=False)
 
     @property
-    def is_valid(self) -> bool:
+    def is_valid(self) -> bool | None:
+        """None when Fourvenues sent no status: unknown, which is neither valid nor not."""
         statuses = set(self.statuses)
+        if not statuses:
+            return None
         return "activated" in statuses and not (statuses & INVALID_STATUSES)
 
     @property
     def is_refunded(self) -> bool:
-        return self.refunded > 0
+        return self.refunded is not None and self.refunded > 0
 
     @classmethod
     def from_api(cls, raw: Any) -> Ticket:
@@ -303,7 +310,7 @@ class Ticket:
             rate_name=read_text(data.get("rate_name")),
             rate_slug=read_text(data.get("rate_slug")),
             price_id=read_id(price_info) or read_text(data.get("price_id")),
-            price=read_money(data.get("price"), "price"),
+            price=read_amount(data.get("price"), "price"),
             channel_id=read_id(data.get("channel_id")),
             referral_id=read_id(referral),
             payment_id=read_text(data.get("payment_id")),
@@ -319,15 +326,15 @@ class Ticket:
             admits=read_int_or(data.get("for"), 1),
             entered=read_int_or(data.get("enter"), 0),
             entry_date=parse_timestamp(data.get("entry_date")),
-            refunded=read_money(data.get("refunded"), "refunded"),
+            refunded=read_amount(data.get("refunded"), "refunded"),
             supplements=tuple(
                 TicketSupplement.from_api(item)
                 for item in (supplements if isinstance(supplements, list) else [])
                 if isinstance(item, Mapping)
             ),
-            total_extras=read_money(data.get("total_extras"), "total_extras"),
-            total_fees=read_money(data.get("total_fees"), "total_fees"),
-            total_paid=read_money(data.get("total_paid"), "total_paid"),
+            total_extras=read_amount(data.get("total_extras"), "total_extras"),
+            total_fees=read_amount(data.get("total_fees"), "total_fees"),
+            total_paid=read_amount(data.get("total_paid"), "total_paid"),
             total_warranty=read_money(data.get("total_warranty"), "total_warranty"),
             surcharge_total=read_money(data.get("surcharge_total"), "surcharge_total"),
             supplements_service_charge_total=read_money(

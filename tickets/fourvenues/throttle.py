@@ -16,6 +16,20 @@ from __future__ import annotations
 import threading
 import time
 from collections.abc import Callable
+from typing import Protocol
+
+
+class Limiter(Protocol):
+    """What the client asks of a rate limiter: wait for a slot; slow down after a 429.
+
+    The client's own `RateLimiter` keeps the budget in this process; the backoffice passes one
+    that keeps it in the shared database (`services.ratelimit`), so that every process and
+    machine using a key draws from one budget.
+    """
+
+    def acquire(self) -> float: ...
+
+    def penalise(self) -> None: ...
 
 
 class RateLimiter:
@@ -54,6 +68,12 @@ class RateLimiter:
         with self._lock:
             self._refill()
             self._rate = min(self._rate, float(rate_per_second))
+
+    def penalise(self) -> None:
+        """Fourvenues answered 429: the next request waits a second more."""
+        with self._lock:
+            self._refill()
+            self._tokens = min(self._tokens, 0.0) - self._rate
 
     def acquire(self) -> float:
         """Block until a request may be sent. Returns the seconds waited (0.0 when none)."""

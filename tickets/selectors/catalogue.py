@@ -11,9 +11,17 @@ from tickets.models import Channel, Event, PriceOption, Promoter, Rate, Reason, 
 
 
 def upcoming_events(*, environment: str) -> QuerySet[Event]:
-    """Events one can still issue for: listed, and whose night is today or later."""
+    """Events still to come: listed, and whose night is today or later, published or not
+    (reconciliation still checks a hidden event's tickets)."""
     today = timezone.localdate()
     return Event.objects.filter(environment=environment, is_listed=True, night__gte=today)
+
+
+def issuable_events(*, environment: str) -> QuerySet[Event]:
+    """Events one can issue for: upcoming and published. A draft (`active: false`) or hidden
+    (`visible: false`) event stays mirrored but is not offered; `None` (Fourvenues sent no flag)
+    is not taken for "unpublished"."""
+    return upcoming_events(environment=environment).exclude(active=False).exclude(visible=False)
 
 
 def rates_for_event(*, event: Event) -> QuerySet[Rate]:

@@ -83,6 +83,9 @@ class TicketSearchFilters:
     checked_in: str = ""  # CHECKED_IN_YES or CHECKED_IN_NO
     environment: str = ""
     sort: str = DEFAULT_SORT  # a key of SORT_FIELDS, "-" first for descending
+    # The digest (`tickets.text.document_digest`) of a document number searched for: the number
+    # itself never travels in a URL or a saved search, only a session token standing for this.
+    document_digest: str = ""
 
 
 def tickets_visible_to(user: AbstractBaseUser | AnonymousUser) -> QuerySet[IssuedTicket]:
@@ -172,14 +175,41 @@ def ticket_text_query(term: str) -> Q | None:
     for fragment in dict.fromkeys(fragments):  # no duplicate arms in the OR
         query |= Q(search_text__contains=fragment)
     if len(normalise_document(term)) >= DOCUMENT_MIN_LENGTH:
-        line_ids = list(
-            IssuanceLine.objects.filter(document_digest=document_digest(term)).values_list(
-                "id", flat=True
-            )[:100]
-        )
+        line_ids = lines_with_document(document_digest(term))
         if line_ids:
             query |= Q(line_id__in=line_ids)
     return query
+
+
+# One person's document number is on a handful of lines; past this many the search is not a
+# document search any more, and the OR (or IN) would only grow.
+DOCUMENT_LINES_MAX = 100
+
+
+def lines_with_document(digest: str) -> list[int]:
+    """The ids of the lines whose holder has the document number of `digest`, resolved first so
+    the ticket query stays on the ticket table (an OR across a join defeats its index)."""
+    if not digest:
+        return []
+    return list(
+        IssuanceLine.objects.filter(document_digest=digest).values_list("id", flat=True)[
+            :DOCUMENT_LINES_MAX
+        ]
+    )
+
+
+def is_document_number(term: str, *, user: AbstractBaseUser | AnonymousUser | None = None) -> bool:
+    """Whether a search term is the full document number of some holder: what the search box
+    would find by digest, and so what must not stay in a URL, a link or a saved search.
+
+    With `user`, only the holders of lines they may see count: an issuer must not learn that a
+    number belongs to a holder of someone else's issuance from how the page answers."""
+    if len(normalise_document(term)) < DOCUMENT_MIN_LENGTH:
+        return False
+    lines = IssuanceLine.objects.filter(document_digest=document_digest(term))
+    if user is not None and not issuance_selectors.can_see_all_issuances(user):
+        lines = lines.filter(issuance__created_by_id=user.pk)
+    return lines.exists()
 
 
 def _ordering(sort: str) -> list[OrderBy]:
@@ -201,6 +231,8 @@ def search_tickets(
     text_query = ticket_text_query(filters.q)
     if text_query is not None:
         tickets = tickets.filter(text_query)
+    if filters.document_digest:
+        tickets = tickets.filter(line_id__in=lines_with_document(filters.document_digest))
     if filters.event is not None:
         tickets = tickets.filter(event=filters.event)
     if filters.rate:

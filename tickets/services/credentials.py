@@ -18,13 +18,14 @@ from django.db import transaction
 from django.utils import timezone
 
 from tickets.fields import EncryptedTextField
-from tickets.fourvenues.auth import ApiKeyAuth, LegacyAuth
+from tickets.fourvenues.auth import ApiKeyAuth, LegacyAuth, UnusableAuth, header_value_problem
 from tickets.fourvenues.calls import CallRecord
 from tickets.fourvenues.endpoints import FourvenuesClient
 from tickets.fourvenues.errors import FourvenuesError
 from tickets.fourvenues.schemas import Channel
 from tickets.models import ApiCall, AuthScheme, Credential
 from tickets.services import audit
+from tickets.services.ratelimit import SharedLimiter
 
 SECRET_FIELDS = ("api_key", "integration_id", "secret")
 SCHEME_SECRETS: dict[str, tuple[str, ...]] = {
@@ -52,6 +53,21 @@ def _check_name_free(name: str, *, other_than: Credential | None = None) -> None
         raise CredentialError(f"Another credential is already named “{name}”.", field="name")
 
 
+SECRET_LABELS = {"api_key": "API key", "integration_id": "integration id", "secret": "secret"}
+
+
+def secret_problem(name: str, value: str) -> str:
+    """Why the secret `name` cannot be stored as `value` ("" when it can): a value that cannot
+    travel in an HTTP header would make every call fail. Names the field, never quotes it."""
+    problem = header_value_problem(value)
+    if not problem:
+        return ""
+    return (
+        f"This {SECRET_LABELS[name]} {problem}, so it could not be sent to Fourvenues. Type it "
+        "again (or paste it from a plain-text copy)."
+    )
+
+
 def _check_secrets(auth_scheme: str, secrets: dict[str, str]) -> None:
     if auth_scheme == AuthScheme.API_KEY and not secrets.get("api_key"):
         raise CredentialError("An API key is required for the API key scheme.")
@@ -59,6 +75,10 @@ def _check_secrets(auth_scheme: str, secrets: dict[str, str]) -> None:
         secrets.get("integration_id") and secrets.get("secret")
     ):
         raise CredentialError("Both the integration id and the secret are required for v1.")
+    # The guarantee behind the form's own check: every save of a credential goes through here.
+    for name in SCHEME_SECRETS[auth_scheme]:
+        if problem := secret_problem(name, secrets.get(name, "")):
+            raise CredentialError(problem, field=name)
 
 
 def _facts(credential: Credential) -> dict[str, object]:
@@ -225,12 +245,20 @@ def build_client(
     on_call: Callable[[CallRecord], None] | None = None,
 ) -> FourvenuesClient:
     """A client for `credential`, with the project's timeouts and limits, recording every call
-    (and telling `on_call` about each, for callers that count them)."""
-    auth: ApiKeyAuth | LegacyAuth
-    if credential.auth_scheme == AuthScheme.LEGACY:
-        auth = LegacyAuth(integration_id=credential.integration_id, secret=credential.secret)
-    else:
-        auth = ApiKeyAuth(api_key=credential.api_key)
+    (and telling `on_call` about each, for callers that count them).
+
+    Never fails for the credential's values: one that cannot be sent (stored before values were
+    checked) gives a client whose every call raises `CredentialUnusable` before sending, so
+    each caller reports it the way it reports any Fourvenues error."""
+    auth: ApiKeyAuth | LegacyAuth | UnusableAuth
+    try:
+        if credential.auth_scheme == AuthScheme.LEGACY:
+            auth = LegacyAuth(integration_id=credential.integration_id, secret=credential.secret)
+        else:
+            auth = ApiKeyAuth(api_key=credential.api_key)
+    except ValueError as exc:
+        stored = (credential.api_key, credential.integration_id, credential.secret)
+        auth = UnusableAuth(problem=str(exc), secrets=tuple(value for value in stored if value))
     return FourvenuesClient(
         base_url=credential.base_url,
         auth=auth,
@@ -238,7 +266,8 @@ def build_client(
         read_timeout=settings.FOURVENUES_READ_TIMEOUT,
         get_retries=settings.FOURVENUES_GET_RETRIES,
         backoff_seconds=settings.FOURVENUES_BACKOFF_SECONDS,
-        rate_limit_per_second=settings.FOURVENUES_RATE_LIMIT,
+        # One budget per key for every process and machine (services.ratelimit).
+        rate_limiter=SharedLimiter(auth.fingerprint),
         on_call=(
             (lambda record: _on_call(credential, record, record_calls, on_call))
             if record_calls or on_call is not None

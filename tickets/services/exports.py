@@ -48,12 +48,11 @@ from django.http import HttpRequest
 from django.utils import timezone
 
 from tickets import roles
-from tickets.models import AuditEntry, Issuance, IssuanceLine, IssuedTicket
+from tickets.models import AuditEntry, Issuance, IssuedTicket
 from tickets.redaction import mask_document
 from tickets.selectors import issuances as issuance_selectors
 from tickets.selectors import search as search_selectors
 from tickets.services import audit
-from tickets.text import document_digest, normalise_document
 
 CHUNK_SIZE = 2000  # rows fetched per database round trip, and written per yielded CSV chunk
 XLSX_READ_BYTES = 64 * 1024
@@ -85,7 +84,8 @@ def _date(value: dt.date | None) -> str:
 
 
 def _yes_no(value: bool | None) -> str:
-    return "yes" if value else "no"
+    # None: Fourvenues sent no status, so validity is unknown, which must not read as "no".
+    return "unknown" if value is None else "yes" if value else "no"
 
 
 @dataclass(frozen=True)
@@ -299,7 +299,10 @@ def _sql_text(column: Column, zone: str) -> Expression:
         return Func(value, Value("YYYY-MM-DD"), function="to_char", output_field=TEXT)
     if column.to_text is _yes_no:
         return Case(
-            When(**{column.path: True}, then=Value("yes")), default=Value("no"), output_field=TEXT
+            When(**{column.path: True}, then=Value("yes")),
+            When(**{column.path: False}, then=Value("no")),
+            default=Value("unknown"),
+            output_field=TEXT,
         )
     if column.to_text is not _text:
         raise ExportError(f"The {column.key} column cannot be written by the database.")
@@ -425,8 +428,12 @@ def audit_filter(filters: search_selectors.TicketSearchFilters) -> dict[str, str
         if value is None or value == "" or value == item.default:
             continue
         logged[item.name] = _as_param(value)
-    if "q" in logged and _is_document_number(logged["q"]):
+    if "q" in logged and search_selectors.is_document_number(logged["q"]):
         logged["q"] = mask_document(logged["q"])
+    if logged.pop("document_digest", None):
+        # Said, not shown: the digest would link this entry to every other search for the
+        # same person.
+        logged["document"] = "a document number (not kept in the log)"
     return logged
 
 
@@ -439,13 +446,6 @@ def _as_param(value: object) -> str:
         kind, pk = value
         return kind if pk is None else f"{kind}:{pk}"
     return str(value)
-
-
-def _is_document_number(term: str) -> bool:
-    """Whether a search term is some holder's document number (the search box finds those)."""
-    if len(normalise_document(term)) < search_selectors.DOCUMENT_MIN_LENGTH:
-        return False
-    return IssuanceLine.objects.filter(document_digest=document_digest(term)).exists()
 
 
 def export_filename(fmt: str, *, now: dt.datetime | None = None) -> str:

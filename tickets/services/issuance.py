@@ -32,6 +32,7 @@ from tickets.models import (
     Issuance,
     IssuanceLine,
     IssuanceStatus,
+    IssuedTicket,
     LineState,
     PriceOption,
     Promoter,
@@ -40,7 +41,7 @@ from tickets.models import (
 )
 from tickets.selectors import credentials as credential_selectors
 from tickets.services import audit
-from tickets.services.ledger import move
+from tickets.services.ledger import move, refresh_status
 from tickets.text import document_digest
 
 
@@ -215,7 +216,40 @@ def _existing_issuance(key: uuid.UUID, user: AbstractBaseUser) -> Issuance | Non
 def retry_line(
     *, line: IssuanceLine, user: AbstractBaseUser, request: HttpRequest | None = None
 ) -> IssuanceLine:
-    """Send a `failed` line again. Only failed lines: an unknown one may already exist."""
+    """Send a `failed` line again. Only failed lines: an unknown one may already exist.
+
+    A failed line whose ticket is mirrored all the same (kept when it turned up while the line
+    was between states) is confirmed instead: its ticket exists, and sending would be a second.
+    """
+    mirrored = (
+        IssuedTicket.objects.filter(line=line, line__state=LineState.FAILED)
+        .values_list("code", flat=True)
+        .first()
+    )
+    if mirrored is not None:
+        with transaction.atomic():
+            confirmed = move(
+                [line.pk],
+                to=LineState.CONFIRMED,
+                only_from=[LineState.FAILED],
+                last_error="",
+                failure_cause=FailureCause.NONE,
+                settled_at=timezone.now(),
+            )
+            if confirmed:
+                audit.record(
+                    action="issuance.lines_confirmed",
+                    actor=user,
+                    target=line.issuance,
+                    data={"lines": {str(line.position): mirrored}},
+                    request=request,
+                )
+                refresh_status(line.issuance)
+        line.refresh_from_db()
+        raise IssuanceError(
+            f"{line.full_name}'s ticket exists on Fourvenues already, so it was not sent again: "
+            "it is now shown as issued."
+        )
     with transaction.atomic():
         # Only a failed line: an unknown one may already exist on Fourvenues.
         updated = move(

@@ -28,7 +28,14 @@ from django.utils import timezone
 
 from tickets import tasks
 from tickets.fourvenues.schemas import Ticket
-from tickets.models import FailureCause, Issuance, IssuanceLine, IssuanceStatus, LineState
+from tickets.models import (
+    FailureCause,
+    Issuance,
+    IssuanceLine,
+    IssuanceStatus,
+    IssuedTicket,
+    LineState,
+)
 from tickets.services import audit
 from tickets.services.mirror import mirror_tickets
 from tickets.text import fold
@@ -160,6 +167,28 @@ def match_tickets(lines: list[IssuanceLine], tickets: list[Ticket]) -> Matching:
     return Matching(pairs=pairs, lines=unmatched, tickets=free)
 
 
+def match_by_qr_code(lines: list[IssuanceLine], tickets: list[Ticket]) -> Matching:
+    """Pair lines with the remote tickets that carry their own `qr_code`, and nothing else.
+
+    For lines already declared `failed`: a ticket found with one of our codes was created after
+    all (Fourvenues committed the create late). Their email and name prove nothing: the same
+    person may well hold another ticket, and a failed line may have been refused outright.
+    """
+    free = list(tickets)
+    pairs: list[tuple[IssuanceLine, Ticket]] = []
+    unmatched: list[IssuanceLine] = []
+    for line in lines:
+        found = next(
+            (t for t in free if line.qr_code and line.qr_code in (t.qr_code, t.code)), None
+        )
+        if found is None:
+            unmatched.append(line)
+        else:
+            free.remove(found)
+            pairs.append((line, found))
+    return Matching(pairs=pairs, lines=unmatched, tickets=free)
+
+
 @transaction.atomic(savepoint=False)  # the caller's transaction when there is one
 def settle_matching(issuance: Issuance, matching: Matching) -> None:
     """Matched lines are confirmed, stray tickets kept; lines still without a ticket are unknown."""
@@ -176,31 +205,60 @@ def settle_matching(issuance: Issuance, matching: Matching) -> None:
 def confirm_lines(
     issuance: Issuance, pairs: list[tuple[IssuanceLine, Ticket]], *, just_created: bool = False
 ) -> None:
+    """Confirm the lines and mirror their tickets, in one transaction.
+
+    The lines move first, and only those that could (sending, unknown, failed) get their ticket
+    linked: a line taken back to `pending` meanwhile (a retry of a failed line racing this) is
+    left to its send, whose refusal of our taken QR code leads the resolver back to the ticket;
+    that ticket is meanwhile kept unlinked, so it is never lost and never hides a resend.
+    """
     if not pairs:
         return
     now = timezone.now()
     environment = issuance.credential.environment
     with transaction.atomic(savepoint=False):
-        mirror_tickets(
-            pairs=[(ticket, line) for line, ticket in pairs],
-            environment=environment,
-            event=issuance.event,
-            issued_at=issuance.created_at,
-            just_created=just_created,
-        )
-        move(
-            [line.pk for line, _ in pairs],
+        ids = [line.pk for line, _ in pairs]
+        moved = move(
+            ids,
             to=LineState.CONFIRMED,
             settled_at=now,
             last_error="",
             failure_cause=FailureCause.NONE,
             next_resolve_at=None,
         )
-        audit.record(
-            action="issuance.lines_confirmed",
-            target=issuance,
-            data={"lines": {str(line.position): ticket.code for line, ticket in pairs}},
-        )
+        left: list[tuple[IssuanceLine, Ticket]] = []
+        if moved < len(pairs):
+            # Which ones moved: this UPDATE's own settled_at marks them.
+            mine = set(
+                IssuanceLine.objects.filter(
+                    pk__in=ids, state=LineState.CONFIRMED, settled_at=now
+                ).values_list("pk", flat=True)
+            )
+            left = [(line, ticket) for line, ticket in pairs if line.pk not in mine]
+            pairs = [(line, ticket) for line, ticket in pairs if line.pk in mine]
+        if pairs:
+            mirror_tickets(
+                pairs=[(ticket, line) for line, ticket in pairs],
+                environment=environment,
+                event=issuance.event,
+                issued_at=issuance.created_at,
+                just_created=just_created,
+            )
+            audit.record(
+                action="issuance.lines_confirmed",
+                target=issuance,
+                data={"lines": {str(line.position): ticket.code for line, ticket in pairs}},
+            )
+        if left:
+            already = set(
+                IssuedTicket.objects.filter(
+                    environment=environment, remote_id__in=[ticket.id for _, ticket in left]
+                ).values_list("remote_id", "line_id")
+            )
+            adopt_strays(
+                issuance,
+                [ticket for line, ticket in left if (ticket.id, line.pk) not in already],
+            )
 
 
 def adopt_strays(issuance: Issuance, tickets: list[Ticket]) -> None:

@@ -19,6 +19,7 @@ from django_tasks_db.models import DBTaskResult
 from tickets import tasks
 from tickets.models import Issuance, IssuanceLine, LineState
 from tickets.selectors import credentials as credential_selectors
+from tickets.services import heartbeat
 from tickets.services.ledger import mark_unknown
 from tickets.services.reconciliation import schedule as reconciliation_schedule
 
@@ -48,15 +49,19 @@ def _is_queued(task: object, issuance_id: int) -> bool:
 
 def reap_stale_tasks(*, now: dt.datetime) -> int:
     """A worker killed hard leaves its task RUNNING forever; mark such tasks failed so the work
-    can be queued again (the work itself is recovered from the ledger, below)."""
+    can be queued again (the work itself is recovered from the ledger, below). A task is taken as
+    dead by its silence: started before the cutoff and no heartbeat since (a long send beats)."""
     cutoff = now - dt.timedelta(seconds=settings.COMPS_STALE_TASK_SECONDS)
-    return DBTaskResult.objects.filter(
-        status=TaskResultStatus.RUNNING, started_at__lt=cutoff
-    ).update(
-        status=TaskResultStatus.FAILED,
-        finished_at=now,
-        exception_class_path="tickets.services.maintenance.WorkerVanished",
-        traceback="The worker running this task stopped without finishing it.",
+    heartbeat.forget_before(cutoff - dt.timedelta(days=1))
+    return (
+        DBTaskResult.objects.filter(status=TaskResultStatus.RUNNING, started_at__lt=cutoff)
+        .exclude(id__in=heartbeat.alive_task_ids(since=cutoff))
+        .update(
+            status=TaskResultStatus.FAILED,
+            finished_at=now,
+            exception_class_path="tickets.services.maintenance.WorkerVanished",
+            traceback="The worker running this task stopped without finishing it.",
+        )
     )
 
 

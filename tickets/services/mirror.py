@@ -3,13 +3,40 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
+from collections.abc import Mapping
+from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
 
 from tickets.fourvenues.schemas import Ticket
 from tickets.models import Event, IssuanceLine, IssuedTicket, TicketSupplement
+from tickets.redaction import mask_document
 from tickets.text import search_text
+
+# The keys under which a Fourvenues ticket carries a holder's document number
+# (`personal_document_number`, echoed back from our create; any key naming one, at any depth).
+_DOCUMENT_KEY = re.compile(r"document_number", re.IGNORECASE)
+
+
+def raw_without_documents(data: Any) -> Any:
+    """A copy of a ticket's raw JSON with every document number masked as staff see it: the
+    mirror keeps Fourvenues' answer, but never a full document number in clear (the number
+    itself is kept once, encrypted, on the ledger line). Masking a masked value changes nothing,
+    so re-mirroring and the 0019 repair are idempotent."""
+    if isinstance(data, Mapping):
+        return {
+            key: (
+                mask_document(str(value))
+                if _DOCUMENT_KEY.search(str(key)) and value not in (None, "")
+                else raw_without_documents(value)
+            )
+            for key, value in data.items()
+        }
+    if isinstance(data, list | tuple):
+        return [raw_without_documents(item) for item in data]
+    return data
 
 
 def remote_state_fields(ticket: Ticket) -> dict[str, object]:
@@ -59,7 +86,7 @@ def _mirror_fields(ticket: Ticket) -> dict[str, object]:
         "invoice_reference": ticket.invoice_reference or "",
         "remote_created_at": ticket.created_at,
         "remote_updated_at": ticket.updated_at,
-        "raw": dict(ticket.raw),
+        "raw": raw_without_documents(ticket.raw),
         "search_text": search_text(
             ticket.name,
             ticket.email,
@@ -158,7 +185,7 @@ def mirror_tickets(
             price=supplement.price,
             product_quantity=supplement.product_quantity,
             product_quantity_used=supplement.product_quantity_used,
-            raw=dict(supplement.raw),
+            raw=raw_without_documents(supplement.raw),
         )
         for (ticket, _), mirrored in zip(pairs, result, strict=True)
         for supplement in ticket.supplements

@@ -1,22 +1,25 @@
 """The worker's sending loop: claim lines, commit, call Fourvenues once, settle.
 
-`send_pending_lines` (the `send_issuance` task) claims lines in chunks, marks them `sending`,
-commits, and only then calls Fourvenues. The answer settles each line through the ledger:
-`confirmed` (ticket mirrored), `failed` (refused: safe to retry) or `unknown` (may exist
-remotely: the resolver decides). A create is never retried blindly.
+`send_pending_lines` (the `send_issuance` task) runs a `KeySender`: it claims lines a call at a
+time, marks them `sending`, commits, and only then calls Fourvenues, several calls in flight.
+The answer settles each line through the ledger: `confirmed` (ticket mirrored), `failed`
+(refused: safe to retry) or `unknown` (may exist remotely: the resolver decides). A create is
+never retried blindly.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import threading
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
 from decimal import Decimal
 from functools import partial
 
 from django.conf import settings
-from django.db import transaction
-from django.db.models import F
+from django.db import connection, transaction
+from django.db.models import F, Q
 from django.utils import timezone
 
 from tickets import tasks
@@ -24,6 +27,7 @@ from tickets.drafts import split_into_calls
 from tickets.fourvenues.endpoints import FourvenuesClient
 from tickets.fourvenues.errors import (
     AuthenticationFailed,
+    CredentialUnusable,
     FourvenuesError,
     OutcomeUnknown,
     PermissionDenied,
@@ -31,8 +35,17 @@ from tickets.fourvenues.errors import (
     Unavailable,
 )
 from tickets.fourvenues.schemas import CreateTicketsRequest, NewTicket, SupplementChoice, Ticket
-from tickets.models import FailureCause, Issuance, IssuanceLine, LineState
+from tickets.models import (
+    Credential,
+    FailureCause,
+    Issuance,
+    IssuanceLine,
+    IssuanceStatus,
+    LineState,
+)
+from tickets.services import resolver
 from tickets.services.credentials import build_client, mark_used
+from tickets.services.heartbeat import Heartbeat
 from tickets.services.ledger import (
     LOOKUP_MARGIN,
     Matching,
@@ -45,42 +58,144 @@ from tickets.services.ledger import (
 )
 
 
-def send_pending_lines(*, issuance_id: int) -> None:
-    """Send every `pending` line of the issuance, chunk by chunk, within the rate limit."""
+class KeySender:
+    """Sends the pending lines of every issuance on one credential, several calls in flight.
+
+    Fair between issuances: each next call goes to the issuance served least recently, so a
+    two-guest issuance submitted while a 200-guest one is sending is sent within a call or two
+    instead of after it (round-robin by call). Several workers may run this for the same key at
+    once: claims are atomic, and the rate limit is the key's, shared through the database
+    (`services.ratelimit`), so together they never send faster than it allows.
+
+    The ledger protocol is the same for every call, whichever thread makes it: its lines are
+    claimed and committed before the call, and settled after it; a create is never retried.
+    """
+
+    def __init__(self, credential: Credential, *, heartbeat: Heartbeat | None = None) -> None:
+        self.credential = credential
+        self.heartbeat = heartbeat or Heartbeat(None)
+        self.sent = False
+        # The first call goes alone: a refused key costs one call, not one per thread. Once a
+        # call has gone through, the others follow side by side; once refused, none does.
+        self.proven = False
+        self.refused = False
+        self._served: dict[int, int] = {}  # issuance id -> the turn it was last served in
+        self._turn = 0
+        self._issuances: dict[int, Issuance] = {}
+        self._clients: list[FourvenuesClient] = []
+        self._clients_lock = threading.Lock()
+        self._local = threading.local()
+
+    def run(self) -> None:
+        in_flight = max(1, settings.FOURVENUES_SENDS_IN_FLIGHT)
+        try:
+            if in_flight == 1 or connection.in_atomic_block:
+                # One call at a time, in this thread: inside a transaction (a test's, a caller's)
+                # the lines are visible to this connection only.
+                while claimed := self.claim_next():
+                    self.heartbeat.beat()
+                    self.send(*claimed)
+            else:
+                self._run_in_threads(in_flight)
+        finally:
+            for client in self._clients:
+                client.close()
+            if self.sent:
+                mark_used(self.credential)
+
+    def _run_in_threads(self, in_flight: int) -> None:
+        with ThreadPoolExecutor(max_workers=in_flight, thread_name_prefix="comps-send") as pool:
+            running: set[Future[None]] = set()
+            try:
+                while True:
+                    self.heartbeat.beat()
+                    while len(running) < (in_flight if self.proven else 1) and (
+                        claimed := self.claim_next()
+                    ):
+                        running.add(pool.submit(self._send_in_thread, *claimed))
+                    if not running:
+                        return
+                    done, running = wait(running, return_when=FIRST_COMPLETED)
+                    for future in done:
+                        future.result()  # a bug in a send stops the loop; its lines stay `sending`
+            finally:
+                wait(running)  # the calls already made are settled before the task ends
+
+    def _send_in_thread(self, issuance: Issuance, batch: list[IssuanceLine]) -> None:
+        try:
+            self.send(issuance, batch)
+        finally:
+            connection.close()  # this thread's own connection
+
+    def _client(self) -> FourvenuesClient:
+        client = getattr(self._local, "client", None)
+        if client is None:  # one per thread: a requests session is not shared across threads
+            client = self._local.client = build_client(self.credential)
+            with self._clients_lock:
+                self._clients.append(client)
+        return client
+
+    def claim_next(self) -> tuple[Issuance, list[IssuanceLine]] | None:
+        """Claim the next call's lines, from the issuance served least recently; None when no
+        line of this key is waiting to be sent (or the key was refused)."""
+        while not self.refused:
+            sendable = IssuanceLine.objects.filter(
+                Q(send_after__isnull=True) | Q(send_after__lte=timezone.now()),
+                state=LineState.PENDING,
+            )
+            waiting = set(
+                sendable.filter(
+                    issuance__credential=self.credential,
+                    issuance__status=IssuanceStatus.IN_PROGRESS,
+                ).values_list("issuance_id", flat=True)
+            )
+            if not waiting:
+                return None
+            issuance_id = min(waiting, key=lambda pk: (self._served.get(pk, -1), pk))
+            self._turn += 1
+            self._served[issuance_id] = self._turn
+            issuance = self._issuance(issuance_id)
+            next_lines = sendable.filter(issuance_id=issuance_id).order_by("position")
+            calls = split_into_calls(list(next_lines[: settings.FOURVENUES_TICKETS_PER_CALL]))
+            if calls and (claimed := _claim(calls[0])):
+                self.sent = True
+                return issuance, claimed
+            # Another worker took them first: look again.
+        return None
+
+    def known(self, issuance: Issuance) -> None:
+        """An issuance already read (with what its calls need), so it is not read again."""
+        self._issuances[issuance.pk] = issuance
+
+    def _issuance(self, pk: int) -> Issuance:
+        if pk not in self._issuances:
+            self._issuances[pk] = Issuance.objects.select_related(
+                "credential", "event", "rate", "price_option"
+            ).get(pk=pk)
+        return self._issuances[pk]
+
+    def send(self, issuance: Issuance, batch: list[IssuanceLine]) -> None:
+        if _send_batch(issuance, batch, self._client()):
+            self.proven = True
+        else:
+            self.refused = True
+
+
+def send_pending_lines(*, issuance_id: int, task_id: uuid.UUID | str | None = None) -> None:
+    """Send every `pending` line of the issuance (the `send_issuance` task), and those of every
+    other issuance on the same key while at it, fairly, within the key's rate limit."""
     # Not the channel and promoter: most comps have neither, and each join makes PostgreSQL's
     # planning of this query dearer than fetching the one that is set, when it is.
     issuance = Issuance.objects.select_related("credential", "event", "rate", "price_option").get(
         pk=issuance_id
     )
-    client = build_client(issuance.credential)
-    # Read once, then claimed chunk by chunk. Lines made pending later (a retry) come with a
-    # task of their own.
-    pending = list(issuance.lines.filter(state=LineState.PENDING).order_by("position"))
-    chunks = iter(split_into_calls(pending))
-    claim_next = partial(_claim_next, chunks)
-    sent = False
+    sender = KeySender(issuance.credential, heartbeat=Heartbeat(task_id))
+    sender.known(issuance)
     try:
-        batch = claim_next()
-        sent = bool(batch)
-        while batch:  # the last call's settle stores the status too
-            batch = _send_batch(issuance, batch, client, claim_next=claim_next)
-    except BaseException:
-        refresh_status(issuance)  # whatever was settled before the failure
-        raise
+        sender.run()
     finally:
-        client.close()
-        if sent:
-            mark_used(issuance.credential)
-    if not sent:
-        refresh_status(issuance)  # nothing was left to send (another worker took it all)
-
-
-def _claim_next(chunks: Iterator[list[IssuanceLine]]) -> list[IssuanceLine]:
-    """Claim the next chunk that still has pending lines; [] when none is left."""
-    for chunk in chunks:
-        if claimed := _claim(chunk):
-            return claimed
-    return []
+        if not sender.sent:
+            refresh_status(issuance)  # nothing was left to send (another worker took it all)
 
 
 def _claim(lines: list[IssuanceLine]) -> list[IssuanceLine]:
@@ -148,17 +263,10 @@ def create_request_for(issuance: Issuance, lines: list[IssuanceLine]) -> CreateT
     )
 
 
-def _send_batch(
-    issuance: Issuance,
-    batch: list[IssuanceLine],
-    client: FourvenuesClient,
-    *,
-    claim_next: Callable[[], list[IssuanceLine]],
-) -> list[IssuanceLine]:
-    """Send one chunk and settle its lines. Returns the next chunk, claimed in the transaction
-    that settles this one (one commit per call, not two), or [] when sending stops: then that
-    transaction also stores the issuance's status, so no commit shows the lines settled and the
-    status behind them."""
+def _send_batch(issuance: Issuance, batch: list[IssuanceLine], client: FourvenuesClient) -> bool:
+    """Send one call's lines and settle them; the same transaction stores the issuance's status,
+    so no commit shows the lines settled and the status behind them. False when Fourvenues
+    refused the key itself (every other call would be refused too)."""
     settle: Callable[[], None]
     try:
         request = create_request_for(issuance, batch)
@@ -171,24 +279,32 @@ def _send_batch(
             tickets = client.create_tickets(request)
         except OutcomeUnknown as exc:
             settle = partial(mark_unknown, issuance, batch, reason=exc.message)
-        except (RateLimited, Unavailable) as exc:
-            # Provably not created: back to the queue, and try again later.
-            with transaction.atomic():
-                _requeue(issuance, batch, reason=exc.message)
-                refresh_status(issuance)
-            return []
-        except (AuthenticationFailed, PermissionDenied) as exc:
+        except (AuthenticationFailed, PermissionDenied, CredentialUnusable) as exc:
             # Every other line would be refused the same way: stop and fail them all, retryable.
+            # (CredentialUnusable, before Unavailable which it is: the stored key cannot even go
+            # in a request, so nothing was sent, and waiting would not help.)
             with transaction.atomic():
                 refused = partial(mark_failed, reason=exc.message, cause=FailureCause.CREDENTIAL)
                 refused(issuance, batch)
                 refused(issuance, list(issuance.lines.filter(state=LineState.PENDING)))
                 refresh_status(issuance)
-            return []
+            return False
+        except (RateLimited, Unavailable) as exc:
+            # Provably not created: back to the queue, and try again later.
+            with transaction.atomic():
+                _requeue(issuance, batch, reason=exc.message)
+                refresh_status(issuance)
+            return True
         except FourvenuesError as exc:  # Rejected, NotFound: refused, nothing created
             settle = partial(
                 mark_failed, issuance, batch, reason=exc.message, cause=FailureCause.REFUSED
             )
+            # Issue 13 §4.3 (a late commit): refused because our own QR code is taken, so that
+            # ticket exists: look it up (unknown -> resolver), never "nothing was created".
+            if taken := resolver.lines_with_taken_qr_codes(exc, batch):
+                settle = partial(
+                    resolver.settle_taken_qr_codes, issuance, batch, taken=taken, error=exc
+                )
         else:
             # Any lookup by HTTP happens here, before the transaction below opens.
             settle = partial(
@@ -196,10 +312,8 @@ def _send_batch(
             )
     with transaction.atomic():
         settle()
-        following = claim_next()
-        if not following:
-            refresh_status(issuance)
-        return following
+        refresh_status(issuance)
+    return True
 
 
 @transaction.atomic(savepoint=False)  # the caller's transaction when there is one
@@ -220,6 +334,7 @@ def _requeue(issuance: Issuance, lines: list[IssuanceLine], *, reason: str) -> N
         only_from=[LineState.SENDING],
         last_error=reason[:500],
         batch_id=None,
+        send_after=retry_at,  # a sender running meanwhile leaves them until then
     )
     tasks.send_issuance.using(run_after=retry_at).enqueue(issuance.pk)
 

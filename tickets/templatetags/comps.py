@@ -27,6 +27,7 @@ def _strftime(value: dt.date | dt.datetime | None, format_string: str) -> str:
 
 
 _VALID = '<span class="badge text-bg-success">Valid</span>'
+_STATUS_UNKNOWN = '<span class="badge text-bg-secondary">Status unknown</span>'
 
 
 @register.simple_tag
@@ -45,11 +46,12 @@ _PK_STAND_IN = 987654321
 
 
 def _ticket_row(row: Any, sees_all: bool, url: str) -> str:
-    status = (
-        _VALID
-        if row.is_valid
-        else f'<span class="badge text-bg-secondary">{escape(row.status or "Not valid")}</span>'
-    )
+    if row.is_valid:
+        status = _VALID
+    elif row.is_valid is None:  # Fourvenues sent no status: say so, never "Not valid"
+        status = _STATUS_UNKNOWN
+    else:
+        status = f'<span class="badge text-bg-secondary">{escape(row.status or "Not valid")}</span>'
     checked_in = "No"
     if row.entered:
         checked_in = "Yes"

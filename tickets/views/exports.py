@@ -1,5 +1,6 @@
 """Exporting the ticket search: `GET /tickets/export/?<search params>&format=csv|xlsx
-&columns=a,b,c&documents=1`, streamed. The tickets are exactly what the search page shows for the
+&columns=a,b,c&documents=1`, streamed. A search by document number exports by its session token
+(`doc=<token>`), never the number. The tickets are exactly what the search page shows for the
 same parameters (same form, same filter, same order, every page); issuers export only their own.
 """
 
@@ -13,6 +14,7 @@ from django.views.decorators.http import require_GET
 from tickets.forms.search import TicketSearchForm, requested_columns
 from tickets.selectors import search as search_selectors
 from tickets.services import exports as export_service
+from tickets.views.search import document_tokens
 
 
 def _bad_request(reason: str) -> HttpResponse:
@@ -29,7 +31,7 @@ def ticket_export(request: HttpRequest) -> HttpResponse:
     # Whoever may search may export what the search shows.
     if not search_selectors.can_search_tickets(request.user):
         raise PermissionDenied
-    form = TicketSearchForm.from_query(request.GET)
+    form = TicketSearchForm.from_query(request.GET, document_tokens=document_tokens(request))
     columns = requested_columns(request.GET)
     fmt = request.GET.get("format", "csv").strip().lower()
     include_documents = request.GET.get("documents", "") in ("1", "true", "yes", "on")

@@ -28,8 +28,10 @@ from tickets.drafts import (
     IssuanceDraft,
     api_call_count,
     discard_draft,
+    draft_digest,
     load_draft,
     store_draft,
+    was_reviewed,
 )
 from tickets.forms.holders import (
     HOLDER_PREFIX,
@@ -299,6 +301,14 @@ def issue_review(request: HttpRequest, key: uuid.UUID) -> HttpResponse:
     form = _revalidated(request, draft, key)
     if form is None:
         return redirect(f"{reverse('issue-new')}?key={key}")
+    return _render_review(request, key=key, draft=draft, form=form)
+
+
+def _render_review(
+    request: HttpRequest, *, key: uuid.UUID, draft: IssuanceDraft, form: Any
+) -> HttpResponse:
+    """The review of `draft`; its confirm button carries the draft's digest, so that what is
+    confirmed is exactly what this page showed."""
     data = form.cleaned_data
     holders = [
         {"holder": holder, "document_masked": mask_document(holder.document_number)}
@@ -310,6 +320,7 @@ def issue_review(request: HttpRequest, key: uuid.UUID) -> HttpResponse:
         {
             "key": key,
             "draft": draft,
+            "reviewed": draft_digest(draft),
             "event": data["event"],
             "rate": data["rate"],
             "option": data["price_option"],
@@ -337,8 +348,16 @@ def issue_confirm(request: HttpRequest, key: uuid.UUID) -> HttpResponse:
     draft = load_draft(request.session, key)
     if draft is None:
         return _expired(request)
-    if _revalidated(request, draft, key) is None:
+    form = _revalidated(request, draft, key)
+    if form is None:
         return redirect(f"{reverse('issue-new')}?key={key}")
+    if not was_reviewed(draft, request.POST.get("reviewed")):
+        # The session's draft is not the one this page showed (the same form re-submitted in
+        # another tab): never issue what nobody reviewed; show the current draft instead.
+        messages.warning(
+            request, "This form was changed in another tab: review it again. Nothing was issued."
+        )
+        return _render_review(request, key=key, draft=draft, form=form)
     try:
         issuance, created = submit_issuance(
             idempotency_key=key, draft=draft, user=request.user, request=request

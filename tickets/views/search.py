@@ -2,14 +2,20 @@
 saved searches, and the page of one ticket.
 
 The view validates the search's parameters (`TicketSearchForm`) and hands the typed filters to
-`search_selectors.search_tickets`. Tickets come from there or `search_selectors.tickets_visible_to`,
-so an issuer gets a 404 for a ticket of someone else's issuance, never a 403 that would confirm it
+`search_selectors.search_tickets`. A search by document number is the exception to "every filter
+in the URL": it is posted (`ticket_search_by_document`), its digest is kept in the session under a
+short token, and the URL carries `doc=<token>`, so the number is in no address, link, access log
+or saved search (which keeps the digest, and gets a fresh token when opened).
+
+Tickets come from `search_selectors.search_tickets` or `search_selectors.tickets_visible_to`, so an
+issuer gets a 404 for a ticket of someone else's issuance, never a 403 that would confirm it
 exists.
 """
 
 from __future__ import annotations
 
 import json
+import secrets
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
@@ -25,7 +31,9 @@ from django.views.decorators.http import require_GET, require_POST
 from tickets import roles
 from tickets.forms.search import (
     COLUMNS_PARAM,
+    DOCUMENT_TOKEN_PARAM,
     PARAMS,
+    DocumentSearchForm,
     SavedSearchForm,
     TicketSearchForm,
     requested_columns,
@@ -36,6 +44,7 @@ from tickets.selectors import issuances as issuance_selectors
 from tickets.selectors import search as search_selectors
 from tickets.services import search as search_service
 from tickets.services.exports import DEFAULT_COLUMNS, DOCUMENT_COLUMN, EXPORT_COLUMNS
+from tickets.text import document_digest, normalise_document
 
 TICKETS_PER_PAGE = 50
 # Past any real result, and small enough for an OFFSET both databases take (a huge ?page= gave
@@ -46,6 +55,50 @@ MAX_PAGE = 1_000_000
 def _require_search_permission(request: HttpRequest) -> None:
     if not search_selectors.can_search_tickets(request.user):
         raise PermissionDenied
+
+
+# --- Searches by document number, in the session ------------------------------------------------
+
+DOCUMENT_SEARCHES_SESSION_KEY = "ticket_document_searches"
+# The most recent searches by document number a session keeps: enough for several tabs, and the
+# session stays small. An older token's page says it expired.
+DOCUMENT_SEARCHES_KEPT = 20
+
+
+def _document_searches(request: HttpRequest) -> dict[str, dict[str, str]]:
+    kept = request.session.get(DOCUMENT_SEARCHES_SESSION_KEY)
+    if not isinstance(kept, dict):
+        return {}
+    return {
+        token: entry
+        for token, entry in kept.items()
+        if isinstance(entry, dict) and isinstance(entry.get("digest"), str)
+    }
+
+
+def document_tokens(request: HttpRequest) -> dict[str, str]:
+    """The user's searches by document number: token -> the number's digest."""
+    return {token: entry["digest"] for token, entry in _document_searches(request).items()}
+
+
+def remember_document(request: HttpRequest, digest: str, *, hint: str = "") -> str:
+    """A token standing for `digest` in this session (the same one for the same number, so a
+    search's URL stays the same while signed in); `hint` is the number as staff may see it."""
+    kept = _document_searches(request)
+    token = next((t for t, entry in kept.items() if entry["digest"] == digest), None)
+    if token is None:
+        token = secrets.token_urlsafe(8)
+    entry = kept.pop(token, {})
+    kept[token] = {"digest": digest, "hint": hint or entry.get("hint", "")}
+    request.session[DOCUMENT_SEARCHES_SESSION_KEY] = dict(
+        list(kept.items())[-DOCUMENT_SEARCHES_KEPT:]
+    )
+    return token
+
+
+def _document_hint(request: HttpRequest, token: str) -> str:
+    entry = _document_searches(request).get(token) or {}
+    return entry.get("hint", "")
 
 
 @dataclass(frozen=True)
@@ -116,13 +169,29 @@ def _sort_links(params: QueryDict, current: str) -> dict[str, dict[str, str]]:
 @require_GET
 def ticket_search(request: HttpRequest) -> HttpResponse:
     _require_search_permission(request)
-    form = TicketSearchForm.from_query(request.GET)
+    form = TicketSearchForm.from_query(request.GET, document_tokens=document_tokens(request))
     # A search that does not validate lists nothing: a bad URL shows a message, never everything.
     page, sort = None, search_selectors.DEFAULT_SORT
     if form.is_valid():
         filters = form.filters()
+        if search_selectors.is_document_number(filters.q, user=request.user):
+            # Typed into the search box (a GET): the same search, with the number out of the
+            # address before it reaches a link, an export, a saved search or the next log line.
+            token = remember_document(
+                request,
+                document_digest(filters.q),
+                hint=mask_document(normalise_document(filters.q)),
+            )
+            messages.info(
+                request,
+                "Searched by document number. Document numbers are kept out of the page's "
+                "address: next time, use “Find by document number”.",
+            )
+            changes = {"q": None, DOCUMENT_TOKEN_PARAM: token, "page": None}
+            return redirect(_search_url(_query_string(request.GET, **changes)))
         tickets = search_selectors.search_tickets(user=request.user, filters=filters)
         page, sort = _page(tickets, request.GET.get("page")), filters.sort
+    by_document = form.is_valid() and bool(form.cleaned_data.get(DOCUMENT_TOKEN_PARAM))
     return render(
         request,
         "tickets/search/search.html",
@@ -137,8 +206,50 @@ def ticket_search(request: HttpRequest) -> HttpResponse:
             "saved_searches": search_selectors.saved_searches_of(request.user),
             "export_columns": _export_column_choices(request),
             "searched": any(request.GET.get(key) for key in PARAMS),
+            "document_form": DocumentSearchForm(),
+            "document_search": by_document,
+            "document_hint": (
+                _document_hint(request, request.GET[DOCUMENT_TOKEN_PARAM]) if by_document else ""
+            ),
+            "without_document_url": _search_url(
+                _query_string(request.GET, **{DOCUMENT_TOKEN_PARAM: None, "page": None})
+            ),
         },
     )
+
+
+@require_POST
+def ticket_search_by_document(request: HttpRequest) -> HttpResponse:
+    """Find tickets by a holder's full document number, posted: the number is turned into its
+    digest at once and the results page carries only a session token for it."""
+    _require_search_permission(request)
+    if "document" not in request.POST:
+        return _posted_search_box(request)
+    form = DocumentSearchForm(request.POST)
+    if not form.is_valid():
+        # The message never repeats what was typed.
+        messages.error(request, " ".join(e for errors in form.errors.values() for e in errors))
+        return redirect("ticket-search")
+    token = remember_document(request, form.cleaned_data["document"], hint=form.hint())
+    return redirect(_search_url(urlencode({DOCUMENT_TOKEN_PARAM: token})))
+
+
+def _posted_search_box(request: HttpRequest) -> HttpResponse:
+    """The search box, posted by the page's script when the term could be a document number:
+    a holder's number is searched by token, anything else goes on as the ordinary search, whose
+    address may then carry it (it is no one's document number)."""
+    params = QueryDict(mutable=True)
+    for key in PARAMS:
+        if value := request.POST.get(key, ""):
+            params[key] = value
+    term = params.get("q", "").strip()
+    if not search_selectors.is_document_number(term, user=request.user):
+        return redirect(_search_url(_query_string(params, page=None)))
+    token = remember_document(
+        request, document_digest(term), hint=mask_document(normalise_document(term))
+    )
+    changes = {"q": None, DOCUMENT_TOKEN_PARAM: token, "page": None}
+    return redirect(_search_url(_query_string(params, **changes)))
 
 
 def _export_column_choices(request: HttpRequest) -> list[tuple[str, str, bool]]:
@@ -167,9 +278,36 @@ def saved_search_save(request: HttpRequest) -> HttpResponse:
         messages.error(request, " ".join(e for errors in form.errors.values() for e in errors))
         return redirect(_search_url(query_string))
     name = form.cleaned_data["name"]
-    created = search_service.save_search(owner=request.user, name=name, query=query_string)
+    # A search by document number is kept by the number's digest (the token dies with the
+    # session); an expired token cannot be kept and is said so.
+    token = QueryDict(query_string).get(DOCUMENT_TOKEN_PARAM, "")
+    digest = document_tokens(request).get(token, "") if token else ""
+    if token and not digest:
+        messages.error(
+            request,
+            "This search by document number has expired: find the document number again, "
+            "then save the search.",
+        )
+        return redirect(_search_url(query_string))
+    created = search_service.save_search(
+        owner=request.user, name=name, query=query_string, document_digest=digest
+    )
     messages.success(request, f"Saved the search “{name}”." if created else f"Updated “{name}”.")
     return redirect(_search_url(query_string))
+
+
+@require_GET
+def saved_search_open(request: HttpRequest, pk: int) -> HttpResponse:
+    """A saved search, opened: its query on the search page, a document number it searches for
+    given a fresh session token (the saved search keeps only the number's digest)."""
+    _require_search_permission(request)
+    saved = get_object_or_404(search_selectors.saved_searches_of(request.user), pk=pk)
+    params = QueryDict(saved.query, mutable=True)
+    digest = params.pop(search_service.DOCUMENT_DIGEST_PARAM, [""])[-1]
+    params.pop(DOCUMENT_TOKEN_PARAM, None)
+    if digest:
+        params[DOCUMENT_TOKEN_PARAM] = remember_document(request, digest)
+    return redirect(_search_url(_query_string(params, page=None)))
 
 
 @require_POST

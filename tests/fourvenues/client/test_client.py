@@ -43,6 +43,7 @@ from tickets.fourvenues import (
     Rejected,
     Unavailable,
 )
+from tickets.fourvenues.errors import Refused
 
 # --------------------------------------------------------------------------------------------
 # Requests as sent
@@ -445,7 +446,6 @@ def test_create_that_may_have_arrived_is_outcome_unknown(rsps, client, fake_time
     [
         ("{not json", 200),
         ("", 200),
-        (json.dumps({"success": False, "error": "Something failed"}), 200),
         (json.dumps({"success": True}), 200),
         (json.dumps({"success": True, "data": []}), 200),
         (json.dumps({"success": True, "data": {"code": "NOID"}}), 200),
@@ -456,7 +456,6 @@ def test_create_that_may_have_arrived_is_outcome_unknown(rsps, client, fake_time
     ids=[
         "malformed",
         "empty",
-        "success-false",
         "no-data",
         "empty-array",
         "no-id",
@@ -473,6 +472,29 @@ def test_create_with_an_unusable_reply_is_outcome_unknown(rsps, client, body, st
 
     assert len(rsps.calls) == 1
     assert caught.value.may_have_been_created is True
+
+
+@pytest.mark.parametrize(
+    ("body", "shown"),
+    [
+        ({"success": False, "error": "Something failed"}, ": Something failed."),
+        ({"success": False, "message": "Rate closed"}, ": Rate closed."),
+        ({"success": "false"}, ", without saying why."),
+    ],
+)
+def test_create_answered_200_with_success_false_is_a_refusal_with_the_api_message(
+    rsps, client, body, shown
+):
+    # Issue 13 §4.6: what Fourvenues' real clients have seen; a refusal, not an unknown outcome.
+    rsps.post(url("/tickets/"), json=body, status=200)
+
+    with pytest.raises(Refused) as caught:
+        client.create_tickets(comp_request())
+
+    assert caught.value.message == f"Fourvenues refused these tickets{shown}"
+    assert caught.value.status == 200
+    assert caught.value.may_have_been_created is False
+    assert len(rsps.calls) == 1
 
 
 def test_create_unexpected_exception_is_outcome_unknown(rsps, client):

@@ -6,7 +6,7 @@ from tickets.fourvenues.sandbox import FAULT_KINDS, FaultError, FaultSpec
 from tickets.fourvenues.sandbox.faults import Fault, FaultPlan
 
 
-def test_the_nine_kinds():
+def test_the_eleven_kinds():
     assert FAULT_KINDS == (
         "latency",
         "timeout_after_commit",
@@ -17,6 +17,8 @@ def test_the_nine_kinds():
         "success_false",
         "rate_limit",
         "response_shape",
+        "promoter_object",
+        "missing_fields",
     )
 
 
@@ -32,6 +34,8 @@ def test_the_nine_kinds():
         ("response_shape", {"shape": "object"}),
         ("reset_after_commit", {}),
         ("malformed_json", {}),
+        ("promoter_object", {"id_key": "_id"}),
+        ("missing_fields", {"fields": ["price", "total_paid", "status"]}),
     ],
 )
 def test_parameter_defaults(kind, defaults):

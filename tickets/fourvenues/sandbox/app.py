@@ -17,9 +17,11 @@ import traceback
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from email.message import Message
+from functools import partial
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
+from . import documents
 from . import faults as fault_kinds
 from .catalogue import Catalogue
 from .control import ControlApi
@@ -44,6 +46,7 @@ from .routes import (
     scope_key,
 )
 from .store import TicketStore
+from .traffic import Traffic
 from .validation import (
     ApiError,
     bad_request,
@@ -57,6 +60,9 @@ from .validation import (
     validate_create,
     validate_refund,
 )
+
+_TICKET_HANDLERS = frozenset({"list_tickets", "create_tickets", "get_ticket", "get_ticket_by_code"})
+"""The endpoints whose answers carry ticket documents (what the document faults reshape)."""
 
 
 class SandboxApp:
@@ -96,6 +102,7 @@ class SandboxApp:
         self.root_url = ""
         self._log_lock = threading.Lock()
         self._request_log: list[tuple[str, str]] = []
+        self.traffic = Traffic()
 
     # ----------------------------------------------------------------------- entry point
 
@@ -133,6 +140,7 @@ class SandboxApp:
         self.store.reset()
         self.faults.clear()
         self.clear_request_log()
+        self.traffic.clear()
 
     # ----------------------------------------------------------------------- API
 
@@ -140,6 +148,8 @@ class SandboxApp:
         with self._log_lock:
             self._request_log.append((request.method, path))
         credential = self._authenticate(request.headers)
+        if credential is not None:
+            self.traffic.count(credential)
         if credential is None:
             return error_reply(
                 401, "Unauthorized: send a valid X-Api-Key, or integration_id and secret"
@@ -154,7 +164,11 @@ class SandboxApp:
             return error_reply(403, f"Forbidden: this API key does not grant {route.scope}")
 
         decision = self.faults.decide(
-            request.method, relative, credential=credential, is_create=route.creates
+            request.method,
+            relative,
+            credential=credential,
+            is_create=route.creates,
+            serves_tickets=route.handler in _TICKET_HANDLERS,
         )
         if decision.throttled is not None:
             return self._throttled(decision.throttled)
@@ -171,7 +185,27 @@ class SandboxApp:
             return self._success_false(outcome)
 
         reply = self._call(route, request, params, query, decision.shape)
+        if decision.documents and reply.status == 200:
+            reply = self._reshape(reply, decision.documents)
         return reply if outcome is None else self._after_commit(outcome, reply)
+
+    def _reshape(self, reply: Reply, faults: Iterable[Fault]) -> Reply:
+        """The answer's ticket documents as the document faults would have them sent."""
+        payload = json.loads(reply.body)
+        data = payload.get("data")
+        tickets = data if isinstance(data, list) else [data]
+        for fault in faults:
+            if fault.kind == fault_kinds.PROMOTER_OBJECT:
+                change = partial(
+                    documents.promoter_as_object,
+                    id_key=fault.params["id_key"],
+                    users=self.catalogue.users,
+                )
+            else:
+                change = partial(documents.without_fields, fields=fault.params["fields"])
+            tickets = [change(t) if isinstance(t, dict) else t for t in tickets]
+        payload["data"] = tickets if isinstance(data, list) else tickets[0]
+        return json_reply(reply.status, payload)
 
     def _authenticate(self, headers: Message) -> str | None:
         """The credential a request proves (used to key rate-limit buckets), or ``None``."""

@@ -21,7 +21,7 @@ import json
 import random
 import string
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, time, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -198,6 +198,24 @@ class Catalogue:
     def free_rate(self, event_id: str) -> dict[str, Any]:
         """The event's free guest-list style rate (every seeded event has one)."""
         return next(r for r in self.rates_for(event_id) if r["options"][0]["price"] == 0)
+
+    def with_publication(
+        self, event_id: str, *, active: bool | None = None, visible: bool | None = None
+    ) -> Catalogue:
+        """A copy in which one event is a draft (``active: false``) or hidden
+        (``visible: false``), or published again, as a venue does in the dashboard; ``None``
+        leaves a flag as it is. Raises ``KeyError`` for an unknown event."""
+        if event_id not in self._events_by_id:
+            raise KeyError(event_id)
+        changes = {
+            name: value
+            for name, value in (("active", active), ("visible", visible))
+            if value is not None
+        }
+        events = [
+            {**event, **changes} if event["_id"] == event_id else event for event in self.events
+        ]
+        return replace(self, events=events)
 
     def as_dict(self) -> dict[str, Any]:
         """The whole catalogue as one JSON-ready dict."""

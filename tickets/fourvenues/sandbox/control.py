@@ -45,6 +45,10 @@ class ControlApi:
                 "POST": lambda: self._load_tickets(request),
             },
             "/reset": {"POST": self._reset},
+            "/traffic": {
+                "GET": lambda: ok_reply(app.traffic.summary()),
+                "DELETE": lambda: self._clear_traffic(),
+            },
             "/faults": {
                 "GET": lambda: ok_reply(app.faults.active()),
                 "POST": lambda: self._add_fault(request),
@@ -57,6 +61,9 @@ class ControlApi:
                 "PATCH": lambda: self._update_ticket(request, ticket_id),
                 "DELETE": lambda: self._delete_ticket(ticket_id),
             }
+        if match := re.fullmatch(r"/events/([^/]+)", path):
+            event_id = match.group(1)
+            routes[path] = {"PATCH": lambda: self._publish_event(request, event_id)}
         if match := re.fullmatch(r"/faults/(\d+)", path):
             fault_id = int(match.group(1))
             routes[path] = {"DELETE": lambda: self._remove_fault(fault_id)}
@@ -81,6 +88,10 @@ class ControlApi:
                 "faults": len(app.faults.active()),
             }
         )
+
+    def _clear_traffic(self) -> Reply:
+        self.app.traffic.clear()
+        return ok_reply({"cleared": True})
 
     def _reset(self) -> Reply:
         self.app.reset()
@@ -120,6 +131,24 @@ class ControlApi:
         except ApiError as exc:
             return error_reply(exc.status, exc.message)
         return ok_reply({"deleted": ticket_id})
+
+    def _publish_event(self, request: HttpRequest, event_id: str) -> Reply:
+        changes = _control_json(request)
+        flags = ("active", "visible")
+        if (
+            not isinstance(changes, dict)
+            or not changes
+            or set(changes) - set(flags)
+            or not all(isinstance(value, bool) for value in changes.values())
+        ):
+            return error_reply(
+                400, 'Body must be a JSON object such as {"active": false} or {"visible": false}'
+            )
+        try:
+            self.app.catalogue = self.app.catalogue.with_publication(event_id, **changes)
+        except KeyError:
+            return error_reply(404, f"Event {event_id!r} not found")
+        return ok_reply(self.app.catalogue.event(event_id))
 
     def _remove_fault(self, fault_id: int) -> Reply:
         if not self.app.faults.remove(fault_id):
@@ -179,7 +208,16 @@ class ControlApi:
                     '{"status": "cancelled"}; updated_at moves on'
                 ),
                 f"DELETE {control}/tickets/<id>": "remove a ticket from Fourvenues entirely",
+                f"PATCH {control}/events/<id>": (
+                    'make an event a draft, {"active": false}, or hide it, {"visible": false}, '
+                    "as the dashboard would (true publishes it again; a reset keeps it)"
+                ),
                 f"POST {control}/reset": "forget tickets, faults and the request log",
+                f"GET {control}/traffic": (
+                    "per API key (by fingerprint): requests received and the most held by any "
+                    "one-second window"
+                ),
+                f"DELETE {control}/traffic": "start counting again",
                 f"GET {control}/faults": "active faults",
                 f"POST {control}/faults": (
                     'add one: {"kind": ..., "params": {...}, "match_method": "POST", '

@@ -230,3 +230,26 @@ def _supplement(supplement: SupplementInput) -> dict[str, Any]:
         "service_charge_amount": 0,
         "service_charge_type": "fixed",
     }
+
+
+# --------------------------------------------------------------------------- as some accounts send
+
+
+def promoter_as_object(
+    ticket: dict[str, Any], *, id_key: str, users: list[dict[str, Any]]
+) -> dict[str, Any]:
+    """``ticket`` with its ``referral_id`` as the promoter object some real accounts send
+    (``{"_id" or "id": ..., "name": ..., "email": ...}``); a ticket without one is unchanged."""
+    referral = ticket.get("referral_id")
+    if not isinstance(referral, str) or not referral:
+        return ticket
+    user = next((u for u in users if u.get("_id") == referral), {})
+    profile = user.get("profile") or {}
+    name = " ".join(part for part in (profile.get("name"), profile.get("last_name")) if part)
+    promoter = {id_key: referral, "name": name, "email": user.get("email", "")}
+    return {**ticket, "referral_id": promoter}
+
+
+def without_fields(ticket: dict[str, Any], fields: list[str]) -> dict[str, Any]:
+    """``ticket`` without ``fields``, as the tickets of some real accounts come."""
+    return {key: value for key, value in ticket.items() if key not in fields}

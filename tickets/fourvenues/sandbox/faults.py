@@ -16,6 +16,10 @@ For each ``/integrations`` request the plan decides, in the faults' insertion or
    ``error_before_commit``, ``error_after_commit``, ``reset_after_commit``, ``malformed_json``,
    ``success_false``. Two one-shot outcome faults therefore hit two successive requests.
 4. ``response_shape``: the first matching one, and only on ``POST /tickets/`` creates.
+5. the *document* faults, ``promoter_object`` and ``missing_fields``: every matching one, and
+   only on requests that answer tickets (listings, by id, by code, creates). They reshape the
+   ticket documents of a successful answer as some real Fourvenues accounts send them; what is
+   stored does not change.
 
 The "after commit" kinds run the request first, whatever its own outcome (a validation error
 included), and then replace the answer, as a proxy or a crashed server would. On a request that
@@ -42,6 +46,8 @@ MALFORMED_JSON = "malformed_json"
 SUCCESS_FALSE = "success_false"
 RATE_LIMIT = "rate_limit"
 RESPONSE_SHAPE = "response_shape"
+PROMOTER_OBJECT = "promoter_object"
+MISSING_FIELDS = "missing_fields"
 
 FAULT_KINDS = (
     LATENCY,
@@ -53,6 +59,8 @@ FAULT_KINDS = (
     SUCCESS_FALSE,
     RATE_LIMIT,
     RESPONSE_SHAPE,
+    PROMOTER_OBJECT,
+    MISSING_FIELDS,
 )
 OUTCOME_KINDS = frozenset(
     {
@@ -64,8 +72,11 @@ OUTCOME_KINDS = frozenset(
         SUCCESS_FALSE,
     }
 )
+DOCUMENT_KINDS = frozenset({PROMOTER_OBJECT, MISSING_FIELDS})
 SHAPE_OBJECT = "object"
 SHAPE_ARRAY = "array"
+ID_KEYS = ("_id", "id")
+DEFAULT_MISSING_FIELDS = ("price", "total_paid", "status")
 
 FAULT_DESCRIPTIONS = {
     LATENCY: "Delay the request by `seconds` before handling it.",
@@ -87,6 +98,14 @@ FAULT_DESCRIPTIONS = {
     RESPONSE_SHAPE: (
         "POST /tickets/ answers `data` as the first created ticket (`object`, as documented) "
         "or as the list of created tickets (`array`)."
+    ),
+    PROMOTER_OBJECT: (
+        "Tickets answered carry `referral_id` as the promoter object "
+        '`{<id_key>: ..., "name": ..., "email": ...}` instead of its id; `id_key` is `_id` or `id`.'
+    ),
+    MISSING_FIELDS: (
+        "Tickets answered leave out `fields` (amounts, `status`...), as some real accounts do; "
+        "the stored tickets keep them."
     ),
 }
 
@@ -139,6 +158,24 @@ def _message(name: str, value: Any) -> str:
     return value
 
 
+def _id_key(name: str, value: Any) -> str:
+    if value not in ID_KEYS:
+        raise FaultError(f"{name} must be {ID_KEYS[0]!r} or {ID_KEYS[1]!r}")
+    return value
+
+
+def _field_names(name: str, value: Any) -> list[str]:
+    if isinstance(value, str):  # the command line's `fields=price` names one field
+        value = [value]
+    if (
+        not isinstance(value, list)
+        or not value
+        or not all(isinstance(item, str) and item.strip() and item != "_id" for item in value)
+    ):
+        raise FaultError(f"{name} must be a non-empty list of field names (never _id)")
+    return [item.strip() for item in value]
+
+
 def _shape(name: str, value: Any) -> str:
     if value not in (SHAPE_OBJECT, SHAPE_ARRAY):
         raise FaultError(f"{name} must be {SHAPE_OBJECT!r} or {SHAPE_ARRAY!r}")
@@ -170,6 +207,8 @@ _PARAM_RULES: dict[str, dict[str, _Rule]] = {
         "retry_after": (_optional(_integer(0)), None),
     },
     RESPONSE_SHAPE: {"shape": (_shape, SHAPE_OBJECT)},
+    PROMOTER_OBJECT: {"id_key": (_id_key, "_id")},
+    MISSING_FIELDS: {"fields": (_field_names, list(DEFAULT_MISSING_FIELDS))},
 }
 
 FAULT_PARAM_DEFAULTS: dict[str, dict[str, Any]] = {
@@ -359,6 +398,8 @@ class Decision:
     latency: float = 0.0
     outcome: Fault | None = None
     shape: str = SHAPE_OBJECT
+    documents: tuple[Fault, ...] = ()
+    """The document faults that reshape the tickets of this answer, in insertion order."""
 
 
 class FaultPlan:
@@ -404,7 +445,15 @@ class FaultPlan:
         with self._lock:
             return [f.to_dict() for f in self._faults]
 
-    def decide(self, method: str, path: str, *, credential: str, is_create: bool) -> Decision:
+    def decide(
+        self,
+        method: str,
+        path: str,
+        *,
+        credential: str,
+        is_create: bool,
+        serves_tickets: bool = False,
+    ) -> Decision:
         """Pick (and use up) the faults that apply to one request."""
         with self._lock:
             now = self._clock()
@@ -427,7 +476,12 @@ class FaultPlan:
                 if shaper is not None:
                     shape = shaper.params["shape"]
                     self._fire(shaper)
-            return Decision(latency=latency, outcome=outcome, shape=shape)
+            documents = (
+                tuple(f for f in matching if f.kind in DOCUMENT_KINDS) if serves_tickets else ()
+            )
+            for fault in documents:
+                self._fire(fault)
+            return Decision(latency=latency, outcome=outcome, shape=shape, documents=documents)
 
     def _fire(self, fault: Fault) -> None:
         fault.fired += 1

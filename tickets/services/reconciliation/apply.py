@@ -1,6 +1,7 @@
 """Everything a run learnt, written in one short transaction at its end.
 
-Open `unknown` lines whose tickets turned up are settled; the other candidates that look ours
+Open `unknown` lines whose tickets turned up are settled, and so are `failed` lines whose own QR
+code turned up (Fourvenues committed their create late); the other candidates that look ours
 become "unknown locally"; a full run adds the tickets missing remotely; differences a manager
 acknowledged are left out unless they changed. Then the mirror takes the remote state (each
 change kept in the ticket's history) and the discrepancies are recorded, updated or resolved.
@@ -27,7 +28,12 @@ from tickets.models import (
     RunStatus,
     TicketChange,
 )
-from tickets.services.ledger import confirm_lines, match_tickets, refresh_status
+from tickets.services.ledger import (
+    confirm_lines,
+    match_by_qr_code,
+    match_tickets,
+    refresh_status,
+)
 from tickets.services.reconciliation.compare import Comparison, Found, Ours, snapshot
 
 
@@ -106,28 +112,47 @@ def _without_acknowledged(event: Event, found: list[Found]) -> list[Found]:
 
 
 def _settle_lines(event: Event, candidates: list[Ticket]) -> tuple[int, list[Ticket]]:
-    """Open `unknown` lines whose tickets turned up are confirmed (as the resolver would);
+    """Open `unknown` lines whose tickets turned up are confirmed (as the resolver would), and
+    `failed` lines whose own QR code a ticket carries (created after all: a late commit);
     returns how many, and the candidates no line took."""
+    if not candidates:
+        return 0, candidates
     lines = list(
         IssuanceLine.objects.filter(issuance__event=event, state=LineState.UNKNOWN)
         .select_related("issuance__credential", "issuance__event")
         .order_by("issuance_id", "position")
     )
-    if not lines or not candidates:
+    # Only the failed lines whose code a candidate carries (filtered here, not in SQL: a run
+    # may keep thousands of candidates, too many for one query's parameters).
+    codes = {code for t in candidates for code in (t.qr_code, t.code) if code}
+    failed = [
+        line
+        for line in IssuanceLine.objects.filter(
+            issuance__event=event, state=LineState.FAILED, qr_code__isnull=False
+        )
+        .select_related("issuance__credential", "issuance__event")
+        .order_by("issuance_id", "position")
+        if line.qr_code in codes
+    ]
+    if not lines and not failed:
         return 0, candidates
     free = list(candidates)
     settled = 0
-    by_issuance: dict[int, list[IssuanceLine]] = {}
+    by_issuance: dict[int, tuple[list[IssuanceLine], list[IssuanceLine]]] = {}
     for line in lines:
-        by_issuance.setdefault(line.issuance_id, []).append(line)
-    for issuance_lines in by_issuance.values():
-        issuance = issuance_lines[0].issuance
-        matching = match_tickets(issuance_lines, free)
-        if matching.pairs:
-            confirm_lines(issuance, matching.pairs)
+        by_issuance.setdefault(line.issuance_id, ([], []))[0].append(line)
+    for line in failed:
+        by_issuance.setdefault(line.issuance_id, ([], []))[1].append(line)
+    for unknown_lines, failed_lines in by_issuance.values():
+        issuance = (unknown_lines or failed_lines)[0].issuance
+        matching = match_tickets(unknown_lines, free)
+        found_late = match_by_qr_code(failed_lines, matching.tickets)
+        pairs = matching.pairs + found_late.pairs
+        if pairs:
+            confirm_lines(issuance, pairs)
             refresh_status(issuance)
-            settled += len(matching.pairs)
-            free = matching.tickets
+            settled += len(pairs)
+            free = found_late.tickets
     return settled, free
 
 

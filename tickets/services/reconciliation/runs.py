@@ -17,7 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db import IntegrityError, transaction
+from django.db import IntegrityError, connection, transaction
 from django.http import HttpRequest
 from django.utils import timezone
 
@@ -205,7 +205,13 @@ def _pages(tickets: Iterator[Ticket]) -> Iterator[list[Ticket]]:
 
 def _prefetched(pages: Iterator[list[Ticket]]) -> Iterator[list[Ticket]]:
     """The next page is fetched in a second thread while this one is compared, so the wait for
-    Fourvenues (and for the rate limit) overlaps the comparison instead of adding to it."""
+    Fourvenues (and for the rate limit) overlaps the comparison instead of adding to it.
+
+    Not inside a transaction (a caller's, a test's): the second thread's own connection, which
+    reserves each request from the key's shared budget, would wait for this one's locks."""
+    if connection.in_atomic_block:
+        yield from pages
+        return
     with ThreadPoolExecutor(max_workers=1, thread_name_prefix="reconcile-fetch") as pool:
         upcoming = pool.submit(next, pages, None)
         while (page := upcoming.result()) is not None:
