@@ -136,9 +136,11 @@ class Matching:
     tickets: list[Ticket]  # tickets no line matched
 
 
-def match_tickets(lines: list[IssuanceLine], tickets: list[Ticket]) -> Matching:
+def match_tickets(
+    lines: list[IssuanceLine], tickets: list[Ticket], *, by_identity: bool = True
+) -> Matching:
     """Pair lines with remote tickets: by our `qr_code` when the remote echoes it (certain),
-    else by email and name (the same person on the same call)."""
+    else (`by_identity`) by email and name (the same person on the same call)."""
     free = list(tickets)
     pairs: list[tuple[IssuanceLine, Ticket]] = []
     unmatched: list[IssuanceLine] = []
@@ -146,7 +148,7 @@ def match_tickets(lines: list[IssuanceLine], tickets: list[Ticket]) -> Matching:
         found = next(
             (t for t in free if line.qr_code and line.qr_code in (t.qr_code, t.code)), None
         )
-        if found is None:
+        if found is None and by_identity:
             # Only tickets that carry no code of ours may match by identity: a ticket showing
             # another line's code belongs to that line.
             found = next(
@@ -174,19 +176,7 @@ def match_by_qr_code(lines: list[IssuanceLine], tickets: list[Ticket]) -> Matchi
     all (Fourvenues committed the create late). Their email and name prove nothing: the same
     person may well hold another ticket, and a failed line may have been refused outright.
     """
-    free = list(tickets)
-    pairs: list[tuple[IssuanceLine, Ticket]] = []
-    unmatched: list[IssuanceLine] = []
-    for line in lines:
-        found = next(
-            (t for t in free if line.qr_code and line.qr_code in (t.qr_code, t.code)), None
-        )
-        if found is None:
-            unmatched.append(line)
-        else:
-            free.remove(found)
-            pairs.append((line, found))
-    return Matching(pairs=pairs, lines=unmatched, tickets=free)
+    return match_tickets(lines, tickets, by_identity=False)
 
 
 @transaction.atomic(savepoint=False)  # the caller's transaction when there is one
