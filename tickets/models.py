@@ -432,6 +432,9 @@ class FailureCause(models.TextChoices):
     NOT_CREATED = "not_created", "Fourvenues has no such ticket"
     NOT_SENT = "not_sent", "Not sent: the request could not be built"
     GAVE_UP = "gave_up", "Fourvenues stayed unavailable"
+    # While the line is looked up (unknown), not once failed: our code in use means an earlier
+    # send created it, so the resolver must not say "not created" if it cannot find it.
+    QR_CODE_TAKEN = "qr_code_taken", "Fourvenues says its QR code is already in use"
 
 
 class IssuanceStatus(models.TextChoices):

@@ -39,6 +39,7 @@ from tests.bench.bench_issue import sandbox_in_child_process  # noqa: E402
 from tests.bench.bench_reconcile import load_and_mirror  # noqa: E402
 from tests.bench.support import throwaway_database  # noqa: E402
 from tests.fixtures.issuing import IssuingSetup, build_issuing_setup  # noqa: E402
+from tests.fixtures.worker import database_url  # noqa: E402
 from tickets.drafts import api_call_count  # noqa: E402
 from tickets.fourvenues.sandbox import SandboxServer  # noqa: E402
 from tickets.models import Issuance, LineState, ReconciliationRun, RunStatus, RunTrigger  # noqa: E402
@@ -51,14 +52,6 @@ LIMIT = 10  # what Fourvenues allows per key per second
 SIZES = (1, 20, 200)
 RECONCILED_TICKETS = 5_000
 SETTLED = {LineState.CONFIRMED, LineState.FAILED}
-
-
-def database_url() -> str:
-    db = connection.settings_dict
-    if connection.vendor == "postgresql":
-        host = db["HOST"] or "127.0.0.1"
-        return f"postgres://{db['USER']}@{host}:{db['PORT'] or 5432}/{db['NAME']}"
-    return f"sqlite:///{db['NAME']}"
 
 
 @contextmanager

@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from django.db import connection
 
+from tests.fixtures.worker import database_url
 from tickets.services.ratelimit import PAUSE_SECONDS, SLOW_FACTOR, SharedLimiter
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -48,14 +49,6 @@ def test_a_429_seen_by_one_limiter_pauses_and_slows_every_limiter_of_the_key(set
     assert SharedLimiter("key-b").reserve() < 0.05  # another key is not slowed
 
 
-def _database_url() -> str:
-    settings = connection.settings_dict
-    if connection.vendor == "postgresql":
-        host = settings["HOST"] or "127.0.0.1"
-        return f"postgres://{settings['USER']}@{host}:{settings['PORT'] or 5432}/{settings['NAME']}"
-    return f"sqlite:///{settings['NAME']}"
-
-
 CALLS_PER_PROCESS = 9
 LOOP = """
 import sys
@@ -81,7 +74,7 @@ def test_processes_sharing_a_key_never_put_more_than_the_limit_into_one_second(s
     sandbox.app.traffic.clear()
     env = {
         **os.environ,
-        "DATABASE_URL": _database_url(),
+        "DATABASE_URL": database_url(),
         "DJANGO_SETTINGS_MODULE": "backoffice.settings",
         "FOURVENUES_RATE_LIMIT": "9",
     }

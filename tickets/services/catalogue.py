@@ -24,7 +24,6 @@ from django.db import models, transaction
 from django.utils import timezone
 
 from tickets.fourvenues import schemas
-from tickets.fourvenues.endpoints import FourvenuesClient
 from tickets.fourvenues.errors import FourvenuesError
 from tickets.models import Channel, Credential, Event, PriceOption, Promoter, Rate
 from tickets.selectors import catalogue as catalogue_selectors
@@ -181,7 +180,7 @@ def refresh_catalogue(
     first, last = catalogue_window(days=days, today=today)
     try:
         fetched = _fetch_everything(credential=credential, first=first, last=last)
-    except (FourvenuesError, _UnusableCredential) as exc:
+    except FourvenuesError as exc:
         raise _refresh_failed(
             credential=credential, actor=actor, exc=exc, first=first, last=last
         ) from exc
@@ -246,9 +245,9 @@ def refresh_event_rates(
             f"{credential.name} ({credential.get_environment_display()})."
         )
     try:
-        with _client(credential) as client:
+        with build_client(credential) as client:
             rates = client.list_ticket_rates(event_id=event.remote_id)
-    except (FourvenuesError, _UnusableCredential) as exc:
+    except FourvenuesError as exc:
         when = event.rates_refreshed_at
         kept = (
             f"the rates shown are those of {_local(when)}"
@@ -292,21 +291,8 @@ def refresh_event_rates(
 # --------------------------------------------------------------------------------------------
 
 
-class _UnusableCredential(Exception):
-    """The stored credential cannot even build a client (an empty or malformed key)."""
-
-
-def _client(credential: Credential) -> FourvenuesClient:
-    try:
-        return build_client(credential)
-    except ValueError as exc:
-        raise _UnusableCredential(
-            f"The credential {credential.name} cannot be used: {exc}. An admin must fix it."
-        ) from exc
-
-
 def _fetch_everything(*, credential: Credential, first: dt.date, last: dt.date) -> _Fetched:
-    with _client(credential) as client:
+    with build_client(credential) as client:
         channels = _unique(client.list_channels())
         promoters = _unique(client.list_promoters())
         events: list[tuple[schemas.Event, dt.date]] = []

@@ -109,8 +109,15 @@ def mark_failed(
         )
 
 
-def mark_unknown(issuance: Issuance, lines: list[IssuanceLine], *, reason: str) -> None:
-    """The create may have reached Fourvenues: never resend; let the resolver find out."""
+def mark_unknown(
+    issuance: Issuance,
+    lines: list[IssuanceLine],
+    *,
+    reason: str,
+    cause: FailureCause = FailureCause.NONE,
+) -> None:
+    """The create may have reached Fourvenues: never resend; let the resolver find out.
+    `cause`: what the resolver should know of why, if it may fail the lines later."""
     resolve_at = timezone.now() + dt.timedelta(seconds=settings.FOURVENUES_RESOLVE_DELAY_SECONDS)
     with transaction.atomic(savepoint=False):
         # Only lines still `sending`: a line settled meanwhile (the reaper racing a slow but
@@ -119,6 +126,7 @@ def mark_unknown(issuance: Issuance, lines: list[IssuanceLine], *, reason: str) 
             [line.pk for line in lines],
             to=LineState.UNKNOWN,
             last_error=reason[:500],
+            failure_cause=cause,
             next_resolve_at=resolve_at,
         )
         audit.record(

@@ -39,8 +39,8 @@ from tickets.services.ledger import (
 
 MAX_RETRY_DELAY = dt.timedelta(minutes=30)
 
-# What a line refused because its QR code is taken says while it is looked up, and how the
-# resolver knows it (a ticket with that code exists: "not created" would be false).
+# What a line refused because its QR code is taken says while it is looked up (its cause is
+# `FailureCause.QR_CODE_TAKEN`: a ticket with that code exists, "not created" would be false).
 QR_CODE_TAKEN = (
     "Fourvenues says this ticket's QR code is already in use, so the ticket was probably created "
     "after all (by an earlier send). Checking with Fourvenues."
@@ -101,7 +101,7 @@ def resolve_issuance(*, issuance_id: int) -> None:
     overdue = [
         line for line in matching.lines if line.sent_at is None or line.sent_at + grace <= now
     ]
-    code_taken = [line for line in overdue if line.last_error == QR_CODE_TAKEN]
+    code_taken = [line for line in overdue if line.failure_cause == FailureCause.QR_CODE_TAKEN]
     mark_failed(
         issuance,
         [line for line in overdue if line not in code_taken],
@@ -119,7 +119,7 @@ def resolve_issuance(*, issuance_id: int) -> None:
 def _sent_since(issuance: Issuance, line: IssuanceLine) -> dt.datetime:
     """From when a line's ticket may have been created: its last send, or, when it was sent more
     than once, the issuance's start (an earlier send may have been committed late)."""
-    if line.sent_at is None or line.attempts > 1 or line.last_error == QR_CODE_TAKEN:
+    if line.sent_at is None or line.attempts > 1:  # a code taken means an earlier send, too
         return issuance.created_at - LOOKUP_MARGIN
     return line.sent_at - LOOKUP_MARGIN
 
@@ -156,7 +156,7 @@ def settle_taken_qr_codes(
     are looked up (`unknown`), never told "nothing was created"; the rest of the call was
     refused with them and was not created, so those lines fail as any refusal does."""
     with transaction.atomic(savepoint=False):
-        mark_unknown(issuance, taken, reason=QR_CODE_TAKEN)
+        mark_unknown(issuance, taken, reason=QR_CODE_TAKEN, cause=FailureCause.QR_CODE_TAKEN)
         mark_failed(
             issuance,
             [line for line in batch if line not in taken],

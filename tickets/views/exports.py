@@ -11,10 +11,10 @@ from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, Strea
 from django.utils.cache import patch_cache_control
 from django.views.decorators.http import require_GET
 
+from tickets import document_searches
 from tickets.forms.search import TicketSearchForm, requested_columns
 from tickets.selectors import search as search_selectors
 from tickets.services import exports as export_service
-from tickets.views.search import document_tokens
 
 
 def _bad_request(reason: str) -> HttpResponse:
@@ -31,7 +31,9 @@ def ticket_export(request: HttpRequest) -> HttpResponse:
     # Whoever may search may export what the search shows.
     if not search_selectors.can_search_tickets(request.user):
         raise PermissionDenied
-    form = TicketSearchForm.from_query(request.GET, document_tokens=document_tokens(request))
+    form = TicketSearchForm.from_query(
+        request.GET, document_tokens=document_searches.tokens(request.session)
+    )
     columns = requested_columns(request.GET)
     fmt = request.GET.get("format", "csv").strip().lower()
     include_documents = request.GET.get("documents", "") in ("1", "true", "yes", "on")

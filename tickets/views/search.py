@@ -15,7 +15,6 @@ exists.
 from __future__ import annotations
 
 import json
-import secrets
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
@@ -28,7 +27,7 @@ from django.urls import reverse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
-from tickets import roles
+from tickets import document_searches, roles
 from tickets.forms.search import (
     COLUMNS_PARAM,
     DOCUMENT_TOKEN_PARAM,
@@ -55,50 +54,6 @@ MAX_PAGE = 1_000_000
 def _require_search_permission(request: HttpRequest) -> None:
     if not search_selectors.can_search_tickets(request.user):
         raise PermissionDenied
-
-
-# --- Searches by document number, in the session ------------------------------------------------
-
-DOCUMENT_SEARCHES_SESSION_KEY = "ticket_document_searches"
-# The most recent searches by document number a session keeps: enough for several tabs, and the
-# session stays small. An older token's page says it expired.
-DOCUMENT_SEARCHES_KEPT = 20
-
-
-def _document_searches(request: HttpRequest) -> dict[str, dict[str, str]]:
-    kept = request.session.get(DOCUMENT_SEARCHES_SESSION_KEY)
-    if not isinstance(kept, dict):
-        return {}
-    return {
-        token: entry
-        for token, entry in kept.items()
-        if isinstance(entry, dict) and isinstance(entry.get("digest"), str)
-    }
-
-
-def document_tokens(request: HttpRequest) -> dict[str, str]:
-    """The user's searches by document number: token -> the number's digest."""
-    return {token: entry["digest"] for token, entry in _document_searches(request).items()}
-
-
-def remember_document(request: HttpRequest, digest: str, *, hint: str = "") -> str:
-    """A token standing for `digest` in this session (the same one for the same number, so a
-    search's URL stays the same while signed in); `hint` is the number as staff may see it."""
-    kept = _document_searches(request)
-    token = next((t for t, entry in kept.items() if entry["digest"] == digest), None)
-    if token is None:
-        token = secrets.token_urlsafe(8)
-    entry = kept.pop(token, {})
-    kept[token] = {"digest": digest, "hint": hint or entry.get("hint", "")}
-    request.session[DOCUMENT_SEARCHES_SESSION_KEY] = dict(
-        list(kept.items())[-DOCUMENT_SEARCHES_KEPT:]
-    )
-    return token
-
-
-def _document_hint(request: HttpRequest, token: str) -> str:
-    entry = _document_searches(request).get(token) or {}
-    return entry.get("hint", "")
 
 
 @dataclass(frozen=True)
@@ -169,26 +124,23 @@ def _sort_links(params: QueryDict, current: str) -> dict[str, dict[str, str]]:
 @require_GET
 def ticket_search(request: HttpRequest) -> HttpResponse:
     _require_search_permission(request)
-    form = TicketSearchForm.from_query(request.GET, document_tokens=document_tokens(request))
+    form = TicketSearchForm.from_query(
+        request.GET, document_tokens=document_searches.tokens(request.session)
+    )
     # A search that does not validate lists nothing: a bad URL shows a message, never everything.
     page, sort = None, search_selectors.DEFAULT_SORT
     if form.is_valid():
         filters = form.filters()
         if search_selectors.is_document_number(filters.q, user=request.user):
-            # Typed into the search box (a GET): the same search, with the number out of the
-            # address before it reaches a link, an export, a saved search or the next log line.
-            token = remember_document(
-                request,
-                document_digest(filters.q),
-                hint=mask_document(normalise_document(filters.q)),
-            )
+            # Typed into the search box without the page's script (a GET): the same search,
+            # with the number out of the address before it reaches a link, an export, a saved
+            # search or the next log line.
             messages.info(
                 request,
                 "Searched by document number. Document numbers are kept out of the page's "
                 "address: next time, use “Find by document number”.",
             )
-            changes = {"q": None, DOCUMENT_TOKEN_PARAM: token, "page": None}
-            return redirect(_search_url(_query_string(request.GET, **changes)))
+            return _search_by_document(request, request.GET, filters.q)
         tickets = search_selectors.search_tickets(user=request.user, filters=filters)
         page, sort = _page(tickets, request.GET.get("page")), filters.sort
     by_document = form.is_valid() and bool(form.cleaned_data.get(DOCUMENT_TOKEN_PARAM))
@@ -209,7 +161,9 @@ def ticket_search(request: HttpRequest) -> HttpResponse:
             "document_form": DocumentSearchForm(),
             "document_search": by_document,
             "document_hint": (
-                _document_hint(request, request.GET[DOCUMENT_TOKEN_PARAM]) if by_document else ""
+                document_searches.hint(request.session, request.GET[DOCUMENT_TOKEN_PARAM])
+                if by_document
+                else ""
             ),
             "without_document_url": _search_url(
                 _query_string(request.GET, **{DOCUMENT_TOKEN_PARAM: None, "page": None})
@@ -230,7 +184,9 @@ def ticket_search_by_document(request: HttpRequest) -> HttpResponse:
         # The message never repeats what was typed.
         messages.error(request, " ".join(e for errors in form.errors.values() for e in errors))
         return redirect("ticket-search")
-    token = remember_document(request, form.cleaned_data["document"], hint=form.hint())
+    token = document_searches.remember(
+        request.session, form.cleaned_data["document"], hint=form.hint()
+    )
     return redirect(_search_url(urlencode({DOCUMENT_TOKEN_PARAM: token})))
 
 
@@ -245,8 +201,13 @@ def _posted_search_box(request: HttpRequest) -> HttpResponse:
     term = params.get("q", "").strip()
     if not search_selectors.is_document_number(term, user=request.user):
         return redirect(_search_url(_query_string(params, page=None)))
-    token = remember_document(
-        request, document_digest(term), hint=mask_document(normalise_document(term))
+    return _search_by_document(request, params, term)
+
+
+def _search_by_document(request: HttpRequest, params: QueryDict, number: str) -> HttpResponse:
+    """The search of `params` with the document number `number` swapped for a session token."""
+    token = document_searches.remember(
+        request.session, document_digest(number), hint=mask_document(normalise_document(number))
     )
     changes = {"q": None, DOCUMENT_TOKEN_PARAM: token, "page": None}
     return redirect(_search_url(_query_string(params, **changes)))
@@ -281,7 +242,7 @@ def saved_search_save(request: HttpRequest) -> HttpResponse:
     # A search by document number is kept by the number's digest (the token dies with the
     # session); an expired token cannot be kept and is said so.
     token = QueryDict(query_string).get(DOCUMENT_TOKEN_PARAM, "")
-    digest = document_tokens(request).get(token, "") if token else ""
+    digest = document_searches.tokens(request.session).get(token, "") if token else ""
     if token and not digest:
         messages.error(
             request,
@@ -306,7 +267,7 @@ def saved_search_open(request: HttpRequest, pk: int) -> HttpResponse:
     digest = params.pop(search_service.DOCUMENT_DIGEST_PARAM, [""])[-1]
     params.pop(DOCUMENT_TOKEN_PARAM, None)
     if digest:
-        params[DOCUMENT_TOKEN_PARAM] = remember_document(request, digest)
+        params[DOCUMENT_TOKEN_PARAM] = document_searches.remember(request.session, digest)
     return redirect(_search_url(_query_string(params, page=None)))
 
 
