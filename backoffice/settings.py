@@ -49,9 +49,13 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
+    # The language: the browser's (or the cookie the switch sets) here; the signed-in person's
+    # saved choice overrides it below, once we know who they are.
+    "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "tickets.middleware.saved_language",
     "tickets.middleware.htmx_login_redirect",
     # Every page needs a login except those marked with @login_not_required (login, /healthz).
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
@@ -79,6 +83,7 @@ TEMPLATES = [
         "OPTIONS": {
             "context_processors": [
                 "django.template.context_processors.request",
+                "django.template.context_processors.i18n",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "tickets.context_processors.banners",
@@ -124,7 +129,22 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
 LOGOUT_REDIRECT_URL = "login"
 
-LANGUAGE_CODE = "en"
+# Spanish and English. A person's saved choice wins, then the browser's languages, then
+# LANGUAGE_CODE (the venue's own language: Spanish unless the environment says otherwise).
+LANGUAGES = [("es", "Español"), ("en", "English")]
+LANGUAGE_CODE = env.str("LANGUAGE_CODE", default="es")
+if LANGUAGE_CODE not in dict(LANGUAGES):
+    raise ImproperlyConfigured("LANGUAGE_CODE must be one of: es, en.")
+# The compiled catalogues (.mo) are kept in the repository beside their .po files: a fresh
+# machine needs no GNU gettext to run or test; `make messages` rebuilds both.
+LOCALE_PATHS = [BASE_DIR / "locale"]
+# Dates day-first on a 24-hour clock in both languages; see backoffice/formats/.
+FORMAT_MODULE_PATH = ["backoffice.formats"]
+LANGUAGE_COOKIE_NAME = "comps_language"
+LANGUAGE_COOKIE_AGE = 365 * 24 * 60 * 60
+LANGUAGE_COOKIE_SECURE = env.bool("SESSION_COOKIE_SECURE", default=not DEBUG)
+LANGUAGE_COOKIE_HTTPONLY = True
+LANGUAGE_COOKIE_SAMESITE = "Lax"
 TIME_ZONE = env.str("TIME_ZONE", default="Europe/Madrid")
 USE_I18N = True
 USE_TZ = True

@@ -11,6 +11,7 @@ from tickets.views import (
     home,
     issuances,
     issue,
+    language,
     reports,
     users,
 )
@@ -20,6 +21,7 @@ from tickets.views import search as ticket_search_views
 urlpatterns = [
     path("", home.home, name="home"),
     path("healthz", health.healthz, name="healthz"),
+    path("language/", language.switch_language, name="switch-language"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("issue/", issue.issue_new, name="issue-new"),

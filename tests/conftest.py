@@ -27,6 +27,10 @@ def pytest_configure(config: pytest.Config) -> None:
     }
     # Hashing a password a million times per test user is what real logins need, not tests.
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+    # The tests read the product's words in English, its source language, unless a test asks
+    # for Spanish (a browser with Spanish first, or a person who chose it). The venue default,
+    # Spanish, is tested where it is set (tests/test_languages.py).
+    settings.LANGUAGE_CODE = "en"
 
 
 @pytest.fixture(autouse=True)

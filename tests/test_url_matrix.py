@@ -83,6 +83,7 @@ MATRIX: dict[str, tuple[Args, dict[str, int]]] = {
     "healthz": (none, EVERYONE),
     "login": (none, EVERYONE),
     "logout": (none, row(LOGIN, 405, 405, 405)),
+    "switch-language": (none, row(405, 405, 405, 405)),  # a POST, from anyone (the login page)
     # Issuing
     "issue-new": (none, SIGNED_IN),
     "issue-rates": (none, SIGNED_IN),

@@ -5,6 +5,7 @@ from collections.abc import Callable
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import resolve_url
+from django.utils import translation
 from django_htmx.http import HttpResponseClientRedirect
 
 
@@ -24,5 +25,28 @@ def htmx_login_redirect(
         ):
             return HttpResponseClientRedirect(response["Location"])
         return response
+
+    return middleware
+
+
+# Where the signed-in person's saved language is kept for the session, so that no page pays a
+# query for it: set at login (`tickets.signals`) and by the language switch.
+SESSION_LANGUAGE_KEY = "comps_language"
+
+
+def saved_language(
+    get_response: Callable[[HttpRequest], HttpResponse],
+) -> Callable[[HttpRequest], HttpResponse]:
+    """After LocaleMiddleware picked the browser's language: the person's own choice wins."""
+    languages = dict(settings.LANGUAGES)
+
+    def middleware(request: HttpRequest) -> HttpResponse:
+        language = (
+            request.session.get(SESSION_LANGUAGE_KEY) if hasattr(request, "session") else None
+        )
+        if language in languages and request.user.is_authenticated:
+            translation.activate(language)
+            request.LANGUAGE_CODE = language  # type: ignore[attr-defined]
+        return get_response(request)
 
     return middleware

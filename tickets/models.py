@@ -842,3 +842,41 @@ class TicketChange(models.Model):
 
     def __str__(self) -> str:
         return f"{self.field}: {self.old} → {self.new}"
+
+
+# --- People's preferences ------------------------------------------------------------------------
+
+
+class UserPreferences(models.Model):
+    """What the product remembers about one person: the language they chose, and their last
+    issuing choices, which the next issuing form starts from."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL,
+        on_delete=models.CASCADE,
+        primary_key=True,
+        related_name="preferences",
+    )
+    # Blank: no choice made, the browser's languages decide.
+    language = models.CharField(max_length=8, choices=settings.LANGUAGES, blank=True)
+    last_event = models.ForeignKey(
+        Event, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    last_rate = models.ForeignKey(
+        Rate, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    last_price_option = models.ForeignKey(
+        PriceOption, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    last_reason = models.ForeignKey(
+        Reason, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    last_channel = models.ForeignKey(
+        Channel, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    last_promoter = models.ForeignKey(
+        Promoter, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+
+    def __str__(self) -> str:
+        return f"Preferences of {self.user}"

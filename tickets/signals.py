@@ -12,6 +12,8 @@ from django.contrib.auth.signals import user_logged_in, user_logged_out, user_lo
 from django.dispatch import receiver
 from django.http import HttpRequest
 
+from tickets.middleware import SESSION_LANGUAGE_KEY
+from tickets.selectors import preferences as preference_selectors
 from tickets.services import audit
 
 
@@ -20,6 +22,18 @@ def audit_login(
     sender: Any, request: HttpRequest | None, user: AbstractBaseUser, **kwargs: Any
 ) -> None:
     audit.record(action="auth.login", actor=user, target=user, request=request)
+
+
+@receiver(user_logged_in, dispatch_uid="tickets.saved_language")
+def restore_saved_language(
+    sender: Any, request: HttpRequest | None, user: AbstractBaseUser, **kwargs: Any
+) -> None:
+    """The language the person chose last time, on whichever computer they chose it."""
+    if request is None or not hasattr(request, "session"):
+        return
+    language = preference_selectors.saved_language(user)
+    if language:
+        request.session[SESSION_LANGUAGE_KEY] = language
 
 
 @receiver(user_logged_out, dispatch_uid="tickets.audit_logout")

@@ -9,7 +9,7 @@ from typing import Any
 
 from django import template
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import formats, timezone
 from django.utils.safestring import SafeString, mark_safe
 
 register = template.Library()
@@ -24,6 +24,17 @@ def _strftime(value: dt.date | dt.datetime | None, format_string: str) -> str:
     if isinstance(value, dt.datetime) and timezone.is_aware(value):
         value = timezone.localtime(value)
     return value.strftime(format_string)
+
+
+@register.filter
+def money(amount: Any) -> str:
+    """An amount in euros as the language writes it: "1.234,50 €" in Spanish, "1,234.50 €" in
+    English; "—" when unknown."""
+    if amount is None or amount == "":
+        return "—"
+    return (
+        formats.number_format(amount, decimal_pos=2, use_l10n=True, force_grouping=True) + "\u00a0€"
+    )
 
 
 _VALID = '<span class="badge text-bg-success">Valid</span>'
