@@ -8,18 +8,28 @@ WEB_PORT ?= 8000
 FOURVENUES_SANDBOX_PORT ?= 8765
 export FOURVENUES_SANDBOX_PORT
 
+# The demo that `make run` starts: production settings (the product's own error pages, never
+# Django's debug page), over plain HTTP on this computer, with fixed demo-only keys. The
+# encryption key is the one the development SECRET_KEY derives, so earlier demo data still opens.
+DEMO_ENV := DEBUG=0 SECRET_KEY=django-insecure-comps-development-only-never-use-in-production \
+	FIELD_ENCRYPTION_KEYS=e0Fg5CKUXrsQOlh8Vg6Kw2U2zgmwzjsZERhzfJo6YXs= \
+	SECURE_SSL_REDIRECT=0 SESSION_COOKIE_SECURE=0 CSRF_COOKIE_SECURE=0 SECURE_HSTS_SECONDS=0
+DEMO_STATE := db.sqlite3 db.sqlite3-wal db.sqlite3-shm .sandbox-state.json
+
 # Fixed, test-only values: the suite must not depend on a developer's .env.
 TEST_ENV := SECRET_KEY=test-only-secret-key \
 	FIELD_ENCRYPTION_KEYS=dGVzdC1vbmx5LWZlcm5ldC1rZXktMzItYnl0ZXMhISE= \
 	DEBUG=0 SECURE_SSL_REDIRECT=0 DJANGO_ALLOW_ASYNC_UNSAFE=true
 
-.PHONY: help install run test lint format bench-issue bench-issue-wall bench-export bench-search bench-reconcile clean
+.PHONY: help install run reset-demo test lint format messages bench-issue bench-issue-wall bench-export bench-search bench-reconcile clean
 
 help:
 	@echo "make run     set everything up and start Comps with the sandbox and a worker"
+	@echo "make reset-demo  forget the demo's data (database and sandbox) so make run starts afresh"
 	@echo "make test    set up and run the whole test suite (ARGS=... passes options to pytest)"
 	@echo "make lint    ruff, formatting, architecture contracts and the migrations check"
 	@echo "make format  format the code with ruff"
+	@echo "make messages  extract the marked strings into locale/es/.../django.po and compile it"
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -31,13 +41,20 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 run: install
-	DEBUG=1 $(BIN)/python manage.py migrate --noinput
-	DEBUG=1 $(BIN)/python manage.py seed_demo --sandbox-port $(FOURVENUES_SANDBOX_PORT)
+	$(DEMO_ENV) $(BIN)/python manage.py migrate --noinput
+	$(DEMO_ENV) $(BIN)/python manage.py collectstatic --noinput -v 0
+	$(DEMO_ENV) $(BIN)/python manage.py seed_demo --sandbox-port $(FOURVENUES_SANDBOX_PORT)
 	@echo
 	@echo "  Comps is starting at http://127.0.0.1:$(WEB_PORT)/  (Ctrl-C stops everything)"
 	@echo "  Fourvenues sandbox:  http://127.0.0.1:$(FOURVENUES_SANDBOX_PORT)/_sandbox/"
 	@echo
-	PATH="$(CURDIR)/$(BIN):$$PATH" DEBUG=1 WEB_PORT=$(WEB_PORT) $(BIN)/honcho start -f Procfile
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(DEMO_ENV) WEB_PORT=$(WEB_PORT) $(BIN)/honcho start -f Procfile
+
+# Start the demo afresh: its database and the sandbox's tickets go together (Comps' records of
+# tickets the sandbox no longer has would only show up as discrepancies). Stop `make run` first.
+reset-demo:
+	rm -f $(DEMO_STATE)
+	@echo "The demo's database and sandbox state are gone: \`make run\` starts afresh."
 
 test: install
 	$(TEST_ENV) $(BIN)/pytest $(ARGS)
@@ -47,6 +64,16 @@ lint: install
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports --no-cache
 	$(TEST_ENV) $(BIN)/python manage.py makemigrations --check --dry-run
+	$(TEST_ENV) $(BIN)/python manage.py messages_check
+
+# The translations: extract what the code marks, then translate the new entries of
+# locale/es/LC_MESSAGES/django.po and run this again to compile them (.mo, kept in git so that
+# running and testing need no gettext). Needs GNU gettext (Debian: apt-get install gettext).
+MESSAGES_IGNORE := --ignore '.venv/*' --ignore 'staticfiles/*' --ignore 'tests/*' \
+	--ignore 'tickets/fourvenues/sandbox/*'
+messages: install
+	$(TEST_ENV) $(BIN)/python manage.py makemessages -l es --add-location file --no-obsolete $(MESSAGES_IGNORE)
+	$(TEST_ENV) $(BIN)/python manage.py compilemessages -l es --ignore '.venv/*'
 
 format: install
 	$(BIN)/ruff check --fix .

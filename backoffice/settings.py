@@ -34,6 +34,8 @@ INSTALLED_APPS = [
     "whitenoise.runserver_nostatic",
     "django.contrib.staticfiles",
     "django.contrib.humanize",
+    # Only for its translated country names (the holders' country list in Spanish).
+    "django_countries",
     "bootstrap",
     "crispy_forms",
     "crispy_bootstrap5",
@@ -124,6 +126,10 @@ AUTH_PASSWORD_VALIDATORS = [
     {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
     {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
 ]
+
+# The issuing form posts up to 200 holders of a dozen fields each: Django's default of 1,000
+# fields would refuse a list of about 90 with a bare 400.
+DATA_UPLOAD_MAX_NUMBER_FIELDS = 3000
 
 LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "home"
@@ -273,5 +279,9 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"urllib3": {"level": "WARNING"}},
+    "filters": {"client_errors_on_one_line": {"()": "backoffice.logging.ClientErrorsOnOneLine"}},
+    "loggers": {
+        "urllib3": {"level": "WARNING"},
+        "django.request": {"filters": ["client_errors_on_one_line"]},
+    },
 }

@@ -31,6 +31,8 @@ urlpatterns = [
     path("issue/import/", issue.issue_import, name="issue-import"),
     path("issue/<uuid:key>/review/", issue.issue_review, name="issue-review"),
     path("issue/<uuid:key>/confirm/", issue.issue_confirm, name="issue-confirm"),
+    path("issue/<uuid:key>/remove/", issue.issue_review_remove, name="issue-review-remove"),
+    path("issue/again/<int:pk>/", issue.issue_again, name="issue-again"),
     path("issuances/", issuances.issuance_list, name="issuance-list"),
     path("issuances/<int:pk>/", issuances.issuance_detail, name="issuance-detail"),
     path("issuances/<int:pk>/progress/", issuances.issuance_progress, name="issuance-progress"),
@@ -47,7 +49,13 @@ urlpatterns = [
         issuances.issuance_line_qr,
         name="issuance-line-qr",
     ),
+    path(
+        "issuances/<int:pk>/lines/<int:line_pk>/card/",
+        issuances.issuance_line_card,
+        name="issuance-line-card",
+    ),
     path("catalogue/refresh/", catalogue.refresh_catalogue_view, name="catalogue-refresh"),
+    path("catalogue/status/", catalogue.catalogue_status, name="catalogue-status"),
     path("tickets/", ticket_search_views.ticket_search, name="ticket-search"),
     path("tickets/export/", exports.ticket_export, name="ticket-export"),
     path(
@@ -116,3 +124,6 @@ urlpatterns = [
     ),
     path("admin/", admin.site.urls),
 ]
+
+# A list pasted into the import beyond the request size limit gets the import's own message.
+handler400 = "tickets.views.errors.bad_request"

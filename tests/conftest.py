@@ -4,11 +4,14 @@ Fixtures that start real parts (the Fourvenues sandbox, the worker, the browser)
 `tests/fixtures/` and are registered here as plugins.
 """
 
+from collections.abc import Iterator
+
 import pytest
 from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.cache import cache
 from django.test import Client
+from django.utils import translation
 
 from tests import factories
 from tests.catalogue_support import register
@@ -37,6 +40,17 @@ def pytest_configure(config: pytest.Config) -> None:
 def _empty_cache() -> None:
     """Each test starts with nothing cached (the search filters' lists are kept a minute)."""
     cache.clear()
+
+
+@pytest.fixture(autouse=True)
+def _english_after_each_test() -> Iterator[None]:
+    """A request in Spanish leaves Spanish active on the test's thread (Django does not reset
+    it after a response): the next test would read Spanish where it expects English."""
+    # Active from the start too: Django's fallback language was fixed at start-up, when
+    # LANGUAGE_CODE was still the venue's Spanish, so tests outside a request would read Spanish.
+    translation.activate(settings.LANGUAGE_CODE)
+    yield
+    translation.deactivate()
 
 
 # --- Personas: one person per role, and their logged-in browsers (cf. healthchecks' hc/test.py).

@@ -7,7 +7,8 @@ from decimal import Decimal
 
 import pytest
 from django.contrib.sessions.backends.signed_cookies import SessionStore
-from django.utils import timezone
+from django.utils import timezone, translation
+from django.utils.formats import date_format
 
 from tests import factories as f
 from tickets.drafts import (
@@ -24,6 +25,7 @@ from tickets.drafts import (
     split_into_calls,
     store_draft,
     was_reviewed,
+    without_row,
 )
 
 pytestmark = pytest.mark.django_db
@@ -148,8 +150,10 @@ def test_the_same_holder_twice_is_a_warning(catalogue):
     ]
     warnings = batch_warnings(holders, catalogue["option"], catalogue["event"])
     assert len(warnings) == 2
-    assert "Row 2 has the same email as row 1" in warnings[0]
-    assert "Row 3 has the same name as row 1" in warnings[1]
+    assert "Row 2 has the same email as row 1" in warnings[0].message
+    assert "Row 3 has the same name as row 1" in warnings[1].message
+    # Each points at its row, so the review page can highlight it and link to it.
+    assert [(w.row, w.kind) for w in warnings] == [(2, "duplicate_email"), (3, "duplicate_name")]
 
 
 def test_a_holder_under_the_options_minimum_age_on_the_night_is_a_warning():
@@ -164,14 +168,53 @@ def test_a_holder_under_the_options_minimum_age_on_the_night_is_a_warning():
     ]
     warnings = batch_warnings(holders, option, option.rate.event)
     assert len(warnings) == 1
-    assert "Row 2 (Too young) will be 17" in warnings[0]
-    assert "minimum age of 18" in warnings[0]
+    assert "Row 2 (Too young) will be 17" in warnings[0].message
+    assert "minimum age of 18" in warnings[0].message
+    assert (warnings[0].row, warnings[0].kind) == (2, "under_age")
 
 
 def test_no_minimum_age_means_no_age_warning(catalogue):
     option = f.PriceOptionFactory(min_age=None)
     holders = [HolderData(full_name="Kid", email="k@example.com", birthday=dt.date(2020, 1, 1))]
     assert batch_warnings(holders, option, option.rate.event) == []
+
+
+def test_a_warning_in_spanish_names_the_night_in_spanish():
+    night = dt.date(timezone.localdate().year + 1, 6, 15)
+    option = f.PriceOptionFactory(min_age=18, rate__event__night=night)
+    holders = [
+        HolderData(full_name="Kid", email="k@example.com", birthday=dt.date(night.year - 10, 1, 1))
+    ]
+    with translation.override("es"):
+        (warning,) = batch_warnings(holders, option, option.rate.event)
+        night_in_spanish = date_format(night, "DATE_FORMAT")
+    assert warning.message.startswith("La fila 1 (Kid) tendrá 10 años el ")
+    assert night_in_spanish in warning.message  # the venue's date format, not "%d %b %Y"
+
+
+# --- Removing a row on the review ----------------------------------------------------------------
+
+
+def test_removing_a_row_drops_that_holder_rechecks_warnings_and_changes_the_digest(catalogue):
+    ana = HolderData(full_name="Ana", email="ana@example.com")
+    bo = HolderData(full_name="Bo", email="bo@example.com")
+    draft = a_draft(holders=(ana, bo, ana), warnings=("Row 3 has the same email as row 1",))
+    smaller = without_row(draft, 3, price_option=catalogue["option"], event=catalogue["event"])
+    assert smaller.holders == (ana, bo)
+    assert smaller.warnings == ()
+    assert draft_digest(smaller) != draft_digest(draft)
+    assert without_row(
+        draft, 1, price_option=catalogue["option"], event=catalogue["event"]
+    ).holders == (bo, ana)
+
+
+def test_the_blank_rows_survive_the_session_but_not_the_digest():
+    draft = a_draft(blank_rows=(2, 5))
+    assert IssuanceDraft.from_session(json.loads(json.dumps(draft.to_session()))).blank_rows == (
+        2,
+        5,
+    )
+    assert draft_digest(draft) == draft_digest(a_draft())
 
 
 # --- Calls ---------------------------------------------------------------------------------------

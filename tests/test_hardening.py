@@ -3,6 +3,7 @@
 error pages look like the product and leak nothing."""
 
 import datetime as dt
+import logging
 import os
 import re
 import subprocess
@@ -149,3 +150,33 @@ def test_a_session_ends_after_session_cookie_age(client, settings):
         response = client.get("/")
     assert response.status_code == 302
     assert "/login/" in response["Location"]
+
+
+def test_a_refused_page_is_one_log_line_not_a_traceback(issuer_client, caplog):
+    with caplog.at_level(logging.WARNING, logger="django.request"):
+        response = issuer_client.get(reverse("credential-list"))
+    assert response.status_code == 403
+    (record,) = [r for r in caplog.records if r.name == "django.request"]
+    assert record.getMessage() == "Forbidden (Permission denied): /credentials/"
+    assert record.exc_info is None
+    assert "Traceback" not in caplog.text
+
+
+def test_a_server_error_keeps_its_traceback_in_the_log():
+    from backoffice.logging import ClientErrorsOnOneLine
+
+    try:
+        raise RuntimeError("boom")
+    except RuntimeError:
+        record = logging.LogRecord(
+            "django.request",
+            logging.ERROR,
+            __file__,
+            1,
+            "Internal Server Error",
+            (),
+            sys.exc_info(),
+        )
+    record.status_code = 500
+    assert ClientErrorsOnOneLine().filter(record) is True
+    assert record.exc_info is not None

@@ -100,6 +100,7 @@ def test_known_secrets_and_documents_appear_nowhere(client, sandbox_factory, cap
     assert "The connection works" in tested
     seen.append(tested)
     client.post(reverse("catalogue-refresh"), {"next": "/"})
+    drain_tasks()  # the refresh runs in the background
 
     # An issuer's issuance, with a document number, sent by the worker (the catalogue refresh
     # above mirrored what it needs).

@@ -92,6 +92,8 @@ MATRIX: dict[str, tuple[Args, dict[str, int]]] = {
     "issue-import": (none, row(LOGIN, 405, 405, 405)),
     "issue-review": (key, row(LOGIN, 302, 302, 302)),  # an unknown key: back to a fresh form
     "issue-confirm": (key, row(LOGIN, 405, 405, 405)),
+    "issue-review-remove": (key, row(LOGIN, 405, 405, 405)),
+    "issue-again": (issuance, OWN_OBJECT),  # issuers: only their own issuances
     # Issuances
     "issuance-list": (none, SIGNED_IN),
     "issuance-detail": (issuance, OWN_OBJECT),
@@ -101,7 +103,9 @@ MATRIX: dict[str, tuple[Args, dict[str, int]]] = {
     "issuance-print": (issuance, OWN_OBJECT),
     "issuance-line-retry": (line, row(LOGIN, 405, 405, 405)),
     "issuance-line-qr": (line, OWN_OBJECT),
+    "issuance-line-card": (line, OWN_OBJECT),
     "catalogue-refresh": (none, row(LOGIN, 405, 405, 405)),
+    "catalogue-status": (none, SIGNED_IN),
     # Tickets, exports, reports
     "ticket-search": (none, SIGNED_IN),
     "ticket-export": (none, SIGNED_IN),

@@ -13,13 +13,15 @@ import datetime as dt
 import json
 import uuid
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from decimal import Decimal
 from typing import Any, TypeVar
 
 from django.conf import settings
 from django.contrib.sessions.backends.base import SessionBase
 from django.utils.crypto import constant_time_compare, salted_hmac
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
 
 from tickets.fields import DecryptionError, decrypt, encrypt
 from tickets.models import Event, PriceOption
@@ -78,6 +80,9 @@ class IssuanceDraft:
     total_price: Decimal = Decimal("0")
     fee: Decimal = Decimal("0")
     warnings: tuple[str, ...] = field(default=(), compare=False)
+    # The form's row numbers (from 1) of the rows left blank and so not issued: the review names
+    # them, so that no row goes missing unseen.
+    blank_rows: tuple[int, ...] = field(default=(), compare=False)
 
     def to_session(self) -> dict[str, Any]:
         """A JSON-safe dict (the session serialiser is JSON)."""
@@ -123,6 +128,7 @@ class IssuanceDraft:
                 "total_price": Decimal(data.get("total_price", "0")),
                 "fee": Decimal(data.get("fee", "0")),
                 "warnings": tuple(data.get("warnings", ())),
+                "blank_rows": tuple(data.get("blank_rows", ())),
             }
         )
 
@@ -170,10 +176,12 @@ def draft_digest(draft: IssuanceDraft) -> str:
     shown for review instead of being issued unseen.
 
     Keyed with the site's secret (HMAC) so that, although it sits in the page, it tells nothing
-    about the holders it covers. The warnings are left out: they are derived from the rest.
+    about the holders it covers. The warnings and blank rows are left out: they are derived from
+    the rest (and a removal on the review page changes the holders, hence the digest).
     """
     data = draft.to_session()
     data.pop("warnings", None)
+    data.pop("blank_rows", None)
     canonical = json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
     return salted_hmac("tickets.drafts.draft_digest", canonical, algorithm="sha256").hexdigest()
 
@@ -190,27 +198,44 @@ def age_on(birthday: dt.date, day: dt.date) -> int:
     return day.year - birthday.year - ((day.month, day.day) < (birthday.month, birthday.day))
 
 
+@dataclass(frozen=True)
+class BatchWarning:
+    """One thing of the batch that deserves a second look, about the holder numbered `row` (from
+    1, in the draft's order); the review page highlights that row and links to it."""
+
+    row: int
+    message: str
+    kind: str  # "duplicate_email", "duplicate_name" or "under_age"
+
+    def __str__(self) -> str:
+        return self.message
+
+
 def batch_warnings(
     holders: Sequence[HolderData], price_option: PriceOption, event: Event
-) -> list[str]:
+) -> list[BatchWarning]:
     """What deserves a second look but may be right: the same holder twice, a holder under the
     option's minimum age on the event night. Rows are numbered from 1 in `holders` order."""
-    warnings: list[str] = []
+    warnings: list[BatchWarning] = []
     first_by_email: dict[str, int] = {}
     first_by_name: dict[str, int] = {}
     for number, holder in enumerate(holders, start=1):
         if holder.email in first_by_email:
-            warnings.append(
-                f"Row {number} has the same email as row {first_by_email[holder.email]} "
-                f"({holder.email}): the same person would get two tickets."
-            )
+            message = _(
+                "Row %(row)s has the same email as row %(first)s (%(email)s): the same person "
+                "would get two tickets."
+            ) % {"row": number, "first": first_by_email[holder.email], "email": holder.email}
+            warnings.append(BatchWarning(number, message, "duplicate_email"))
         else:
             first_by_email[holder.email] = number
         name = fold(holder.full_name)
         if name in first_by_name:
-            warnings.append(
-                f"Row {number} has the same name as row {first_by_name[name]} ({holder.full_name})."
-            )
+            message = _("Row %(row)s has the same name as row %(first)s (%(name)s).") % {
+                "row": number,
+                "first": first_by_name[name],
+                "name": holder.full_name,
+            }
+            warnings.append(BatchWarning(number, message, "duplicate_name"))
         else:
             first_by_name[name] = number
 
@@ -218,12 +243,29 @@ def batch_warnings(
     if min_age:
         for number, holder in enumerate(holders, start=1):
             if holder.birthday and age_on(holder.birthday, event.night) < min_age:
-                age = age_on(holder.birthday, event.night)
-                warnings.append(
-                    f"Row {number} ({holder.full_name}) will be {age} on {event.night:%d %b %Y}, "
-                    f"under this option's minimum age of {min_age}."
-                )
+                message = _(
+                    "Row %(row)s (%(name)s) will be %(age)s on %(night)s, under this option's "
+                    "minimum age of %(min_age)s."
+                ) % {
+                    "row": number,
+                    "name": holder.full_name,
+                    "age": age_on(holder.birthday, event.night),
+                    "night": date_format(event.night, "DATE_FORMAT"),
+                    "min_age": min_age,
+                }
+                warnings.append(BatchWarning(number, message, "under_age"))
     return warnings
+
+
+def without_row(
+    draft: IssuanceDraft, row: int, *, price_option: PriceOption, event: Event
+) -> IssuanceDraft:
+    """The draft without its holder numbered `row` (from 1), its warnings worked out again for
+    the holders left. Its digest changes, so the confirm button of the review shown before the
+    removal no longer matches it."""
+    holders = draft.holders[: row - 1] + draft.holders[row:]
+    warnings = batch_warnings(holders, price_option, event)
+    return replace(draft, holders=holders, warnings=tuple(str(w) for w in warnings))
 
 
 # --- Calls ---------------------------------------------------------------------------------------

@@ -11,14 +11,15 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_lazy as _
 from simple_history.models import HistoricalRecords
 
 from tickets.fields import EncryptedTextField
 
 
 class Environment(models.TextChoices):
-    ALPHA = "alpha", "Alpha (test)"
-    PRODUCTION = "production", "Production"
+    ALPHA = "alpha", _("Alpha (test)")
+    PRODUCTION = "production", _("Production")
 
 
 DEFAULT_BASE_URLS: dict[str, str] = {
@@ -32,8 +33,8 @@ EXPIRY_WARNING_DAYS = 14
 
 
 class AuthScheme(models.TextChoices):
-    API_KEY = "api_key", "API key (X-Api-Key, v2)"
-    LEGACY = "legacy", "Integration id + secret (v1)"
+    API_KEY = "api_key", _("API key (X-Api-Key, v2)")
+    LEGACY = "legacy", _("Integration id + secret (v1)")
 
 
 class Credential(models.Model):
@@ -154,51 +155,51 @@ class AuditAction(models.TextChoices):
     """Every action the audit log records: the one registry of dotted codes, each with the
     sentence the log shows for it. `services.audit.record` refuses a code not listed here."""
 
-    AUTH_LOGIN = "auth.login", "Signed in"
-    AUTH_LOGOUT = "auth.logout", "Signed out"
-    AUTH_LOGIN_FAILED = "auth.login_failed", "Failed to sign in"
-    AUTH_LOCKED_OUT = "auth.locked_out", "Locked out after too many failed sign-ins"
-    USER_CREATED = "user.created", "Created a user"
-    USER_ROLE_CHANGED = "user.role_changed", "Changed a user's role"
-    USER_DEACTIVATED = "user.deactivated", "Deactivated a user"
-    USER_REACTIVATED = "user.reactivated", "Reactivated a user"
-    USER_PASSWORD_RESET = "user.password_reset", "Reset a user's password"
-    CREDENTIAL_CREATED = "credential.created", "Added a Fourvenues credential"
-    CREDENTIAL_CHANGED = "credential.changed", "Changed a Fourvenues credential"
-    CREDENTIAL_ACTIVATED = "credential.activated", "Activated a Fourvenues credential"
-    CREDENTIAL_DEACTIVATED = "credential.deactivated", "Deactivated a Fourvenues credential"
-    CREDENTIAL_VERIFIED = "credential.verified", "Tested a Fourvenues credential: it works"
+    AUTH_LOGIN = "auth.login", _("Signed in")
+    AUTH_LOGOUT = "auth.logout", _("Signed out")
+    AUTH_LOGIN_FAILED = "auth.login_failed", _("Failed to sign in")
+    AUTH_LOCKED_OUT = "auth.locked_out", _("Locked out after too many failed sign-ins")
+    USER_CREATED = "user.created", _("Created a user")
+    USER_ROLE_CHANGED = "user.role_changed", _("Changed a user's role")
+    USER_DEACTIVATED = "user.deactivated", _("Deactivated a user")
+    USER_REACTIVATED = "user.reactivated", _("Reactivated a user")
+    USER_PASSWORD_RESET = "user.password_reset", _("Reset a user's password")
+    CREDENTIAL_CREATED = "credential.created", _("Added a Fourvenues credential")
+    CREDENTIAL_CHANGED = "credential.changed", _("Changed a Fourvenues credential")
+    CREDENTIAL_ACTIVATED = "credential.activated", _("Activated a Fourvenues credential")
+    CREDENTIAL_DEACTIVATED = "credential.deactivated", _("Deactivated a Fourvenues credential")
+    CREDENTIAL_VERIFIED = "credential.verified", _("Tested a Fourvenues credential: it works")
     CREDENTIAL_VERIFY_FAILED = (
         "credential.verify_failed",
-        "Tested a Fourvenues credential: it failed",
+        _("Tested a Fourvenues credential: it failed"),
     )
-    CATALOGUE_REFRESHED = "catalogue.refreshed", "Refreshed the catalogue from Fourvenues"
-    CATALOGUE_REFRESH_FAILED = "catalogue.refresh_failed", "Could not refresh the catalogue"
-    CATALOGUE_RATES_REFRESHED = "catalogue.rates_refreshed", "Refreshed an event's rates"
+    CATALOGUE_REFRESHED = "catalogue.refreshed", _("Refreshed the catalogue from Fourvenues")
+    CATALOGUE_REFRESH_FAILED = "catalogue.refresh_failed", _("Could not refresh the catalogue")
+    CATALOGUE_RATES_REFRESHED = "catalogue.rates_refreshed", _("Refreshed an event's rates")
     CATALOGUE_RATES_REFRESH_FAILED = (
         "catalogue.rates_refresh_failed",
-        "Could not refresh an event's rates",
+        _("Could not refresh an event's rates"),
     )
-    ISSUANCE_CREATED = "issuance.created", "Submitted comps to issue"
-    ISSUANCE_LINES_CONFIRMED = "issuance.lines_confirmed", "Fourvenues issued tickets"
-    ISSUANCE_LINES_FAILED = "issuance.lines_failed", "Tickets failed"
-    ISSUANCE_LINES_UNKNOWN = "issuance.lines_unknown", "Tickets' outcome unknown: checking"
-    ISSUANCE_UNMATCHED_TICKET = "issuance.unmatched_ticket", "Kept a ticket that matched no line"
-    ISSUANCE_LINE_RETRIED = "issuance.line_retried", "Sent a failed ticket again"
-    ISSUANCE_RESOLVE_REQUESTED = "issuance.resolve_requested", "Asked to check tickets now"
-    RESOLVER_POSTPONED = "resolver.postponed", "Could not check tickets yet: will ask again"
-    TICKET_DOCUMENT_VIEWED = "ticket.document_viewed", "Viewed a holder's document number"
-    TICKETS_EXPORTED = "tickets.exported", "Exported tickets"
-    RECONCILIATION_REQUESTED = "reconciliation.requested", "Started a reconciliation"
-    DISCREPANCY_ACKNOWLEDGED = "discrepancy.acknowledged", "Acknowledged a difference"
-    DISCREPANCY_ADOPTED = "discrepancy.adopted", "Adopted a ticket unknown to Comps"
-    DISCREPANCY_RECHECKED = "discrepancy.rechecked", "Checked a difference again"
-    REASON_CREATED = "reason.created", "Added a reason"
-    REASON_CHANGED = "reason.changed", "Changed a reason"
-    REASON_DELETED = "reason.deleted", "Deleted a reason"
-    SUPPLEMENT_CREATED = "supplement.created", "Added a supplement"
-    SUPPLEMENT_CHANGED = "supplement.changed", "Changed a supplement"
-    SUPPLEMENT_DELETED = "supplement.deleted", "Deleted a supplement"
+    ISSUANCE_CREATED = "issuance.created", _("Submitted comps to issue")
+    ISSUANCE_LINES_CONFIRMED = "issuance.lines_confirmed", _("Fourvenues issued tickets")
+    ISSUANCE_LINES_FAILED = "issuance.lines_failed", _("Tickets failed")
+    ISSUANCE_LINES_UNKNOWN = "issuance.lines_unknown", _("Tickets' outcome unknown: checking")
+    ISSUANCE_UNMATCHED_TICKET = "issuance.unmatched_ticket", _("Kept a ticket that matched no line")
+    ISSUANCE_LINE_RETRIED = "issuance.line_retried", _("Sent a failed ticket again")
+    ISSUANCE_RESOLVE_REQUESTED = "issuance.resolve_requested", _("Asked to check tickets now")
+    RESOLVER_POSTPONED = "resolver.postponed", _("Could not check tickets yet: will ask again")
+    TICKET_DOCUMENT_VIEWED = "ticket.document_viewed", _("Viewed a holder's document number")
+    TICKETS_EXPORTED = "tickets.exported", _("Exported tickets")
+    RECONCILIATION_REQUESTED = "reconciliation.requested", _("Started a reconciliation")
+    DISCREPANCY_ACKNOWLEDGED = "discrepancy.acknowledged", _("Acknowledged a difference")
+    DISCREPANCY_ADOPTED = "discrepancy.adopted", _("Adopted a ticket unknown to Comps")
+    DISCREPANCY_RECHECKED = "discrepancy.rechecked", _("Checked a difference again")
+    REASON_CREATED = "reason.created", _("Added a reason")
+    REASON_CHANGED = "reason.changed", _("Changed a reason")
+    REASON_DELETED = "reason.deleted", _("Deleted a reason")
+    SUPPLEMENT_CREATED = "supplement.created", _("Added a supplement")
+    SUPPLEMENT_CHANGED = "supplement.changed", _("Changed a supplement")
+    SUPPLEMENT_DELETED = "supplement.deleted", _("Deleted a supplement")
 
 
 class AuditLogIsAppendOnly(Exception):
@@ -381,16 +382,23 @@ class Promoter(CatalogueEntry):
 class Supplement(models.Model):
     """Admin-kept supplements (Fourvenues lists none): what issuers may add to a comp."""
 
-    supplement_id = models.CharField(max_length=100, unique=True, verbose_name="Fourvenues id")
-    label = models.CharField(max_length=200)
-    default_price = models.DecimalField(max_digits=10, decimal_places=2, default=0)
-    rate_names = models.JSONField(
-        default=list, blank=True, help_text="Rate names it applies to; empty means every rate."
+    supplement_id = models.CharField(max_length=100, unique=True, verbose_name=_("Fourvenues id"))
+    label = models.CharField(max_length=200, verbose_name=_("label"))
+    default_price = models.DecimalField(
+        max_digits=10, decimal_places=2, default=0, verbose_name=_("default price")
     )
-    is_active = models.BooleanField(default=True)
+    rate_names = models.JSONField(
+        default=list,
+        blank=True,
+        verbose_name=_("rate names"),
+        help_text=_("Rate names it applies to; empty means every rate."),
+    )
+    is_active = models.BooleanField(default=True, verbose_name=_("active"))
 
     class Meta:
         ordering = ["label"]
+        verbose_name = _("supplement")
+        verbose_name_plural = _("supplements")
 
     def __str__(self) -> str:
         return self.label
@@ -399,12 +407,14 @@ class Supplement(models.Model):
 class Reason(models.Model):
     """Why a comp was given (artist, press, promoter, staff, VIP...): admin-managed."""
 
-    label = models.CharField(max_length=100, unique=True)
-    position = models.PositiveSmallIntegerField(default=0)
-    is_active = models.BooleanField(default=True)
+    label = models.CharField(max_length=100, unique=True, verbose_name=_("label"))
+    position = models.PositiveSmallIntegerField(default=0, verbose_name=_("position"))
+    is_active = models.BooleanField(default=True, verbose_name=_("active"))
 
     class Meta:
         ordering = ["position", "label"]
+        verbose_name = _("reason")
+        verbose_name_plural = _("reasons")
 
     def __str__(self) -> str:
         return self.label
@@ -414,39 +424,39 @@ class Reason(models.Model):
 
 
 class LineState(models.TextChoices):
-    PENDING_APPROVAL = "pending_approval", "Awaiting approval"
-    PENDING = "pending", "Queued"
-    SENDING = "sending", "Sending"
-    CONFIRMED = "confirmed", "Issued"
-    FAILED = "failed", "Failed"
-    UNKNOWN = "unknown", "Checking with Fourvenues"
-    REJECTED = "rejected", "Rejected"
+    PENDING_APPROVAL = "pending_approval", _("Awaiting approval")
+    PENDING = "pending", _("Queued")
+    SENDING = "sending", _("Sending")
+    CONFIRMED = "confirmed", _("Issued")
+    FAILED = "failed", _("Failed")
+    UNKNOWN = "unknown", _("Checking with Fourvenues")
+    REJECTED = "rejected", _("Rejected")
 
 
 class FailureCause(models.TextChoices):
     """Why a line failed: what the issuer is told to do differs (fix the key, fix the holder)."""
 
-    NONE = "", "—"
-    CREDENTIAL = "credential", "The Fourvenues credential was refused"
-    REFUSED = "refused", "Fourvenues refused the ticket"
-    NOT_CREATED = "not_created", "Fourvenues has no such ticket"
-    NOT_SENT = "not_sent", "Not sent: the request could not be built"
-    GAVE_UP = "gave_up", "Fourvenues stayed unavailable"
+    NONE = "", _("—")
+    CREDENTIAL = "credential", _("The Fourvenues credential was refused")
+    REFUSED = "refused", _("Fourvenues refused the ticket")
+    NOT_CREATED = "not_created", _("Fourvenues has no such ticket")
+    NOT_SENT = "not_sent", _("Not sent: the request could not be built")
+    GAVE_UP = "gave_up", _("Fourvenues stayed unavailable")
     # While the line is looked up (unknown), not once failed: our code in use means an earlier
     # send created it, so the resolver must not say "not created" if it cannot find it.
-    QR_CODE_TAKEN = "qr_code_taken", "Fourvenues says its QR code is already in use"
+    QR_CODE_TAKEN = "qr_code_taken", _("Fourvenues says its QR code is already in use")
 
 
 class IssuanceStatus(models.TextChoices):
     """Derived from the lines (`services.ledger.derive_status`); stored for lists and filters."""
 
-    AWAITING_APPROVAL = "awaiting_approval", "Awaiting approval"
-    IN_PROGRESS = "in_progress", "In progress"
-    CHECKING = "checking", "Checking with Fourvenues"
-    COMPLETED = "completed", "Completed"
-    PARTIAL = "partial", "Completed with failures"
-    FAILED = "failed", "Failed"
-    REJECTED = "rejected", "Rejected"
+    AWAITING_APPROVAL = "awaiting_approval", _("Awaiting approval")
+    IN_PROGRESS = "in_progress", _("In progress")
+    CHECKING = "checking", _("Checking with Fourvenues")
+    COMPLETED = "completed", _("Completed")
+    PARTIAL = "partial", _("Completed with failures")
+    FAILED = "failed", _("Failed")
+    REJECTED = "rejected", _("Rejected")
 
 
 class Issuance(models.Model):
@@ -688,16 +698,16 @@ class SavedSearch(models.Model):
 
 
 class RunTrigger(models.TextChoices):
-    UI = "ui", "Started from the page"
-    COMMAND = "command", "manage.py reconcile"
-    SCHEDULE = "schedule", "Schedule"
+    UI = "ui", _("Started from the page")
+    COMMAND = "command", _("manage.py reconcile")
+    SCHEDULE = "schedule", _("Schedule")
 
 
 class RunStatus(models.TextChoices):
-    QUEUED = "queued", "Queued"
-    RUNNING = "running", "Running"
-    SUCCEEDED = "succeeded", "Succeeded"
-    FAILED = "failed", "Failed"
+    QUEUED = "queued", _("Queued")
+    RUNNING = "running", _("Running")
+    SUCCEEDED = "succeeded", _("Succeeded")
+    FAILED = "failed", _("Failed")
 
 
 class ReconciliationRun(models.Model):
@@ -756,16 +766,16 @@ class ReconciliationRun(models.Model):
 
 
 class DiscrepancyKind(models.TextChoices):
-    MISSING_REMOTELY = "missing_remotely", "Missing on Fourvenues"
-    UNKNOWN_LOCALLY = "unknown_locally", "Unknown here"
-    DRIFT = "drift", "Holder differs"
+    MISSING_REMOTELY = "missing_remotely", _("Missing on Fourvenues")
+    UNKNOWN_LOCALLY = "unknown_locally", _("Unknown here")
+    DRIFT = "drift", _("Holder differs")
 
 
 class DiscrepancyState(models.TextChoices):
-    OPEN = "open", "Open"
-    ADOPTED = "adopted", "Adopted"
-    ACKNOWLEDGED = "acknowledged", "Acknowledged"
-    RESOLVED = "resolved", "Resolved on re-check"
+    OPEN = "open", _("Open")
+    ADOPTED = "adopted", _("Adopted")
+    ACKNOWLEDGED = "acknowledged", _("Acknowledged")
+    RESOLVED = "resolved", _("Resolved on re-check")
 
 
 class Discrepancy(models.Model):

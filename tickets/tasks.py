@@ -34,3 +34,11 @@ def refresh_catalogue() -> None:
     from tickets.services.catalogue import refresh_issuing_catalogue
 
     refresh_issuing_catalogue()
+
+
+@task()
+def refresh_catalogue_requested(credential_id: int, actor_id: int | None) -> None:
+    """The "Refresh catalogue" button's refresh, on behalf of whoever pressed it."""
+    from tickets.services.catalogue import run_requested_refresh
+
+    run_requested_refresh(credential_id=credential_id, actor_id=actor_id)

@@ -27,8 +27,14 @@
       for (const number of row.querySelectorAll("[data-row-number]")) {
         number.textContent = String(index + 1);
       }
+      // The row's anchor (the review page's "Edit" links to #holder-N) follows its number.
+      row.id = `holder-${index + 1}`;
+      // The label comes translated from the page ("Quitar titular 3"): only its number changes.
       const remove = row.querySelector("[data-remove-row]");
-      if (remove) remove.setAttribute("aria-label", `Remove holder ${index + 1}`);
+      if (remove) {
+        const label = remove.getAttribute("aria-label") || "";
+        remove.setAttribute("aria-label", label.replace(/\d+/, String(index + 1)));
+      }
     });
     const total = document.getElementById(`id_${PREFIX}-TOTAL_FORMS`);
     if (total) total.value = String(all.length);
@@ -109,13 +115,93 @@
     }, 0);
   });
 
-  // Back/forward may restore the page from memory with its buttons still disabled.
+  // Back/forward may restore the page from memory with its buttons still disabled. The form and
+  // the review are asked for again instead: after issuing, the server leads a used key to its
+  // issuance or gives a fresh form, never the old draft still editable.
   window.addEventListener("pageshow", (event) => {
     if (!event.persisted) return;
+    if (document.querySelector("[data-reload-on-restore]")) {
+      window.location.reload();
+      return;
+    }
     for (const button of document.querySelectorAll("[data-disable-on-submit] button[type='submit']")) {
       button.disabled = false;
     }
   });
 
-  document.addEventListener("DOMContentLoaded", () => syncAttribution(false));
+  // The event picker: a filter box above the list (24+ nights make a long dropdown). Without
+  // JavaScript the box stays hidden and the plain list is the picker.
+  function setUpEventFilter() {
+    const box = document.querySelector("[data-event-filter]");
+    const select = document.getElementById("id_event");
+    const input = document.getElementById("event-filter");
+    const count = document.getElementById("event-filter-count");
+    if (!box || !select || !input) return;
+    box.hidden = false;
+    const fold = (text) => text.normalize("NFD").replace(/[\u0300-\u036f]/g, "").toLowerCase();
+    const options = Array.from(select.options).filter((option) => option.value);
+    const texts = new Map(options.map((option) => [option, fold(option.textContent)]));
+
+    function matches() {
+      const words = fold(input.value).split(/\s+/).filter(Boolean);
+      return options.filter((option) => words.every((word) => texts.get(option).includes(word)));
+    }
+
+    function say(found) {
+      if (!count) return;
+      if (!input.value.trim()) {
+        count.textContent = "";
+      } else if (found.length === 0) {
+        count.textContent = count.dataset.none;
+      } else if (found.length === 1) {
+        count.textContent = count.dataset.one;
+      } else {
+        count.textContent = count.dataset.many.replace("__N__", String(found.length));
+      }
+    }
+
+    function choose(option) {
+      if (!option || select.value === option.value) return;
+      select.value = option.value;
+      // htmx loads the event's rates on the select's change, as when picked by hand.
+      select.dispatchEvent(new Event("change", { bubbles: true }));
+    }
+
+    input.addEventListener("input", () => {
+      const found = matches();
+      const shown = new Set(found);
+      for (const option of options) option.hidden = !shown.has(option);
+      say(found);
+      if (found.length === 1) choose(found[0]);
+    });
+    input.addEventListener("keydown", (event) => {
+      if (event.key === "Enter") {
+        // Enter picks the first match and moves on to the list; it never submits the form.
+        event.preventDefault();
+        choose(matches()[0]);
+        select.focus();
+      } else if (event.key === "ArrowDown") {
+        event.preventDefault();
+        select.focus();
+      }
+    });
+    // Typing in the box is not a change of the event: only the select's own change loads rates.
+    input.addEventListener("change", (event) => event.stopPropagation());
+  }
+
+  // Arriving at a row from the review page ("Edit" links to #holder-N): put the cursor in it.
+  function focusTargetRow() {
+    const match = /^#holder-(\d+)$/.exec(window.location.hash);
+    if (!match) return;
+    const row = document.getElementById(`holder-${match[1]}`);
+    const field = row && row.querySelector("input, select");
+    if (field) field.focus();
+  }
+
+  document.addEventListener("DOMContentLoaded", () => {
+    syncAttribution(false);
+    setUpEventFilter();
+  });
+  // After load: the browser's own jump to the #holder-N fragment clears the focus when it runs.
+  window.addEventListener("load", () => window.setTimeout(focusTargetRow, 0));
 })();

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 from django.db import connections
-from playwright.sync_api import Page
+from playwright.sync_api import Browser, Page
 
 DEFAULT_CHROMIUM = "/usr/bin/chromium"
 CHROMIUM_ARGS = [
@@ -63,10 +63,22 @@ def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) ->
     return report
 
 
+@pytest.fixture
+def spanish_page(browser: Browser) -> Iterator[Page]:
+    """A page in a browser whose first language is Spanish (the journeys'), at desktop width."""
+    # Reduced motion: no colour half-way through a transition when axe measures contrast.
+    context = browser.new_context(
+        locale="es-ES", viewport={"width": 1280, "height": 800}, reduced_motion="reduce"
+    )
+    yield context.new_page()
+    context.close()
+
+
 @pytest.fixture(autouse=True)
 def _screenshot_on_failure(request: pytest.FixtureRequest) -> Iterator[None]:
     # Taken before the yield, so that the page is torn down after this fixture, not before.
-    page: Page | None = request.getfixturevalue("page") if "page" in request.fixturenames else None
+    name = next((n for n in ("page", "spanish_page") if n in request.fixturenames), None)
+    page: Page | None = request.getfixturevalue(name) if name else None
     yield
     report = getattr(request.node, "report_call", None)
     if page is None or report is None or not report.failed:

@@ -47,7 +47,7 @@ def test_a_manager_finds_a_holder_by_document_without_it_in_any_address(page: Pa
     expect(page.locator("#document-search")).to_contain_text("•••32W")
 
     with page.expect_download() as download_info:
-        page.get_by_role("link", name="Export CSV").click()
+        page.get_by_role("link", name="Export CSV", exact=True).click()
     exported = Path(download_info.value.path()).read_text(encoding="utf-8-sig")
     assert wanted.code in exported
     assert other.code not in exported

@@ -34,7 +34,7 @@ def test_the_form_follows_choices_and_manages_rows_without_reloading(page: Page,
     page.goto(f"{live_server.url}/issue/")
 
     # The rate list follows the event, the option list the rate, and the supplements the rate.
-    page.get_by_label("Event").select_option(str(event.pk))
+    page.locator("#id_event").select_option(str(event.pk))
     expect(page.get_by_label("Rate").locator("option")).to_have_count(2)  # placeholder + 1
     page.get_by_label("Rate").select_option(str(rate.pk))
     page.get_by_label("Price option").select_option(label="20.00 € face value · Free entry · 21+")
@@ -66,29 +66,102 @@ def test_the_form_follows_choices_and_manages_rows_without_reloading(page: Page,
     expect(page.locator("[name='holders-1-full_name']")).to_have_value("Cat")
     expect(rows.nth(1).locator("[data-row-number]")).to_have_text("2")
 
-    # A CSV appended after the typed rows; its bad line is listed, the good ones imported.
-    page.get_by_text("Fill the rows from a CSV").click()
-    page.get_by_label("Paste CSV").fill(CSV)
+    # A CSV appended after the typed rows; its bad line arrives as a row with its error, and is
+    # fixed in place.
+    page.get_by_text("Fill the rows from a list").click()
+    page.get_by_label("Paste a list").fill(CSV)
     page.get_by_label("Add after the rows").check()
     page.get_by_role("button", name="Import into the rows").click()
-    expect(page.locator("#csv-report")).to_contain_text("Imported 2 of 3 rows")
-    expect(page.locator("#csv-report")).to_contain_text("Line 3: Email: Enter a valid email")
-    expect(rows).to_have_count(4)
+    expect(page.locator("#csv-report")).to_contain_text("Imported 3 holders into the rows.")
+    expect(page.locator("#csv-report")).to_contain_text("Holder 4 (line 3)")
+    expect(rows).to_have_count(5)
     expect(page.locator("[name='holders-2-full_name']")).to_have_value("Dora Díaz")
-    expect(page.locator("[name='holders-3-email']")).to_have_value("fay@example.com")
+    expect(page.locator("[name='holders-3-email']")).to_have_value("ed@")
+    expect(rows.nth(3)).to_contain_text("Enter a valid email address.")
+    expect(page.locator("[name='holders-4-email']")).to_have_value("fay@example.com")
+    page.locator("[name='holders-3-email']").fill("ed@example.com")
 
     page.get_by_role("button", name="Review before issuing").click()
     expect(page.get_by_role("heading", name="Review before issuing")).to_be_visible()
-    expect(page.locator("table.review-holders tbody tr")).to_have_count(4)
+    expect(page.locator("table.review-holders tbody tr")).to_have_count(5)
     expect(page.get_by_text("Channel: Box office")).to_be_visible()
 
-    page.get_by_role("button", name="Confirm and issue 4 comps").click()
+    page.get_by_role("button", name="Confirm and issue 5 comps").click()
     expect(page).to_have_url(re.compile(r"/issuances/\d+/$"))
     issuance = Issuance.objects.get()
     assert [line.full_name for line in issuance.lines.order_by("position")] == [
         "Ann",
         "Cat",
         "Dora Díaz",
+        "Ed",
         "Fay Fox",
     ]
+    assert errors == []
+
+
+def log_in(page: Page, live_server, username: str) -> None:
+    page.goto(f"{live_server.url}/accounts/login/")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill("a-long-password-1")
+    page.get_by_role("button", name="Log in").click()
+
+
+@pytest.mark.browser
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_filter_enter_and_fixing_a_warned_row_from_the_review(page: Page, live_server):
+    f.CredentialFactory()
+    option = f.PriceOptionFactory(content="Free entry")
+    rate, event = option.rate, option.rate.event
+    for n in range(24):
+        f.EventFactory(name=f"Night {n:02d}")
+    f.issuer(username="ivy")
+    errors: list[str] = []
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
+    log_in(page, live_server, "ivy")
+    page.goto(f"{live_server.url}/issue/")
+
+    # The event picker filters as one types; a single match is picked and its rates load.
+    events = page.locator("#id_event")
+    page.get_by_label("Find an event").fill(event.name)
+    expect(page.locator("#event-filter-count")).to_have_text("One event matches.")
+    expect(events).to_have_value(str(event.pk))
+    expect(page.get_by_label("Rate").locator("option")).to_have_count(2)
+    page.get_by_label("Find an event").fill("night")
+    expect(page.locator("#event-filter-count")).to_have_text("24 events match.")
+    expect(events.locator("option:not([hidden])")).to_have_count(25)  # + the placeholder
+
+    page.get_by_label("Rate").select_option(str(rate.pk))
+    page.get_by_label("Price option").select_option(str(option.pk))
+    page.get_by_label("Reason").select_option(label="Press")
+    rows = page.locator("#holder-rows [data-holder-row]")
+    rows.nth(0).get_by_label("Full name").fill("Ann")
+    rows.nth(0).get_by_label("Email").fill("ann@example.com")
+    page.get_by_role("button", name="Add a holder").click()
+    rows.nth(1).get_by_label("Full name").fill("Ann Again")
+    rows.nth(1).get_by_label("Email").fill("ann@example.com")
+
+    # Enter in a holder field goes to the review: never the hidden CSV import.
+    rows.nth(1).get_by_label("Email").press("Enter")
+    expect(page.get_by_role("heading", name="Review before issuing")).to_be_visible()
+    expect(page.locator("#review-warnings")).to_contain_text("Row 2 has the same email as row 1")
+    expect(page.locator("#review-row-2")).to_have_class(re.compile("review-flagged"))
+
+    # "Edit" goes back to the form at that row, with the cursor in it.
+    page.get_by_role("link", name="Edit row 2").click()
+    expect(page.locator("#holder-2 input").first).to_be_focused()
+    page.go_back()
+
+    # Remove it from the review itself: the review shows one holder, no warning.
+    page.get_by_role("button", name="Remove row 2").click()
+    expect(page.get_by_text("Row 2 (Ann Again) was removed")).to_be_visible()
+    expect(page.locator("table.review-holders tbody tr")).to_have_count(1)
+    expect(page.locator("#review-warnings")).to_have_count(0)
+    page.get_by_role("button", name="Confirm and issue one comp").click()
+    expect(page).to_have_url(re.compile(r"/issuances/\d+/$"))
+    assert [line.full_name for line in Issuance.objects.get().lines.all()] == ["Ann"]
+
+    # Back from the issuance page never shows the old draft to submit again.
+    page.go_back()
+    expect(page).to_have_url(re.compile(r"/issuances/\d+/$"))
+    assert Issuance.objects.count() == 1
     assert errors == []

@@ -62,7 +62,7 @@ def test_a_manager_searches_by_an_accented_fragment_and_opens_the_ticket(
     expect(page.get_by_text(other.code)).to_have_count(0)
 
     with page.expect_download() as download_info:
-        page.get_by_role("link", name="Export CSV").click()
+        page.get_by_role("link", name="Export CSV", exact=True).click()
     download = download_info.value
     assert download.suggested_filename.startswith("comps-tickets-")
     exported = Path(download.path()).read_text(encoding="utf-8-sig")

@@ -248,5 +248,8 @@ def test_a_csv_row_with_a_refused_email_is_reported_on_its_line():
     result = parse_holder_csv(
         "full name,email\nAna,ana@example.com\nBo,bo@localhost\nCy,cy@bücher.de\n"
     )
-    assert [(e.line, e.field) for e in result.errors] == [(3, "email"), (4, "email")]
-    assert all("Fourvenues refuses this address" in e.message for e in result.errors)
+    row_errors = [error for row in result.rows for error in row.errors]
+    assert [(e.line, e.field) for e in row_errors] == [(3, "email"), (4, "email")]
+    assert all("Fourvenues refuses this address" in e.message for e in row_errors)
+    # The bad rows are kept, to be fixed in place, not dropped.
+    assert [row.line for row in result.rows] == [2, 3, 4]

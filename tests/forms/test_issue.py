@@ -9,7 +9,7 @@ from django.utils import timezone
 from tests import factories as f
 from tests.forms.test_holders import rows_data
 from tickets.forms.holders import holder_formset
-from tickets.forms.issue import IssuanceForm, build_draft
+from tickets.forms.issue import IssuanceForm, build_draft, offered_initial
 from tickets.models import Reason
 
 pytestmark = pytest.mark.django_db
@@ -194,3 +194,74 @@ def test_build_draft_gives_a_comp_at_zero_with_warnings(catalogue):
     assert [h.email for h in draft.holders] == ["ana@example.com", "ana@example.com"]
     assert draft.holders[0].phone == "+34600123456"
     assert len(draft.warnings) == 2
+
+
+# --- Defaults from earlier choices ---------------------------------------------------------------
+
+
+def test_earlier_choices_still_offered_become_the_initial_values(catalogue):
+    initial = offered_initial(
+        environment="alpha",
+        event_id=catalogue["event"].pk,
+        rate_id=catalogue["rate"].pk,
+        price_option_id=catalogue["option"].pk,
+        reason_id=catalogue["reason"].pk,
+        channel_id=catalogue["channel"].pk,
+        promoter_id=None,
+    )
+    assert initial == {
+        "event": catalogue["event"].pk,
+        "rate": catalogue["rate"].pk,
+        "price_option": catalogue["option"].pk,
+        "reason": catalogue["reason"].pk,
+        "attribution": "channel",
+        "channel": catalogue["channel"].pk,
+    }
+
+
+def test_an_earlier_event_past_or_hidden_is_left_out_with_what_hangs_on_it(catalogue):
+    past = f.PriceOptionFactory(rate__event__night=dt.date(2020, 1, 1))
+    hidden = f.PriceOptionFactory(rate__event__visible=False)
+    for option in (past, hidden):
+        initial = offered_initial(
+            environment="alpha",
+            event_id=option.rate.event.pk,
+            rate_id=option.rate.pk,
+            price_option_id=option.pk,
+            reason_id=None,
+            channel_id=None,
+            promoter_id=catalogue["promoter"].pk,
+        )
+        assert initial == {"attribution": "promoter", "promoter": catalogue["promoter"].pk}
+
+
+def test_a_rate_of_another_event_is_not_a_default(catalogue):
+    initial = offered_initial(
+        environment="alpha",
+        event_id=catalogue["event"].pk,
+        rate_id=catalogue["other_event_rate"].pk,
+        price_option_id=None,
+        reason_id=None,
+        channel_id=None,
+        promoter_id=None,
+    )
+    assert initial == {"event": catalogue["event"].pk}
+
+
+def test_the_draft_names_the_blank_rows_it_skipped(catalogue):
+    form = IssuanceForm(environment="alpha", data=issuance_data(catalogue))
+    formset = holder_formset(
+        data=rows_data(
+            [
+                {"full_name": "Ana", "email": "ana@example.com"},
+                {"full_name": ""},
+                {"full_name": "Bo", "email": "bo@example.com"},
+                {"full_name": ""},
+            ]
+        )
+    )
+    assert form.is_valid(), form.errors
+    assert formset.is_valid(), formset.errors
+    draft = build_draft(form, formset)
+    assert [h.full_name for h in draft.holders] == ["Ana", "Bo"]
+    assert draft.blank_rows == (2, 4)

@@ -131,10 +131,32 @@ def test_event_issuer_and_reason_options_are_labelled_from_their_rows():
     html = str(form["event"]) + str(form["issued_by"]) + str(form["reason"])
 
     assert (
-        f'<option value="{event.pk}" selected>Sábado &lt;Techno&gt; (2026-12-05)</option>' in html
+        f'<option value="{event.pk}" selected>Sábado &lt;Techno&gt; (Sat 5 Dec 2026)</option>'
+        in html
     )
     assert f'<option value="{named.pk}">Ana Ruiz</option>' in html
     assert f'<option value="{unnamed.pk}">{unnamed.username}</option>' in html
     assert f'<option value="{reason.pk}">Press</option>' in html
     assert form.is_valid(), form.errors
     assert form.cleaned_data["event"] == event
+
+
+def test_the_form_speaks_spanish_and_its_cached_options_follow_the_language():
+    from django.utils import translation
+
+    event = f.EventFactory(name="Noche", night=dt.date(2026, 12, 5))
+    channel = f.ChannelFactory(name="Web")
+    with translation.override("en"):
+        english = str(TicketSearchForm(data={})["event"]) + str(
+            TicketSearchForm(data={})["attribution"]
+        )
+    with translation.override("es"):
+        form = TicketSearchForm(data={})
+        spanish = str(form["status"]) + str(form["event"]) + str(form["attribution"])
+        assert str(form.fields["issued_from"].label) == "Emitida desde"
+
+    assert f'<option value="{event.pk}">Noche (Sat 5 Dec 2026)</option>' in english
+    assert f'<option value="channel:{channel.pk}">Channel: Web</option>' in english
+    assert ">Cualquier estado</option>" in spanish
+    assert f'<option value="{event.pk}">Noche (sáb 5 Dic 2026)</option>' in spanish
+    assert f'<option value="channel:{channel.pk}">Canal: Web</option>' in spanish

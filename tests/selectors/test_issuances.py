@@ -56,3 +56,64 @@ def test_earlier_comps_ignores_failed_and_rejected_lines_and_other_events():
     assert (
         issuance_selectors.earlier_comps(event=option.rate.event, emails=["ana@example.com"]) == []
     )
+
+
+# --- What needs the issuer: failed lines to retry ----------------------------------------------
+
+
+def test_issuances_needing_action_are_the_users_own_with_failed_lines_newest_first():
+    iris = f.issuer()
+    older = f.IssuanceFactory(created_by=iris)
+    f.IssuanceLineFactory(issuance=older, state=LineState.FAILED)
+    newer = f.IssuanceFactory(created_by=iris)
+    f.IssuanceLineFactory(issuance=newer, state=LineState.FAILED)
+    f.IssuanceLineFactory(issuance=newer, state=LineState.FAILED)
+    f.IssuanceLineFactory(issuance=newer, state=LineState.CONFIRMED)
+    for state in (LineState.CONFIRMED, LineState.REJECTED, LineState.UNKNOWN, LineState.PENDING):
+        f.IssuanceLineFactory(issuance=f.IssuanceFactory(created_by=iris), state=state)
+    f.IssuanceLineFactory(issuance=f.IssuanceFactory(), state=LineState.FAILED)  # not hers
+
+    needing = list(issuance_selectors.issuances_needing_action(iris))
+
+    assert needing == [newer, older]
+    assert [(i.failed_count, i.confirmed_count, i.line_count) for i in needing] == [
+        (2, 1, 3),
+        (1, 0, 1),
+    ]
+
+
+def test_a_manager_needing_action_is_only_their_own_too():
+    manager = f.manager()
+    own = f.IssuanceFactory(created_by=manager)
+    f.IssuanceLineFactory(issuance=own, state=LineState.FAILED)
+    f.IssuanceLineFactory(issuance=f.IssuanceFactory(), state=LineState.FAILED)
+
+    assert list(issuance_selectors.issuances_needing_action(manager)) == [own]
+    assert issuance_selectors.needing_action_count(manager) == 2  # everyone's, for their list
+    assert issuance_selectors.needing_action_count(manager, only_mine=True) == 1
+
+
+def test_issuances_needing_action_is_one_query(django_assert_num_queries):
+    iris = f.issuer()
+    for _ in range(3):
+        issuance = f.IssuanceFactory(created_by=iris)
+        f.IssuanceLineFactory(issuance=issuance, state=LineState.FAILED)
+
+    with django_assert_num_queries(1):
+        rows = list(issuance_selectors.issuances_needing_action(iris)[:5])
+        for issuance in rows:  # what a home page card shows of each
+            _ = (issuance.event.name, issuance.rate.name, issuance.failed_count)
+
+    assert len(rows) == 3
+
+
+def test_a_retried_line_no_longer_needs_action():
+    iris = f.issuer()
+    issuance = f.IssuanceFactory(created_by=iris)
+    failed = f.IssuanceLineFactory(issuance=issuance, state=LineState.FAILED)
+
+    failed.state = LineState.PENDING
+    failed.save()
+
+    assert not issuance_selectors.issuances_needing_action(iris).exists()
+    assert issuance_selectors.needing_action_count(iris) == 0

@@ -289,3 +289,53 @@ def test_document_search_resolves_line_ids_before_the_ticket_query(boss, jose):
     sql = str(searched(boss, {"q": "98765432W"}).query)
     assert "document_digest" not in sql.split(" WHERE ", 1)[1]
     assert IssuanceLine.objects.filter(document_digest=document_digest("98765432W")).count() == 1
+
+
+# --- How many match, and what a status is called -------------------------------------------------
+
+
+def test_the_count_is_exact_up_to_the_bound_then_says_more():
+    manager = f.manager()
+    for _ in range(4):
+        ticket_for()
+
+    assert search_selectors.count_up_to(searched(manager, {}), bound=4) == 4
+    assert search_selectors.count_up_to(searched(manager, {}), bound=10) == 4
+    # Past the bound the count stops at bound + 1: "more than 3", never the exact number.
+    assert search_selectors.count_up_to(searched(manager, {}), bound=3) == 4
+    assert search_selectors.count_up_to(searched(manager, {}), bound=2) == 3
+
+
+def test_the_count_is_one_query_over_a_limited_subquery():
+    from django.test.utils import CaptureQueriesContext
+
+    ticket_for()
+    with CaptureQueriesContext(connection) as captured:
+        search_selectors.count_up_to(searched(f.manager(), {}))
+    counts = [q["sql"] for q in captured if "COUNT(" in q["sql"].upper()]
+    assert len(counts) == 1
+    assert f"LIMIT {search_selectors.COUNT_BOUND + 1}" in counts[0]
+
+
+@pytest.mark.parametrize(
+    ("is_valid", "status", "label"),
+    [
+        (True, "activated", "Valid"),
+        (None, "", "Status unknown"),
+        (False, "cancelled", "Cancelled"),
+        (False, "refunded", "Refunded"),
+        (False, "activated", "Not valid"),
+        (False, "", "Not valid"),
+        (False, "some_new_status", "some_new_status"),
+    ],
+)
+def test_a_status_has_the_words_people_read(is_valid, status, label):
+    assert search_selectors.ticket_status_label(is_valid, status) == label
+
+
+def test_a_status_label_follows_the_language():
+    from django.utils import translation
+
+    with translation.override("es"):
+        assert search_selectors.ticket_status_label(True, "activated") == "Válida"
+        assert search_selectors.ticket_status_label(False, "cancelled") == "Cancelada"

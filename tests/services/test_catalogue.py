@@ -392,5 +392,5 @@ def test_an_event_of_the_other_environment_is_refused(server, sandbox_credential
     _refresh(server, sandbox_credential)
     event = Event.objects.first()
     production = register(server, name="Production", environment="production")
-    with pytest.raises(CatalogueRefreshError, match="belongs to the alpha catalogue"):
+    with pytest.raises(CatalogueRefreshError, match="belongs to the Alpha \\(test\\) catalogue"):
         catalogue.refresh_event_rates(credential=production, event=event)

@@ -10,6 +10,7 @@ import zipfile
 
 import pytest
 from django.contrib.auth.models import Permission
+from django.utils import translation
 
 from tests import factories as f
 from tickets.models import AuditEntry, IssuedTicket, LineState
@@ -288,6 +289,7 @@ def test_the_codes_of_an_issuance_are_its_confirmed_tickets_guarded_with_a_bom()
 
     assert rows[0] == ["Holder", "Email", "Ticket code", "Event", "Night", "Rate", "Status"]
     assert [row[2] for row in rows[1:]] == ["OK0001", "'-GUARD"]
+    assert rows[1][6] == "Valid"  # the search's word, not Fourvenues's "activated"
     assert rows[2][0] == "'=1+1"
     assert rows[1][3:6] == [
         issuance.event.name,
@@ -340,17 +342,20 @@ def test_on_postgresql_the_database_writes_the_same_csv_as_python(settings):
         pytest.skip("COPY is the postgresql way; elsewhere Python writes every export")
     settings.TIME_ZONE = "Europe/Madrid"
     _tricky_tickets()
-    queryset = IssuedTicket.objects.order_by("id")
     columns = [key for key, column in exports.EXPORT_COLUMNS.items() if not column.encrypted]
     resolved = [exports.EXPORT_COLUMNS[key] for key in columns]
-    buffer = io.StringIO()
-    writer = csv.writer(buffer, lineterminator=exports.CSV_LINE_END)
+    queryset = exports.labelled(IssuedTicket.objects.order_by("id"), resolved)
+    for flavour in (exports.PLAIN_CSV, exports.EXCEL_ES_CSV):
+        buffer = io.StringIO()
+        writer = exports.csv_writer(buffer, flavour)
 
-    by_python = b"".join(exports._written_csv(queryset, resolved, writer, buffer))
-    by_database = b"".join(exports._copied_csv(queryset, resolved))
+        by_python = b"".join(
+            exports._written_csv(queryset, resolved, writer, buffer, flavour=flavour)
+        )
+        by_database = b"".join(exports._copied_csv(queryset, resolved, flavour=flavour))
 
-    assert by_database == by_python
-    assert by_database.count(b"\r\n") >= 9
+        assert by_database == by_python
+        assert by_database.count(b"\r\n") >= 9
 
 
 def test_on_postgresql_exports_are_written_by_the_database_unless_documents_are_asked(
@@ -386,3 +391,97 @@ def test_checking_an_export_gives_its_columns_or_says_why_not():
     ) == ["code", "document_type", "document_number"]
     with pytest.raises(exports.ExportError, match="document numbers"):
         exports.check_export(user=f.issuer(), columns=["document_number"], fmt="csv")
+
+
+# --- People's words, in their language; the CSV Spanish Excel opens -----------------------------
+
+
+def test_a_status_is_exported_in_the_words_of_the_screen_with_fourvenues_word_beside_it():
+    ticket(code="V1", is_valid=True, status="activated")
+    ticket(code="C1", is_valid=False, status="cancelled")
+    ticket(code="U1", is_valid=None, status="")
+    ticket(code="N1", is_valid=False, status="")
+
+    rows = read_csv(
+        exports.csv_rows(
+            queryset=IssuedTicket.objects.order_by("id"),
+            columns=["code", "status", "valid", "remote_status", "environment"],
+        )
+    )
+
+    assert rows[0] == ["Ticket code", "Status", "Valid", "Fourvenues status", "Environment"]
+    assert rows[1:] == [
+        ["V1", "Valid", "Yes", "activated", "Alpha (test)"],
+        ["C1", "Cancelled", "No", "cancelled", "Alpha (test)"],
+        ["U1", "Status unknown", "Unknown", "", "Alpha (test)"],
+        ["N1", "Not valid", "No", "", "Alpha (test)"],
+    ]
+
+
+def test_an_export_is_in_the_language_it_was_started_in():
+    ticket(code="C1", is_valid=False, status="cancelled")
+    with translation.override("es"):
+        stream = exports.csv_rows(
+            queryset=IssuedTicket.objects.all(), columns=["code", "status", "valid"]
+        )
+    # Read after the language changed back: the words were fixed when the export started.
+    rows = read_csv(stream)
+    assert rows == [["Código de la entrada", "Estado", "Válida"], ["C1", "Cancelada", "No"]]
+
+
+def test_the_csv_for_spanish_excel_has_semicolons_a_bom_and_decimal_commas():
+    ticket(code="P1", name="García; Ana", price="12.50", total_paid="1234.05")
+    ticket(code="P2", name="=HYPERLINK(1)", price=None)
+
+    data = b"".join(
+        exports.csv_rows(
+            queryset=IssuedTicket.objects.order_by("id"),
+            columns=["code", "holder", "price", "total_paid"],
+            flavour=exports.EXCEL_ES_CSV,
+        )
+    )
+
+    assert data.startswith("\ufeff".encode())
+    text = data.decode("utf-8").removeprefix("\ufeff")
+    assert text.splitlines()[0] == "Ticket code;Holder;Price;Total paid"
+    rows = list(csv.reader(io.StringIO(text), delimiter=";"))
+    assert rows[1] == ["P1", "García; Ana", "12,50", "1234,05"]
+    assert rows[2][:3] == ["P2", "'=HYPERLINK(1)", ""]  # still guarded against formulas
+    # Plain CSV keeps commas and decimal points.
+    plain = read_csv(
+        exports.csv_rows(queryset=IssuedTicket.objects.order_by("id"), columns=["code", "price"])
+    )
+    assert plain[1] == ["P1", "12.50"]
+
+
+def test_the_guard_sees_a_formula_after_a_semicolon():
+    ticket(code="S1", name="ok", email="-2+3")
+    text = b"".join(
+        exports.csv_rows(
+            queryset=IssuedTicket.objects.all(),
+            columns=["holder", "email"],
+            flavour=exports.EXCEL_ES_CSV,
+        )
+    ).decode("utf-8")
+    assert text.splitlines()[1] == "ok;'-2+3"
+
+
+def test_the_xlsx_headers_and_labels_follow_the_language():
+    ticket(code="X1", is_valid=True)
+    with translation.override("es"):
+        stream = exports.xlsx_stream(
+            queryset=IssuedTicket.objects.all(), columns=["code", "status"]
+        )
+    with zipfile.ZipFile(io.BytesIO(b"".join(stream))) as book:
+        # Constant-memory mode writes the strings inline, in the sheet.
+        strings = book.read("xl/worksheets/sheet1.xml").decode()
+        sheets = book.read("xl/workbook.xml").decode()
+    assert "Código de la entrada" in strings
+    assert "Válida" in strings
+    assert 'name="Entradas"' in sheets
+
+
+def test_the_formats_are_offered_spanish_excel_first_in_spanish():
+    assert exports.formats_for("es")[0] == "csv-es"
+    assert exports.formats_for("en")[0] == "csv"
+    assert set(exports.formats_for("es")) == set(exports.FORMATS)

@@ -103,7 +103,7 @@ def test_unknown_amounts_and_status_read_unknown_on_the_ticket_page_and_in_expor
     rows = b"".join(
         csv_rows(queryset=IssuedTicket.objects.all(), columns=["valid", "total_paid", "price"])
     )
-    assert rows.decode("utf-8-sig").splitlines()[1] == "unknown,,0.00"
+    assert rows.decode("utf-8-sig").splitlines()[1] == "Unknown,,0.00"
 
 
 # --- (c) a 200 with success: false to a create -------------------------------------------------

@@ -102,7 +102,7 @@ def test_switching_to_the_v1_scheme_needs_both_secrets_and_drops_the_api_key(
 
 
 @pytest.mark.django_db
-def test_adding_a_credential_makes_it_the_active_one_and_is_audited_without_its_secret(
+def test_adding_a_credential_does_not_put_it_in_use_and_is_audited_without_its_secret(
     admin_client, credential
 ):
     response = admin_client.post(
@@ -112,17 +112,163 @@ def test_adding_a_credential_makes_it_the_active_one_and_is_audited_without_its_
             "environment": Environment.PRODUCTION,
             "auth_scheme": AuthScheme.API_KEY,
             "api_key": "ik_live_brand_new_key_value",
+            # The box of old: posted by a stale page, it must not activate anything.
             "activate": "on",
         },
+        follow=True,
     )
-    assert response.status_code == 302
     added = Credential.objects.get(name="New production key")
     credential.refresh_from_db()
-    assert added.is_active
-    assert not credential.is_active
+    assert not added.is_active
+    assert credential.is_active  # the working key stays the one issuing uses
     assert added.api_key == "ik_live_brand_new_key_value"
+    assert "is stored but not in use yet" in response.content.decode()
     entry = AuditEntry.objects.get(action="credential.created", target=f"credential:{added.pk}")
     assert "ik_live_brand_new_key_value" not in str(entry.data)
+
+
+@pytest.mark.django_db
+def test_the_new_credential_form_has_no_box_that_activates_it(admin_client):
+    page = admin_client.get(reverse("credential-new")).content.decode()
+    assert 'name="activate"' not in page
+
+
+@pytest.mark.django_db
+def test_a_successful_first_test_puts_a_new_credential_in_use_when_it_replaces_none(
+    admin_client, sandbox
+):
+    admin_client.post(
+        reverse("credential-new"),
+        {
+            "name": "Sandbox",
+            "environment": Environment.ALPHA,
+            "auth_scheme": AuthScheme.API_KEY,
+            "api_key": sandbox.app.api_key,
+            "base_url_override": sandbox.base_url,
+        },
+    )
+    added = Credential.objects.get(name="Sandbox")
+    assert not added.is_active
+
+    page = admin_client.post(reverse("credential-test", args=[added.pk])).content.decode()
+
+    added.refresh_from_db()
+    assert added.is_active
+    assert 'data-testid="activated"' in page
+    assert AuditEntry.objects.filter(action="credential.activated").count() == 1
+
+
+@pytest.mark.django_db
+def test_a_failed_test_puts_nothing_in_use(admin_client, sandbox):
+    added = register_credential(
+        name="Wrong",
+        environment=Environment.ALPHA,
+        api_key="ik_test_wrong_key_value",
+        base_url_override=sandbox.base_url,
+        activate=False,
+        actor=None,
+    )
+    admin_client.post(reverse("credential-test", args=[added.pk]))
+    added.refresh_from_db()
+    assert not added.is_active
+
+
+@pytest.mark.django_db
+def test_a_successful_test_offers_to_replace_the_key_in_use_naming_it(
+    admin_client, sandbox, credential
+):
+    working = register_credential(
+        name="Working alpha key",
+        environment=Environment.ALPHA,
+        api_key="ik_test_working_key_value",
+        actor=None,
+    )
+    added = register_credential(
+        name="Sandbox",
+        environment=Environment.ALPHA,
+        api_key=sandbox.app.api_key,
+        base_url_override=sandbox.base_url,
+        activate=False,
+        actor=None,
+    )
+
+    page = admin_client.post(reverse("credential-test", args=[added.pk])).content.decode()
+
+    added.refresh_from_db()
+    working.refresh_from_db()
+    assert not added.is_active  # a working key is never replaced without the admin's word
+    assert working.is_active
+    assert "This replaces <strong>Working alpha key</strong> for issuing." in page
+    assert f'name="replaces" value="{working.pk}"' in page
+
+    response = admin_client.post(
+        reverse("credential-active", args=[added.pk]),
+        {"active": "1", "replaces": str(working.pk)},
+        follow=True,
+    )
+    added.refresh_from_db()
+    working.refresh_from_db()
+    assert added.is_active
+    assert not working.is_active
+    assert "instead of “Working alpha key”" in response.content.decode()
+    entry = AuditEntry.objects.get(action="credential.activated")
+    assert entry.data["replaces"] == {"id": working.pk, "name": "Working alpha key"}
+
+
+@pytest.mark.django_db
+def test_activating_without_a_confirmation_asks_for_one_naming_what_it_replaces(
+    admin_client, credential
+):
+    other = register_credential(
+        name="Other",
+        environment=Environment.PRODUCTION,
+        api_key="k" * 20,
+        activate=False,
+        actor=None,
+    )
+    response = admin_client.post(reverse("credential-active", args=[other.pk]), {"active": "1"})
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert f"This replaces <strong>{credential.name}</strong> for issuing." in page
+    assert "Its connection has not been tested successfully yet." in page
+    other.refresh_from_db()
+    credential.refresh_from_db()
+    assert not other.is_active
+    assert credential.is_active
+
+
+@pytest.mark.django_db
+def test_a_confirmation_made_stale_by_another_activation_is_asked_again(admin_client, credential):
+    other = register_credential(
+        name="Other",
+        environment=Environment.PRODUCTION,
+        api_key="k" * 20,
+        activate=False,
+        actor=None,
+    )
+    # The admin was told it replaces none, but `credential` is in use by now.
+    response = admin_client.post(
+        reverse("credential-active", args=[other.pk]), {"active": "1", "replaces": ""}
+    )
+    page = response.content.decode()
+    assert response.status_code == 200
+    assert f"This replaces <strong>{credential.name}</strong> for issuing." in page
+    other.refresh_from_db()
+    assert not other.is_active
+
+
+@pytest.mark.django_db
+def test_the_replacement_is_named_in_spanish(admin_client, credential):
+    other = register_credential(
+        name="Other",
+        environment=Environment.PRODUCTION,
+        api_key="k" * 20,
+        activate=False,
+        actor=None,
+    )
+    page = admin_client.get(_detail(other), HTTP_ACCEPT_LANGUAGE="es").content.decode()
+    assert f"Esto sustituye a <strong>{credential.name}</strong> para emitir." in page
+    assert "Probar la conexión" in page
 
 
 @pytest.mark.django_db
@@ -165,7 +311,7 @@ def test_deactivating_and_reactivating_switch_which_credential_issuing_uses(
     other = register_credential(
         name="Other", environment=Environment.PRODUCTION, api_key="k" * 20, actor=None
     )
-    admin_client.post(url, {"active": "1"})
+    admin_client.post(url, {"active": "1", "replaces": str(other.pk)})
     credential.refresh_from_db()
     other.refresh_from_db()
     assert credential.is_active

@@ -111,7 +111,7 @@ def test_a_bad_filter_is_a_400_that_names_the_parameter(client):
     assert response.status_code == 400
     assert response["Content-Type"] == "text/plain; charset=utf-8"
     reason = response.content.decode()
-    assert reason.startswith("The search cannot be exported as it stands (issued_from: ")
+    assert reason.startswith("The search cannot be exported as it stands (Issued from: ")
     assert "sort: Cannot sort by “password”." in reason
     assert not AuditEntry.objects.filter(action="tickets.exported").exists()
 
@@ -132,3 +132,43 @@ def test_anonymous_is_sent_to_log_in(client):
     response = client.get(URL)
     assert response.status_code in (302, 403)
     assert not AuditEntry.objects.filter(action="tickets.exported").exists()
+
+
+def test_the_export_speaks_the_language_of_the_person_exporting(client):
+    manager = f.manager()
+    issuance = f.IssuanceFactory()
+    ticket(issuance, code="C1", is_valid=False, status="cancelled")
+    client.force_login(manager)
+
+    response = client.get(URL, {"columns": "code,status"}, HTTP_ACCEPT_LANGUAGE="es")
+
+    rows = csv_of(response)
+    assert rows[0] == ["Código de la entrada", "Estado"]
+    assert rows[1] == ["C1", "Cancelada"]  # what the search page says, not "cancelled"
+
+
+def test_the_csv_for_spanish_excel_is_a_format_of_its_own(client):
+    manager = f.manager()
+    issuance = f.IssuanceFactory()
+    ticket(issuance, code="P1", price="12.50")
+    client.force_login(manager)
+
+    response = client.get(URL, {"format": "csv-es", "columns": "code,price"})
+
+    assert response.status_code == 200
+    assert response["Content-Type"] == "text/csv; charset=utf-8"
+    assert response["Content-Disposition"].endswith('.csv"')
+    data = b"".join(response.streaming_content)
+    assert data.startswith("\ufeff".encode())
+    assert data.decode("utf-8").removeprefix("\ufeff").splitlines() == [
+        "Ticket code;Price",
+        "P1;12,50",
+    ]
+    assert AuditEntry.objects.get(action="tickets.exported").data["format"] == "csv-es"
+
+
+def test_an_unknown_format_is_a_400_in_the_language_of_the_person(client):
+    client.force_login(f.manager())
+    response = client.get(URL, {"format": "pdf"}, HTTP_ACCEPT_LANGUAGE="es")
+    assert response.status_code == 400
+    assert "Formato de exportación desconocido «pdf»" in response.content.decode()

@@ -2,16 +2,23 @@
 actions a line may need (retry, check with Fourvenues now)."""
 
 import csv
+import datetime as dt
 import io
 import itertools
+from pathlib import Path
 
 import pytest
 import segno
+from django.contrib.staticfiles import finders
+from django.test import override_settings
 from django.urls import reverse
+from django.utils import translation
 from django_tasks_db.models import DBTaskResult
 
 from tests import factories as f
-from tickets.models import IssuanceStatus, IssuedTicket, LineState
+from tickets.models import FailureCause, IssuanceStatus, IssuedTicket, LineState
+from tickets.services import resolver
+from tickets.views import issuances as issuance_views
 
 pytestmark = pytest.mark.django_db
 
@@ -387,8 +394,8 @@ def test_the_csv_has_exactly_the_confirmed_tickets(issuer_client, issuer):
     )
     assert read_csv(response) == [
         ["Holder", "Email", "Ticket code", "Event", "Night", "Rate", "Status"],
-        ["José Núñez", "jose@example.com", "CODE-1", "Sábado Noche", night, "VIP", "activated"],
-        ["Bea", "bea@example.com", "CODE-2", "Sábado Noche", night, "VIP", "activated"],
+        ["José Núñez", "jose@example.com", "CODE-1", "Sábado Noche", night, "VIP", "Valid"],
+        ["Bea", "bea@example.com", "CODE-2", "Sábado Noche", night, "VIP", "Valid"],
     ]
 
 
@@ -535,3 +542,402 @@ def test_retry_and_check_now_refuse_get(issuer_client, issuer, name):
     assert response.status_code == 405
     failed.refresh_from_db()
     assert failed.state == LineState.FAILED
+
+
+# --- On a phone: one card per holder ---------------------------------------------------------
+
+
+def test_each_line_cell_names_its_column_for_the_phone_cards(issuer_client, issuer):
+    issuance = f.IssuanceFactory(created_by=issuer, status=IssuanceStatus.PARTIAL)
+    ticketed = confirmed(issuance, "CODE-PHONE")
+    failed = line(issuance, LineState.FAILED)
+
+    html = issuer_client.get(url("issuance-detail", issuance)).content.decode()
+
+    # Below md the table is shown as cards (comps.css): each cell carries its column's name.
+    assert 'class="table-responsive issuance-lines-wrap"' in html
+    assert html.count('data-label="Holder"') == 2
+    assert html.count('data-label="Ticket code"') == 2
+    # A failed line has no code or QR: those cells are left out of its card.
+    failed_row = html.split(f'id="line-{failed.pk}"')[1]
+    assert 'class="line-qr line-empty"' in failed_row
+    assert 'class="line-actions"' in failed_row
+    ticketed_row = html.split(f'id="line-{ticketed.pk}"')[1].split("</tr>")[0]
+    assert 'class="line-qr"' in ticketed_row
+    assert 'class="line-actions line-empty"' in ticketed_row
+
+
+def test_the_stylesheet_turns_the_lines_table_into_cards_below_md():
+    css = Path(finders.find("css/comps.css")).read_text(encoding="utf-8")
+    phone = css.split("@media (max-width: 767.98px) {", 1)[1].split("\n}\n", 1)[0]
+
+    assert ".issuance-lines tr {" in phone
+    assert "display: block" in phone
+    assert ".issuance-lines td.line-empty { display: none; }" in phone
+    assert "content: attr(data-label)" in phone
+
+
+# --- What the progress panel says, for every status ------------------------------------------
+
+
+def summary_of(client, issuance):
+    html = client.get(url("issuance-progress", issuance)).content.decode()
+    return html.split('data-testid="progress-summary"', 1)[1].split("</div>\n", 1)[0]
+
+
+def test_in_progress_says_the_page_updates_and_can_be_left(issuer_client, issuer):
+    issuance = f.IssuanceFactory(created_by=issuer, status=IssuanceStatus.IN_PROGRESS)
+    line(issuance, LineState.PENDING)
+
+    summary = summary_of(issuer_client, issuance)
+
+    assert "Sending the tickets to Fourvenues. This page updates by itself." in summary
+    assert "You can leave it: the sending goes on in the background" in summary
+    assert f'href="{reverse("issuance-list")}?mine=1"' in summary
+    assert "were issued" not in summary
+
+
+@override_settings(FOURVENUES_RESOLVE_DELAY_SECONDS=15.0, FOURVENUES_RESOLVE_GRACE_SECONDS=120.0)
+def test_checking_says_what_happens_how_long_it_takes_and_that_the_page_can_be_left(
+    issuer_client, issuer
+):
+    issuance = f.IssuanceFactory(created_by=issuer, status=IssuanceStatus.CHECKING)
+    line(issuance, LineState.UNKNOWN)
+    line(issuance, LineState.UNKNOWN)
+    confirmed(issuance, "C-1")
+
+    summary = summary_of(issuer_client, issuance)
+
+    assert "Checking with Fourvenues whether 2 tickets were created." in summary
+    assert "sending again could issue a ticket twice" in summary
+    assert "first about 15 seconds after sending" in summary
+    assert "not found 2 minutes after sending was not created" in summary
+    assert "You can leave this page: the checking goes on in the background" in summary
+    assert "were issued" not in summary  # nothing says it is over while lines are checked
+
+
+@override_settings(FOURVENUES_RESOLVE_DELAY_SECONDS=1.0, FOURVENUES_RESOLVE_GRACE_SECONDS=30.0)
+def test_the_checking_delays_follow_the_settings(issuer_client, issuer):
+    issuance = f.IssuanceFactory(created_by=issuer, status=IssuanceStatus.CHECKING)
+    line(issuance, LineState.UNKNOWN)
+
+    summary = summary_of(issuer_client, issuance)
+
+    assert "whether one ticket was created" in summary
+    assert "first about 1 second after sending" in summary
+    assert "not found 30 seconds after sending" in summary
+
+
+def test_completed_says_every_comp_was_issued(issuer_client, issuer):
+    issuance = f.IssuanceFactory(created_by=issuer, status=IssuanceStatus.COMPLETED)
+    confirmed(issuance, "C-1")
+    confirmed(issuance, "C-2")
+
+    summary = summary_of(issuer_client, issuance)
+
+    assert "All 2 comps were issued." in summary
+    assert "alert-success" in summary
+    assert "Sending" not in summary
+    assert "Checking" not in summary
+
+
+def test_partial_says_how_many_were_issued_and_what_to_retry(issuer_client, issuer):
+    issuance = f.IssuanceFactory(created_by=issuer, status=IssuanceStatus.PARTIAL)
+    confirmed(issuance, "C-1")
+    line(issuance, LineState.FAILED)
+
+    summary = summary_of(issuer_client, issuance)
+
+    assert "1 of 2 comps were issued. One was not: retry it below." in summary
+    assert "alert-success" not in summary
+
+
+def test_failed_says_nothing_was_issued(issuer_client, issuer):
+    issuance = f.IssuanceFactory(created_by=issuer, status=IssuanceStatus.FAILED)
+    line(issuance, LineState.FAILED)
+
+    summary = summary_of(issuer_client, issuance)
+
+    assert "No comp was issued. Retry the failed lines below." in summary
+    assert "alert-danger" in summary
+
+
+def test_a_refused_key_is_explained_once_not_as_a_plain_retry(issuer_client, issuer):
+    issuance = f.IssuanceFactory(created_by=issuer, status=IssuanceStatus.FAILED)
+    line(issuance, LineState.FAILED, failure_cause=FailureCause.CREDENTIAL)
+
+    html = issuer_client.get(url("issuance-progress", issuance)).content.decode()
+
+    assert 'data-testid="credential-refused"' in html
+    assert "Retry the failed lines below." not in summary_of(issuer_client, issuance)
+    assert "Retry once an admin has fixed the key." in html
+
+
+def test_a_failed_line_says_what_to_do_by_its_cause(issuer_client, issuer):
+    issuance = f.IssuanceFactory(created_by=issuer, status=IssuanceStatus.FAILED)
+    line(issuance, LineState.FAILED, failure_cause=FailureCause.REFUSED, last_error="bad email")
+    line(issuance, LineState.FAILED, failure_cause=FailureCause.GAVE_UP)
+
+    html = issuer_client.get(url("issuance-detail", issuance)).content.decode()
+
+    assert "Fourvenues refused this ticket: check the holder's details, then retry." in html
+    assert "bad email" in html
+    assert "Fourvenues stayed unavailable: nothing was created. Retry in a while." in html
+
+
+# --- The printable card of one ticket --------------------------------------------------------
+
+
+def test_the_qr_thumbnail_opens_the_tickets_card(issuer_client, issuer):
+    issuance = f.IssuanceFactory(created_by=issuer, status=IssuanceStatus.COMPLETED)
+    ticketed = confirmed(issuance, "CODE-CARD")
+
+    html = issuer_client.get(url("issuance-detail", issuance)).content.decode()
+
+    assert f'href="{url("issuance-line-card", issuance, ticketed)}"' in html
+
+
+def test_the_card_shows_code_event_holder_and_a_large_qr(issuer_client, issuer):
+    issuance = f.IssuanceFactory(
+        created_by=issuer,
+        price_option__rate__event__name="Card Night",
+        price_option__rate__name="VIP",
+    )
+    ticketed = confirmed(issuance, "CARD-CODE-9", full_name="Ada Lovelace")
+
+    response = issuer_client.get(url("issuance-line-card", issuance, ticketed))
+
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert "no-store" in response["Cache-Control"]
+    assert '<p class="ticket-card-code font-monospace text-break mt-3 mb-2">CARD-CODE-9</p>' in html
+    assert "Card Night" in html
+    assert "VIP" in html
+    assert "Ada Lovelace" in html
+    qr = f'<img class="ticket-card-qr" src="{url("issuance-line-qr", issuance, ticketed)}"'
+    assert qr + ' width="320" height="320"' in html
+    assert "data-print-page" in html  # the print button, wired by issuances.js
+    assert "<script>" not in html
+    assert 'style="' not in html
+
+
+@pytest.mark.parametrize("state", [LineState.PENDING, LineState.FAILED, LineState.UNKNOWN])
+def test_the_card_is_not_found_for_a_line_without_ticket(issuer_client, issuer, state):
+    issuance = f.IssuanceFactory(created_by=issuer)
+
+    response = issuer_client.get(url("issuance-line-card", issuance, line(issuance, state)))
+
+    assert response.status_code == 404
+
+
+def test_the_card_of_someone_elses_ticket_is_not_found(issuer_client, issuer):
+    theirs = f.IssuanceFactory()
+    their_line = confirmed(theirs, "THEIRS-CARD")
+
+    response = issuer_client.get(url("issuance-line-card", theirs, their_line))
+
+    assert response.status_code == 404
+    assert b"THEIRS-CARD" not in response.content
+
+
+# --- Needs action ----------------------------------------------------------------------------
+
+
+def test_my_issuances_marks_those_with_lines_to_retry(issuer_client, issuer):
+    needy = f.IssuanceFactory(created_by=issuer, status=IssuanceStatus.PARTIAL)
+    confirmed(needy, "C-1")
+    line(needy, LineState.FAILED)
+    line(needy, LineState.FAILED)
+    fine = f.IssuanceFactory(created_by=issuer, status=IssuanceStatus.COMPLETED)
+    confirmed(fine, "C-2")
+
+    html = issuer_client.get(reverse("issuance-list")).content.decode()
+
+    assert html.count("needs-action-badge") == 1
+    assert "Needs action: 2 lines to retry" in html
+    assert '<span class="badge text-bg-danger" data-testid="needs-action-count">1</span>' in html
+
+
+def test_the_needs_action_filter_keeps_only_issuances_with_failed_lines(issuer_client, issuer):
+    needy = f.IssuanceFactory(created_by=issuer, status=IssuanceStatus.FAILED)
+    line(needy, LineState.FAILED)
+    rejected = f.IssuanceFactory(created_by=issuer, status=IssuanceStatus.REJECTED)
+    line(rejected, LineState.REJECTED)  # final: nothing to do
+    fine = f.IssuanceFactory(created_by=issuer, status=IssuanceStatus.COMPLETED)
+    confirmed(fine, "C-1")
+
+    response = issuer_client.get(reverse("issuance-list"), {"needs_action": "1"})
+
+    assert list(response.context["page"].object_list) == [needy]
+    assert response.context["needs_action"] is True
+    html = response.content.decode()
+    assert f'href="{reverse("issuance-list")}?needs_action=1" aria-current="page"' in html
+
+
+def test_the_needs_action_filter_says_when_nothing_needs_you(issuer_client, issuer):
+    confirmed(f.IssuanceFactory(created_by=issuer), "C-1")
+
+    html = issuer_client.get(reverse("issuance-list"), {"needs_action": "1"}).content.decode()
+
+    assert 'data-testid="nothing-needs-action"' in html
+    assert "No issuances yet." not in html
+
+
+def test_a_managers_filters_combine_and_the_page_links_keep_them(client):
+    manager = f.manager()
+    client.force_login(manager)
+    for _ in range(26):
+        line(f.IssuanceFactory(created_by=manager), LineState.FAILED)
+    line(f.IssuanceFactory(), LineState.FAILED)  # someone else's
+
+    response = client.get(reverse("issuance-list"), {"mine": "1", "needs_action": "1"})
+
+    html = response.content.decode()
+    assert response.context["page"].paginator.count == 26
+    assert "?mine=1&amp;needs_action=1&amp;page=2" in html
+    # Each filter's other choice keeps the other filter.
+    assert f'href="{reverse("issuance-list")}?needs_action=1"' in html  # everyone's, needing action
+    assert f'href="{reverse("issuance-list")}?mine=1"' in html  # all of mine
+
+
+# --- In Spanish ------------------------------------------------------------------------------
+
+
+def test_the_detail_page_renders_in_spanish(issuer_client, issuer):
+    issuance = f.IssuanceFactory(
+        created_by=issuer,
+        status=IssuanceStatus.PARTIAL,
+        channel=f.ChannelFactory(name="Prensa"),
+    )
+    confirmed(issuance, "CODE-ES", full_name="José Núñez")
+    line(
+        issuance,
+        LineState.FAILED,
+        failure_cause=FailureCause.NOT_CREATED,
+        last_error=resolver.NOT_CREATED,
+    )
+
+    response = issuer_client.get(url("issuance-detail", issuance), HTTP_ACCEPT_LANGUAGE="es")
+
+    html = response.content.decode()
+    assert '<html lang="es">' in html
+    for spanish in (
+        "Tarifa",
+        "Opción de precio",
+        "Canal: Prensa",
+        "Emitida por",
+        "Titular",
+        "Código de la entrada",
+        "Se emitieron 1 de 2 invitaciones. Una no: reinténtala abajo.",
+        ">Reintentar</button>",
+        "Descargar códigos (CSV)",
+        # The resolver's stored English reason, shown translated.
+        "Fourvenues no tiene esta entrada: la llamada no la creó. Se puede enviar de nuevo.",
+    ):
+        assert spanish in html, spanish
+    for english in (">Retry<", ">Holder<", "Price option", "Download codes", "did not create it"):
+        assert english not in html, english
+
+
+@override_settings(FOURVENUES_RESOLVE_DELAY_SECONDS=15.0, FOURVENUES_RESOLVE_GRACE_SECONDS=120.0)
+def test_checking_is_explained_in_spanish(issuer_client, issuer):
+    issuance = f.IssuanceFactory(created_by=issuer, status=IssuanceStatus.CHECKING)
+    line(issuance, LineState.UNKNOWN)
+
+    html = issuer_client.get(
+        url("issuance-progress", issuance), HTTP_ACCEPT_LANGUAGE="es"
+    ).content.decode()
+
+    assert "Comprobando con Fourvenues si se creó una entrada." in html
+    assert "unos 15 segundos después del envío" in html
+    assert "2 minutos después del envío" in html
+    assert "Puedes salir de esta página" in html
+    assert "Comprobar con Fourvenues ahora" in html
+
+
+def test_the_list_renders_in_spanish_with_spanish_dates(issuer_client, issuer):
+    issuance = f.IssuanceFactory(created_by=issuer, status=IssuanceStatus.FAILED)
+    line(issuance, LineState.FAILED)
+    issuance.created_at = dt.datetime(2026, 3, 7, 22, 30, tzinfo=dt.UTC)
+    issuance.save(update_fields=["created_at"])
+
+    html = issuer_client.get(reverse("issuance-list"), HTTP_ACCEPT_LANGUAGE="es").content.decode()
+
+    assert "Requiere acción: una línea que reintentar" in html
+    assert ">Titulares<" in html
+    assert "07/03/2026 23:30" in html  # the venue's zone, day first
+
+
+def test_the_print_sheet_and_card_render_in_spanish(issuer_client, issuer):
+    issuance = f.IssuanceFactory(created_by=issuer)
+    issuance.event.night = dt.date(2026, 3, 7)  # a Saturday
+    issuance.event.save(update_fields=["night"])
+    ticketed = confirmed(issuance, "CODE-PRINT")
+    confirmed(issuance, "CODE-PRINT-2")
+
+    sheet = issuer_client.get(url("issuance-print", issuance), HTTP_ACCEPT_LANGUAGE="es")
+    card = issuer_client.get(
+        url("issuance-line-card", issuance, ticketed), HTTP_ACCEPT_LANGUAGE="es"
+    )
+
+    for html in (sheet.content.decode(), card.content.decode()):
+        assert '<html lang="es">' in html
+        assert "Volver a la emisión" in html
+        assert ">Imprimir</button>" in html
+        assert "sábado 7 Mar 2026" in html
+        assert "Código QR de CODE-PRINT" in html
+    assert "2 entradas" in sheet.content.decode()
+
+
+def test_the_print_sheet_in_english_names_the_weekday(issuer_client, issuer):
+    issuance = f.IssuanceFactory(created_by=issuer)
+    issuance.event.night = dt.date(2026, 3, 7)
+    issuance.event.save(update_fields=["night"])
+    confirmed(issuance, "CODE-PRINT")
+
+    html = issuer_client.get(url("issuance-print", issuance)).content.decode()
+
+    assert '<html lang="en">' in html
+    assert "Saturday 7 Mar 2026" in html
+    assert "1 ticket<" in html
+
+
+def test_flash_messages_are_translated(issuer_client, issuer):
+    issuance = f.IssuanceFactory(created_by=issuer, status=IssuanceStatus.FAILED)
+    failed = line(issuance, LineState.FAILED, full_name="Ada")
+
+    response = issuer_client.post(
+        url("issuance-line-retry", issuance, failed), follow=True, HTTP_ACCEPT_LANGUAGE="es"
+    )
+
+    assert "Enviando de nuevo la entrada de Ada." in response.content.decode()
+
+
+@pytest.mark.parametrize(
+    ("seconds", "said"),
+    [
+        (1, "1 second"),
+        (15, "15 seconds"),
+        (89, "89 seconds"),
+        (90, "2 minutes"),
+        (120, "2 minutes"),
+        (60 * 30, "30 minutes"),
+    ],
+)
+def test_delays_are_said_in_seconds_then_minutes(seconds, said):
+    with translation.override("en"):
+        assert issuance_views.duration(seconds) == said
+    with translation.override("es"):
+        assert issuance_views.duration(seconds) == said.replace("minute", "minuto").replace(
+            "second", "segundo"
+        )
+
+
+def test_a_recorded_error_is_escaped_when_shown(issuer_client, issuer):
+    issuance = f.IssuanceFactory(created_by=issuer, status=IssuanceStatus.FAILED)
+    line(issuance, LineState.FAILED, last_error='Refused: <img src=x onerror="alert(1)">')
+
+    html = issuer_client.get(url("issuance-detail", issuance)).content.decode()
+
+    assert "<img src=x" not in html
+    assert "Refused: &lt;img src=x" in html

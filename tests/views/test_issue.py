@@ -1,3 +1,4 @@
+import datetime as dt
 import json
 import re
 import uuid
@@ -8,7 +9,7 @@ from django.urls import reverse
 from tests import factories as f
 from tickets.drafts import MAX_SESSION_DRAFTS
 from tickets.fields import decrypt
-from tickets.models import Issuance, Reason
+from tickets.models import Issuance, Reason, UserPreferences
 from tickets.services.issuance import IssuanceError
 from tickets.views import issue as issue_views
 
@@ -256,8 +257,8 @@ def test_the_review_shows_what_will_be_sent_with_documents_masked(issuer_client,
     html = response.content.decode()
     assert response.status_code == 200
     assert catalogue["event"].name in html
-    assert "face value 20.00 €" in html
-    assert "sent at 0 €" in html
+    assert "face value 20.00\u00a0€" in html
+    assert "sent at 0.00\u00a0€ with a fee of 0.00\u00a0€" in html
     assert catalogue["channel"].name in html
     assert "Press" in html
     assert "Opening night" in html
@@ -476,58 +477,7 @@ def test_a_confirm_that_does_not_say_what_was_reviewed_issues_nothing(issuer_cli
     assert str(key) in issuer_client.session["issuance_drafts"]  # the draft is kept for review
 
 
-# --- CSV import ----------------------------------------------------------------------------------
-
-
-CSV = "nombre;apellidos;correo;teléfono\nAna;Pérez;ANA@example.com;600123456\n\nBo;;bo@;\n"
-
-
-def test_importing_a_csv_fills_the_rows_and_lists_bad_lines(issuer_client, catalogue):
-    data = form_data(catalogue, [{"full_name": "", "email": ""}], csv_text=CSV, csv_mode="replace")
-    response = issuer_client.post(reverse("issue-import"), data, HTTP_HX_REQUEST="true")
-    html = response.content.decode()
-    assert response.status_code == 200
-    assert html.lstrip().startswith('<section id="holders-section">')
-    assert input_value(html, "holders-0-full_name") == "Ana Pérez"
-    assert input_value(html, "holders-0-email") == "ana@example.com"
-    assert input_value(html, "holders-0-phone") == "+34600123456"
-    assert 'name="holders-TOTAL_FORMS" value="1"' in html
-    assert "Imported 1 of 2 rows" in html
-    assert "Line 4: Email: Enter a valid email address." in html
-
-
-def test_importing_in_append_mode_keeps_the_typed_rows(issuer_client, catalogue):
-    data = form_data(
-        catalogue, [BO, {"full_name": "", "email": ""}], csv_text=CSV, csv_mode="append"
-    )
-    html = issuer_client.post(
-        reverse("issue-import"), data, HTTP_HX_REQUEST="true"
-    ).content.decode()
-    assert input_value(html, "holders-0-full_name") == "Bo Li"
-    assert input_value(html, "holders-1-full_name") == "Ana Pérez"
-    assert 'name="holders-TOTAL_FORMS" value="2"' in html
-
-
-def test_an_import_that_would_pass_200_holders_imports_nothing(issuer_client, catalogue):
-    typed = [{"full_name": f"Guest {i}", "email": f"g{i}@example.com"} for i in range(150)]
-    csv_text = "name,email\n" + "".join(f"New {i},n{i}@example.com\n" for i in range(60))
-    data = form_data(catalogue, typed, csv_text=csv_text, csv_mode="append")
-    html = issuer_client.post(
-        reverse("issue-import"), data, HTTP_HX_REQUEST="true"
-    ).content.decode()
-    assert "That would make 210 holders" in html
-    assert 'name="holders-TOTAL_FORMS" value="150"' in html
-
-
-def test_importing_without_javascript_renders_the_whole_form(issuer_client, catalogue):
-    data = form_data(catalogue, [{"full_name": "", "email": ""}], csv_text=CSV, csv_mode="replace")
-    response = issuer_client.post(reverse("issue-import"), data)
-    html = response.content.decode()
-    assert response.status_code == 200
-    assert "<html" in html
-    assert f'name="idempotency_key" value="{data["idempotency_key"]}"' in html
-    assert 'value="Ana Pérez"' in html
-    assert f'<option value="{catalogue["rate"].pk}" selected>' in html
+# The CSV import's tests are in tests/views/test_issue_import.py.
 
 
 def test_the_review_says_who_already_has_comps_for_the_event(issuer_client, catalogue):
@@ -551,3 +501,342 @@ def test_the_review_has_no_earlier_comps_note_for_new_holders(issuer_client, cat
     key = submit_to_review(issuer_client, catalogue)
     html = issuer_client.get(reverse("issue-review", args=[key])).content.decode()
     assert 'id="earlier-comps"' not in html
+
+
+# --- Nothing left out unseen ---------------------------------------------------------------------
+
+
+def test_the_review_names_a_blank_row_left_out(issuer_client, catalogue):
+    key = submit_to_review(issuer_client, catalogue, rows=[ANA, {"full_name": ""}, BO])
+    html = issuer_client.get(reverse("issue-review", args=[key])).content.decode()
+    assert 'id="blank-rows"' in html
+    assert "Row 2 of the form was empty, so it is left out; the rows below are numbered" in html
+    assert "Confirm and issue 2 comps" in html
+
+
+def test_a_review_without_blank_rows_says_nothing_of_them(issuer_client, catalogue):
+    key = submit_to_review(issuer_client, catalogue)
+    html = issuer_client.get(reverse("issue-review", args=[key])).content.decode()
+    assert 'id="blank-rows"' not in html
+
+
+def test_a_partly_filled_row_is_never_dropped_but_refused(issuer_client, catalogue):
+    data = form_data(catalogue, [ANA, {"phone": "600123456"}])
+    response = issuer_client.post(reverse("issue-new"), data)
+    assert response.status_code == 200  # the form again, not the review
+    assert "Row 2: Full name: This field is required." in response.content.decode()
+
+
+# --- Enter never runs the CSV import -------------------------------------------------------------
+
+
+def test_the_forms_first_submit_button_goes_to_the_review(issuer_client, catalogue):
+    """Enter in a field presses the form's first submit button (its default button): it must be
+    the one that goes to the review, not the CSV import's."""
+    html = issuer_client.get(reverse("issue-new")).content.decode()
+    form = html[html.index('<form method="post" action="/issue/"') :]
+    first_submit = re.search(r"<button[^>]*type=\"submit\"[^>]*>", form).group(0)
+    assert "formaction" not in first_submit
+    assert "data-default-submit" in first_submit
+    assert form.index("data-default-submit") < form.index("formaction=")
+
+
+# --- Warnings point at their row; rows are fixed or removed from the review -----------------------
+
+
+def test_a_warning_links_to_its_highlighted_row_with_edit_and_remove(issuer_client, catalogue):
+    rows = [ANA, BO, {**BO, "full_name": "Cy", "email": "ana@example.com"}]
+    key = submit_to_review(issuer_client, catalogue, rows=rows)
+    html = issuer_client.get(reverse("issue-review", args=[key])).content.decode()
+    assert "Row 3 has the same email as row 1" in html
+    assert 'href="#review-row-3"' in html
+    assert '<tr id="review-row-3" class="review-flagged">' in html
+    assert '<tr id="review-row-2">' in html  # not flagged
+    assert f"{reverse('issue-new')}?key={key}#holder-3" in html
+    assert reverse("issue-review-remove", args=[key]) in html
+
+
+def test_the_form_rows_carry_the_anchor_the_edit_link_points_at(issuer_client, catalogue):
+    key = submit_to_review(issuer_client, catalogue)
+    html = issuer_client.get(reverse("issue-new"), {"key": str(key)}).content.decode()
+    assert 'data-holder-row id="holder-1"' in html
+    assert 'data-holder-row id="holder-2"' in html
+
+
+def test_an_earlier_comp_links_to_the_row_of_that_holder(issuer_client, catalogue):
+    earlier = f.IssuanceFactory(price_option=catalogue["option"])
+    f.IssuanceLineFactory(issuance=earlier, email="bo@example.com", state="confirmed")
+    key = submit_to_review(issuer_client, catalogue)
+    html = issuer_client.get(reverse("issue-review", args=[key])).content.decode()
+    earlier_box = html[html.index('id="earlier-comps"') :]
+    assert 'href="#review-row-2"' in earlier_box[: earlier_box.index("</div>")]
+    assert '<tr id="review-row-2" class="review-flagged">' in html
+
+
+def test_removing_a_row_on_the_review_drops_it_and_asks_for_a_new_review(issuer_client, catalogue):
+    rows = [ANA, BO, {"full_name": "Ana Again", "email": "ana@example.com"}]
+    key = submit_to_review(issuer_client, catalogue, rows=rows)
+    old_digest = reviewed(issuer_client, key)
+
+    response = issuer_client.post(
+        reverse("issue-review-remove", args=[key]), {"reviewed": old_digest, "row": "3"}
+    )
+    assert response.status_code == 302
+    assert response["Location"] == reverse("issue-review", args=[key])
+    html = issuer_client.get(reverse("issue-review", args=[key])).content.decode()
+    assert "Row 3 (Ana Again) was removed" in html
+    assert "Confirm and issue 2 comps" in html
+    assert "Ana Again" not in html.split("was removed")[1]
+    assert 'id="review-warnings"' not in html  # the duplicate went with the row
+
+    # The confirm button of the page before the removal no longer matches: nothing issued.
+    confirm(issuer_client, key, digest=old_digest)
+    assert Issuance.objects.count() == 0
+    response = confirm(issuer_client, key)
+    issuance = Issuance.objects.get()
+    assert [line.full_name for line in issuance.lines.order_by("position")] == [
+        "Ana Pérez",
+        "Bo Li",
+    ]
+    assert response.status_code == 302
+
+
+def test_a_removal_from_a_stale_review_removes_nothing(issuer_client, catalogue):
+    key = submit_to_review(issuer_client, catalogue)
+    response = issuer_client.post(
+        reverse("issue-review-remove", args=[key]), {"reviewed": "stale", "row": "1"}, follow=True
+    )
+    assert "Nothing was removed" in response.content.decode()
+    assert "Confirm and issue 2 comps" in response.content.decode()
+
+
+@pytest.mark.parametrize("row", ["0", "3", "x", ""])
+def test_removing_a_row_that_is_not_there_removes_nothing(issuer_client, catalogue, row):
+    key = submit_to_review(issuer_client, catalogue)
+    digest = reviewed(issuer_client, key)
+    response = issuer_client.post(
+        reverse("issue-review-remove", args=[key]), {"reviewed": digest, "row": row}, follow=True
+    )
+    assert response.status_code == 200
+    html = response.content.decode()
+    assert "There is no such row to remove" in html
+    assert "Confirm and issue 2 comps" in html
+
+
+def test_the_only_holder_cannot_be_removed(issuer_client, catalogue):
+    key = submit_to_review(issuer_client, catalogue, rows=[ANA])
+    html = issuer_client.get(reverse("issue-review", args=[key])).content.decode()
+    assert reverse("issue-review-remove", args=[key]) not in html  # no button offered
+    response = issuer_client.post(
+        reverse("issue-review-remove", args=[key]),
+        {"reviewed": reviewed(issuer_client, key), "row": "1"},
+        follow=True,
+    )
+    assert "This is the only holder" in response.content.decode()
+    assert "Confirm and issue one comp" in response.content.decode()
+
+
+def test_removing_a_row_after_issuing_leads_to_the_issuance(issuer_client, catalogue):
+    key = submit_to_review(issuer_client, catalogue)
+    digest = reviewed(issuer_client, key)
+    confirm(issuer_client, key, digest=digest)
+    issuance = Issuance.objects.get()
+    response = issuer_client.post(
+        reverse("issue-review-remove", args=[key]), {"reviewed": digest, "row": "1"}
+    )
+    assert response["Location"] == reverse("issuance-detail", args=[issuance.pk])
+    assert issuance.lines.count() == 2
+
+
+# --- The issuer's last choices are the next form's defaults --------------------------------------
+
+
+def selected_value(html, name):
+    select = re.search(rf'<select name="{name}".*?</select>', html, re.S).group(0)
+    match = re.search(r'<option value="([^"]*)" selected>', select)
+    return match.group(1) if match and match.group(1) else None  # "" is the placeholder
+
+
+def test_a_fresh_form_starts_from_the_issuers_last_choices(issuer_client, catalogue):
+    key = submit_to_review(issuer_client, catalogue)
+    confirm(issuer_client, key)
+    html = issuer_client.get(reverse("issue-new")).content.decode()
+    assert selected_value(html, "event") == str(catalogue["event"].pk)
+    assert selected_value(html, "rate") == str(catalogue["rate"].pk)
+    assert selected_value(html, "price_option") == str(catalogue["option"].pk)
+    assert selected_value(html, "reason") == str(catalogue["reason"].pk)
+    assert selected_value(html, "channel") == str(catalogue["channel"].pk)
+    assert 'value="channel" checked' in html or re.search(r'value="channel"[^>]*checked', html)
+    assert input_value(html, "idempotency_key") != str(key)  # a fresh key all the same
+
+
+def test_a_default_no_longer_offered_is_not_preselected(issuer_client, issuer, catalogue):
+    past = f.PriceOptionFactory(rate__event__night=dt.date(2020, 1, 1))
+    UserPreferences.objects.create(
+        user=issuer,
+        last_event=past.rate.event,
+        last_rate=past.rate,
+        last_price_option=past,
+        last_reason=catalogue["reason"],
+    )
+    html = issuer_client.get(reverse("issue-new")).content.decode()
+    assert selected_value(html, "event") is None
+    events = re.search(r'<select name="event".*?</select>', html, re.S).group(0)
+    assert f'value="{past.rate.event.pk}"' not in events  # a past event is not even offered
+    assert selected_value(html, "reason") == str(catalogue["reason"].pk)
+
+
+def test_another_issuers_choices_are_not_my_defaults(client, catalogue):
+    someone = f.issuer()
+    UserPreferences.objects.create(user=someone, last_event=catalogue["event"])
+    client.force_login(f.issuer())
+    assert selected_value(client.get(reverse("issue-new")).content.decode(), "event") is None
+
+
+# --- The event picker is searchable --------------------------------------------------------------
+
+
+def test_the_event_picker_has_a_filter_box_shown_by_javascript_only(issuer_client, catalogue):
+    html = issuer_client.get(reverse("issue-new")).content.decode()
+    assert '<div class="mb-1" data-event-filter hidden>' in html
+    assert '<label class="form-label small mb-0" for="event-filter">Find an event</label>' in html
+    assert '<select name="event"' in html  # the plain list stays, for pages without JavaScript
+
+
+# --- Issue again ---------------------------------------------------------------------------------
+
+
+def issued_earlier(catalogue, created_by, note=""):
+    issuance = f.IssuanceFactory(
+        price_option=catalogue["option"],
+        created_by=created_by,
+        channel=catalogue["channel"],
+        reason=catalogue["reason"],
+        note=note,
+    )
+    f.IssuanceLineFactory(
+        issuance=issuance, position=1, full_name="Dj Crew", email="dj@example.com"
+    )
+    f.IssuanceLineFactory(
+        issuance=issuance,
+        position=2,
+        full_name="Light Tech",
+        email="light@example.com",
+        document_type="dni",
+        document_number="12345678Z",
+    )
+    return issuance
+
+
+def test_issue_again_prefills_a_new_form_with_the_holders_and_choices(
+    issuer_client, issuer, catalogue
+):
+    earlier = issued_earlier(catalogue, issuer, note="Artist crew")
+    response = issuer_client.get(reverse("issue-again", args=[earlier.pk]))
+    assert response.status_code == 200
+    assert "no-store" in response["Cache-Control"]
+    html = response.content.decode()
+    assert 'value="Dj Crew"' in html
+    assert 'value="light@example.com"' in html
+    assert 'value="12345678Z"' not in html  # typed again: a stored one is never shown
+    assert 'name="holders-TOTAL_FORMS" value="2"' in html
+    assert selected_value(html, "event") == str(catalogue["event"].pk)
+    assert selected_value(html, "channel") == str(catalogue["channel"].pk)
+    assert "2 holders copied from issuance" in html
+    key = input_value(html, "idempotency_key")
+    assert key
+    assert key != str(earlier.idempotency_key)
+
+
+def test_issue_again_never_shows_a_document_number(issuer_client, issuer, catalogue):
+    earlier = issued_earlier(catalogue, issuer)
+    url = reverse("issue-again", args=[earlier.pk])
+    assert "12345678Z" not in url
+    html = issuer_client.get(reverse("issuance-detail", args=[earlier.pk])).content.decode()
+    assert url in html
+    # Neither in the address nor in the new form: the issuer types it again.
+    assert "12345678Z" not in issuer_client.get(url).content.decode()
+
+
+def test_issue_again_of_another_issuers_issuance_is_not_found(issuer_client, catalogue):
+    earlier = issued_earlier(catalogue, f.issuer())
+    assert issuer_client.get(reverse("issue-again", args=[earlier.pk])).status_code == 404
+
+
+def test_a_manager_may_issue_again_anyones_issuance(manager_client, catalogue):
+    earlier = issued_earlier(catalogue, f.issuer())
+    response = manager_client.get(reverse("issue-again", args=[earlier.pk]))
+    assert response.status_code == 200
+    assert 'value="Dj Crew"' in response.content.decode()
+
+
+def test_issue_again_is_for_people_who_may_issue(client, catalogue):
+    earlier = issued_earlier(catalogue, f.issuer())
+    client.force_login(f.UserFactory())
+    assert client.get(reverse("issue-again", args=[earlier.pk])).status_code == 403
+
+
+def test_issue_again_of_a_past_event_keeps_the_holders_but_not_the_event(
+    issuer_client, issuer, catalogue
+):
+    past = f.PriceOptionFactory(rate__event__night=dt.date(2020, 1, 1))
+    earlier = f.IssuanceFactory(price_option=past, created_by=issuer)
+    f.IssuanceLineFactory(issuance=earlier, full_name="Press One", email="p1@example.com")
+    html = issuer_client.get(reverse("issue-again", args=[earlier.pk])).content.decode()
+    assert 'value="Press One"' in html
+    assert selected_value(html, "event") is None
+
+
+# --- Back after issuing starts afresh ------------------------------------------------------------
+
+
+def test_the_form_and_review_pages_are_never_stored_by_the_browser(issuer_client, catalogue):
+    assert "no-store" in issuer_client.get(reverse("issue-new"))["Cache-Control"]
+    key = submit_to_review(issuer_client, catalogue)
+    assert "no-store" in issuer_client.get(reverse("issue-review", args=[key]))["Cache-Control"]
+    back = issuer_client.get(reverse("issue-new"), {"key": str(key)})
+    assert "no-store" in back["Cache-Control"]
+    html = issuer_client.get(reverse("issue-new")).content.decode()
+    assert 'autocomplete="off"' in html.split('id="issue-form"')[1].split(">")[0]
+    assert "data-reload-on-restore" in html
+
+
+def test_back_to_an_issued_form_leads_to_its_issuance_not_the_old_draft(issuer_client, catalogue):
+    key = submit_to_review(issuer_client, catalogue)
+    confirm(issuer_client, key)
+    issuance = Issuance.objects.get()
+    for response in (
+        issuer_client.get(reverse("issue-new"), {"key": str(key)}),
+        issuer_client.get(reverse("issue-review", args=[key])),
+        issuer_client.post(reverse("issue-new"), form_data(catalogue, [ANA], idempotency_key=key)),
+    ):
+        assert response["Location"] == reverse("issuance-detail", args=[issuance.pk])
+    assert Issuance.objects.count() == 1
+
+
+# --- Messages never contradict the progress panel -----------------------------------------------
+
+
+def test_confirming_adds_no_flash_above_the_progress_panel(issuer_client, catalogue):
+    key = submit_to_review(issuer_client, catalogue)
+    response = confirm(issuer_client, key, follow=True)
+    html = response.content.decode()
+    assert "Issuing 2 comps" not in html
+    assert 'class="alert alert-success' not in html
+
+
+# --- In Spanish ----------------------------------------------------------------------------------
+
+
+def test_the_form_and_review_read_in_spanish(issuer_client, catalogue):
+    html = issuer_client.get(reverse("issue-new"), HTTP_ACCEPT_LANGUAGE="es").content.decode()
+    assert "Emitir invitaciones" in html
+    assert "Revisar antes de emitir" in html
+    assert "Nombre completo" in html
+    key = submit_to_review(issuer_client, catalogue, rows=[ANA, {**BO, "email": "ana@example.com"}])
+    html = issuer_client.get(
+        reverse("issue-review", args=[key]), HTTP_ACCEPT_LANGUAGE="es"
+    ).content.decode()
+    assert "Confirmar y emitir 2 invitaciones" in html
+    assert "La fila 2 tiene el mismo correo que la fila 1" in html
+    assert "20,00\u00a0€" in html

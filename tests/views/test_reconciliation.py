@@ -236,3 +236,131 @@ def test_a_ticket_page_shows_its_out_of_sync_badge_and_remote_changes(client_as_
 
     assert "Out of sync with Fourvenues: holder differs" in page
     assert f"(reconciliation #{run.pk}) · entered: 0 → 1" in page
+
+
+def test_the_overview_in_spanish(client_as_manager, event):
+    run = a_run(event)
+    a_discrepancy(run, DiscrepancyKind.DRIFT, "r1")
+
+    page = client_as_manager.get(reverse("reconciliation"), HTTP_ACCEPT_LANGUAGE="es")
+
+    html = page.content.decode()
+    assert "Conciliación con Fourvenues" in html
+    assert 'data-sync="out">Desincronizado · 1 abierta' in html
+    assert "Conciliar ahora" in html
+    assert "Reconcile now" not in html
+    assert "Out of sync" not in html
+
+
+def test_the_event_page_in_spanish_explains_a_failure_and_the_kinds(client_as_manager, event):
+    a_run(event, status=RunStatus.FAILED, error="An unexpected error stopped the run.")
+
+    html = client_as_manager.get(
+        reverse("reconciliation-event", args=[event.pk]), HTTP_ACCEPT_LANGUAGE="es"
+    ).content.decode()
+
+    assert "Última ejecución" in html
+    # The run's error is stored in English and shown in the reader's language.
+    assert "Un error inesperado detuvo la ejecución. Aquí no se cambió nada." in html
+    assert "la última ejecución falló" in html
+    assert "Qué significa cada discrepancia y qué hace cada acción" in html
+    assert "An unexpected error" not in html
+
+
+def test_the_runs_page_in_spanish_keeps_technical_figures_folded(client_as_manager, event):
+    run = a_run(event, api_calls=7)
+
+    html = client_as_manager.get(
+        reverse("reconciliation-runs"), HTTP_ACCEPT_LANGUAGE="es"
+    ).content.decode()
+
+    assert "Ejecuciones de conciliación" in html
+    assert "Todas las entradas" in html  # a full run's scope
+    row = html.split(f'id="run-{run.pk}"', 1)[1].split("</tr>", 1)[0]
+    details = row.split('<details class="technical-details">', 1)[1]
+    assert "<summary>Detalles técnicos</summary>" in details
+    assert "Llamadas a la API</dt><dd>7</dd>" in details
+    assert "API calls" not in html
+
+
+def test_the_queue_in_spanish_says_what_differs_in_plain_words(client_as_manager, event):
+    run = a_run(event)
+    a_discrepancy(
+        run,
+        DiscrepancyKind.DRIFT,
+        "remote-drift-1",
+        details={"name": {"local": "Ana Ruiz", "remote": "Ana R."}},
+    )
+    a_discrepancy(
+        run,
+        DiscrepancyKind.UNKNOWN_LOCALLY,
+        "remote-unknown-1",
+        details={"looks_ours_because": ["our channel", "our QR code prefix"]},
+        remote_snapshot={"_id": "remote-unknown-1", "code": "HAND1", "name": "Issued By Hand"},
+    )
+
+    html = client_as_manager.get(
+        reverse("discrepancy-queue"), HTTP_ACCEPT_LANGUAGE="es"
+    ).content.decode()
+
+    assert "Discrepancias por revisar" in html
+    assert "Nombre: «Ana Ruiz» aquí, «Ana R.» en Fourvenues" in html
+    assert "Parece nuestra por: nuestro canal, el prefijo de nuestros códigos QR" in html
+    assert "Dar por revisadas las seleccionadas" in html
+    assert "Volver a comprobar" in html
+    assert "Adoptar" in html
+    assert "<code>HAND1</code>" in html
+    # Remote ids only inside the technical details.
+    for remote_id in ("remote-drift-1", "remote-unknown-1"):
+        before, _, after = html.partition(f"<code>{remote_id}</code>")
+        assert after, remote_id
+        assert before.rfind('<details class="technical-details') > before.rfind("</details>")
+        assert html.count(remote_id) == html.count(f"<code>{remote_id}</code>")
+
+
+def test_the_queue_filter_bar_is_the_products_one(client_as_manager, event):
+    html = client_as_manager.get(reverse("discrepancy-queue")).content.decode()
+
+    form = html.split('<form method="get" class="filter-bar card card-body mb-3" role="search"')[1]
+    form = form.split("</form>", 1)[0]
+    assert form.count('<div class="col-sm-6 col-lg-3">') == 3
+    assert '<button class="btn btn-primary" type="submit">Filter</button>' in form
+    assert f'href="{reverse("discrepancy-queue")}">Clear</a>' in form
+
+
+def test_messages_after_actions_are_in_spanish(client_as_manager, event):
+    run = a_run(event)
+    first = a_discrepancy(run, DiscrepancyKind.DRIFT, "a")
+    second = a_discrepancy(run, DiscrepancyKind.DRIFT, "b")
+
+    response = client_as_manager.post(
+        reverse("discrepancy-acknowledge"),
+        {"discrepancies": [first.pk, second.pk], "reason": "Editado en la puerta"},
+        follow=True,
+        HTTP_ACCEPT_LANGUAGE="es",
+    )
+    refused = client_as_manager.post(
+        reverse("reconciliation-start", args=[event.pk]), follow=True, HTTP_ACCEPT_LANGUAGE="es"
+    )
+
+    assert "2 discrepancias dadas por revisadas." in response.content.decode()
+    assert "Fourvenues pide consultar un evento como mucho una vez por minuto" in (
+        refused.content.decode()
+    )
+
+
+def test_a_difference_a_run_resolved_says_so_in_the_readers_language(client_as_manager, event):
+    run = a_run(event)
+    a_discrepancy(
+        run,
+        DiscrepancyKind.DRIFT,
+        "gone",
+        state=DiscrepancyState.RESOLVED,
+        reason=f"No longer found by reconciliation #{run.pk}.",
+    )
+
+    html = client_as_manager.get(
+        reverse("discrepancy-queue"), {"state": "resolved"}, HTTP_ACCEPT_LANGUAGE="es"
+    ).content.decode()
+
+    assert f"Desapareció sola: la conciliación n.º {run.pk} ya no la encontró." in html

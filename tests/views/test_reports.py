@@ -188,7 +188,7 @@ def test_the_page_defaults_to_the_last_90_days(client, data):
         ("Artist", 2, Decimal("40.00"), 0, 0.0),
     ]
     html = response.content.decode()
-    assert "120.00 €" in html
+    assert "120.00\u00a0€" in html
     assert "71.4 %" in html
 
 
@@ -249,3 +249,62 @@ def test_the_nav_links_reports_for_managers_only(client):
     assert f'href="{URL}"' in client.get(reverse("issuance-list")).content.decode()
     client.force_login(factories.issuer())
     assert f'href="{URL}"' not in client.get(reverse("issuance-list")).content.decode()
+
+
+@pytest.mark.django_db
+@time_machine.travel(TODAY, tick=False)
+def test_the_page_in_spanish_has_spanish_words_numbers_and_dates(client, data):
+    client.force_login(factories.manager())
+
+    response = client.get(
+        URL, {"group": "event", "environment": "alpha"}, HTTP_ACCEPT_LANGUAGE="es"
+    )
+
+    html = response.content.decode()
+    assert response.status_code == 200
+    assert '<html lang="es">' in html
+    for spanish in ("Informes", "Por evento", "Entradas emitidas", "Valor nominal", "Filtrar"):
+        assert spanish in html
+    assert "160,00\u00a0€" in html  # the total, with a decimal comma
+    assert "40,0 %" in html
+    assert "sáb 14 Mar 2026" in html  # Alpha Night's date, with Spanish day and month names
+    assert "del 21 Dic 2025 al 20 Mar 2026" in html  # the chart's title
+    for english in ("Tickets issued", "Face value", "Per event", "Sat 14 Mar"):
+        assert english not in html
+
+
+@pytest.mark.django_db
+@time_machine.travel(TODAY, tick=False)
+def test_weeks_read_in_spanish(client, data):
+    client.force_login(factories.manager())
+
+    html = client.get(
+        URL, {"group": "week", "environment": "alpha"}, HTTP_ACCEPT_LANGUAGE="es"
+    ).content.decode()
+
+    assert "semana 10 de 2026" in html
+    assert "desde el 2 Mar 2026" in html
+
+
+@pytest.mark.django_db
+def test_a_bad_period_says_why_in_spanish(client):
+    client.force_login(factories.manager())
+
+    response = client.get(
+        URL, {"date_from": "2026-03-10", "date_to": "2026-03-01"}, HTTP_ACCEPT_LANGUAGE="es"
+    )
+
+    assert response.status_code == 400
+    assert "«Desde» debe ser igual o anterior a «Hasta»." in response.content.decode()
+
+
+@pytest.mark.django_db
+def test_the_filter_bar_is_the_products_one(client):
+    client.force_login(factories.manager())
+
+    html = client.get(URL, {"group": "issuer"}).content.decode()
+
+    assert '<form method="get" class="filter-bar card card-body mb-3" role="search"' in html
+    assert html.count('<div class="col-sm-6 col-lg-3">') == 3
+    assert '<button class="btn btn-primary" type="submit">Filter</button>' in html
+    assert f'href="{URL}?group=issuer">Clear</a>' in html

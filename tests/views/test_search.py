@@ -1,5 +1,6 @@
 """The ticket search page, saved searches, and the ticket page with its audited document."""
 
+import datetime as dt
 import re
 
 import pytest
@@ -85,11 +86,13 @@ def test_each_row_shows_the_ticket_and_escapes_what_holders_typed(client, boss, 
     assert "&lt;script&gt;alert(1)&lt;/script&gt;" in html
     assert f'href="{reverse("ticket-detail", args=[checked_in.pk])}"' in html
     assert f'href="{reverse("ticket-detail", args=[refunded.pk])}"' in html
-    assert 'Yes <span class="small text-body-secondary">05 Dec 23:40</span>' in html
-    assert '<span class="badge text-bg-secondary">refunded</span>' in html
+    assert 'Yes <span class="small text-body-secondary">5 Dec 23:40</span>' in html
+    assert '<span class="badge text-bg-secondary">Refunded</span>' in html
     assert "<td>Ivy Stone</td>" in html
-    night = checked_in.event_night.strftime("%a %d %b %Y")
-    assert f'<div class="small text-body-secondary">{night}</div>' in html
+    night = checked_in.event_night
+    assert (
+        f'<div class="small text-body-secondary">{night:%a} {night.day} {night:%b %Y}</div>' in html
+    )
 
 
 def test_the_empty_state(client, boss):
@@ -339,7 +342,7 @@ def test_the_ticket_page_shows_everything_but_the_document(client, boss):
     assert mask_document("98765432W") in html
     assert "Show document number" in html  # managers may
     assert "Cloakroom" in html
-    assert "20.00 €" in html  # the face value, from the price option
+    assert "20.00\u00a0€" in html  # the face value, from the price option
     assert reverse("issuance-detail", args=[line.issuance_id]) in html
     assert sibling.full_name in html
     assert "POST /tickets/" in html
@@ -398,3 +401,168 @@ def test_saving_a_search_keeps_its_export_columns(client, boss):
         reverse("saved-search-save"), {"name": "Door list", "query": "q=ana&columns=code,email"}
     )
     assert boss.saved_searches.get().query == "q=ana&columns=code%2Cemail"
+
+
+# --- How many match, the folding filters and their chips, Spanish -------------------------------
+
+
+def test_the_page_says_how_many_tickets_match(client, boss):
+    ticket_for(name="Ana García", code="AG0001")
+    ticket_for(name="Ana López", code="AL0001")
+    ticket_for(name="Bea Ruiz", code="BR0001")
+
+    html = client.get(SEARCH, {"q": "ana"}).content.decode()
+    assert "2 tickets match" in html
+    html = client.get(SEARCH, {"q": "bea"}).content.decode()
+    assert "1 ticket matches" in html
+
+
+def test_past_the_bound_the_count_says_more(client, boss, monkeypatch):
+    monkeypatch.setattr("tickets.views.search.TICKETS_PER_PAGE", 2)
+    monkeypatch.setattr("tickets.selectors.search.COUNT_BOUND", 3)
+    for i in range(5):
+        ticket_for(name=f"Ana {i}", code=f"AN{i:04d}")
+
+    with CaptureQueriesContext(connection) as captured:
+        html = client.get(SEARCH, {"q": "ana"}).content.decode()
+    assert "3+ tickets match" in html
+    counts = [q["sql"] for q in captured if "COUNT(" in q["sql"].upper()]
+    assert len(counts) == 1
+    assert "LIMIT 4" in counts[0]
+
+    monkeypatch.setattr("tickets.selectors.search.COUNT_BOUND", 10)
+    assert "5 tickets match" in client.get(SEARCH, {"q": "ana"}).content.decode()
+
+
+def test_a_page_that_ends_the_results_is_counted_without_a_count_query(client, boss):
+    ticket_for(name="Ana García", code="AG0001")
+    with CaptureQueriesContext(connection) as captured:
+        html = client.get(SEARCH, {"q": "ana"}).content.decode()
+    assert "1 ticket matches" in html
+    assert not [q for q in captured if "COUNT(" in q["sql"].upper()]
+
+
+def test_the_filters_fold_away_after_a_search(client, boss):
+    ticket_for(name="Ana García")
+    fresh = client.get(SEARCH).content.decode()
+    assert re.search(r'<details class="filter-panel[^>]*\bopen\b', fresh)
+
+    searched = client.get(SEARCH, {"q": "ana"}).content.decode()
+    assert re.search(r'<details class="filter-panel[^>]*>', searched)
+    assert not re.search(r'<details class="filter-panel[^>]*\bopen\b', searched)
+
+    # A search to correct keeps the panel open, its errors in sight.
+    wrong = client.get(SEARCH, {"issued_from": "not-a-date"}).content.decode()
+    assert re.search(r'<details class="filter-panel[^>]*\bopen\b', wrong)
+
+
+def test_active_filters_show_as_chips_that_each_remove_their_filter(client, boss):
+    ticket_for(name="Ana García", rate_name="VIP", is_valid=True)
+    params = {"q": "ana", "status": "valid", "rate": "VIP", "sort": "name", "page": "2"}
+
+    response = client.get(SEARCH, params)
+    chips = {chip.label: chip for chip in response.context["chips"]}
+
+    assert set(chips) == {"Search", "Status", "Rate name"}
+    assert chips["Status"].value == "Valid"  # the option's label, not "valid"
+    without_status = chips["Status"].remove_url
+    assert "status=" not in without_status
+    assert "q=ana" in without_status
+    assert "rate=VIP" in without_status
+    assert "sort=name" in without_status  # the sort is kept, the page starts again
+    assert "page=" not in without_status
+    html = response.content.decode()
+    assert 'id="filter-chips"' in html
+    assert f'href="{without_status.replace("&", "&amp;")}"' in html
+    # Following the chip searches without that filter.
+    assert [c.label for c in client.get(without_status).context["chips"]] == [
+        "Search",
+        "Rate name",
+    ]
+
+
+def test_a_chip_names_an_event_and_a_date_as_people_read_them(client, boss):
+    event = f.EventFactory(name="Sábado Techno", night=dt.date(2026, 12, 5))
+    ticket_for(event=event)
+
+    response = client.get(SEARCH, {"event": event.pk, "night_from": "2026-12-01"})
+    chips = {chip.label: chip.value for chip in response.context["chips"]}
+    assert chips["Event"] == "Sábado Techno (Sat 5 Dec 2026)"
+    assert chips["Event night from"] == "1 Dec 2026"
+
+
+def test_no_search_no_chips_and_no_count(client, boss):
+    response = client.get(SEARCH)
+    assert response.context["chips"] == []
+    assert 'id="match-count"' not in response.content.decode()
+
+
+def test_the_search_page_reads_in_spanish(client, boss):
+    ticket_for(
+        name="Ana García",
+        is_valid=True,
+        event=f.EventFactory(name="Noche", night=dt.date(2026, 12, 5)),
+        issued_at=dt.datetime(2026, 12, 1, 20, 0, tzinfo=dt.UTC),
+    )
+    cancelled = ticket_for(name="Ana Ruiz", is_valid=False, status="cancelled")
+
+    html = client.get(SEARCH, {"q": "ana"}, HTTP_ACCEPT_LANGUAGE="es").content.decode()
+
+    assert '<html lang="es"' in html
+    assert "2 entradas coinciden" in html
+    assert "Filtros activos" in html
+    assert '<span class="badge text-bg-success">Válida</span>' in html
+    assert '<span class="badge text-bg-secondary">Cancelada</span>' in html
+    assert "sáb 5 Dic 2026" in html  # the event's night, named in Spanish
+    assert "Exportar CSV (Excel en español)" in html
+    # Spanish Excel's CSV is offered first in Spanish.
+    formats = re.findall(r"format=([\w-]+)", html)
+    assert formats[0] == "csv-es"
+    assert "csv" in formats
+    assert "xlsx" in formats
+    assert cancelled.code in html
+
+
+def test_the_ticket_page_keeps_technical_details_behind_a_disclosure(client, boss):
+    ticket = ticket_for(
+        name="José Pérez",
+        code="JP0001",
+        remote_id="65f0c0ffee",
+        payment_id="pay_778899",
+        raw={"_id": "65f0c0ffee"},
+        is_valid=False,
+        status="cancelled",
+        statuses=["cancelled"],
+    )
+    AuditEntry.objects.create(
+        action="issuance.created", target=f"issuance:{ticket.line.issuance_id}"
+    )
+
+    html = client.get(reverse("ticket-detail", args=[ticket.pk])).content.decode()
+
+    people, _, technical = html.partition('<details class="technical-details')
+    assert technical, "no technical details disclosure"
+    assert "Technical details" in technical
+    for engineering in (
+        "65f0c0ffee",
+        "pay_778899",
+        'id="raw-json"',
+        'id="api-calls"',
+        "issuance.created",
+    ):
+        assert engineering not in people, engineering
+    assert "65f0c0ffee" in technical
+    assert "pay_778899" in technical
+    # For people: the status in words, the audit action as a sentence.
+    assert 'data-testid="status">Cancelled<' in people
+    assert "Submitted comps to issue" in people
+
+
+def test_the_ticket_page_reads_in_spanish(client, boss):
+    ticket = ticket_for(name="José Pérez", is_valid=True, price="12.50")
+    html = client.get(
+        reverse("ticket-detail", args=[ticket.pk]), HTTP_ACCEPT_LANGUAGE="es"
+    ).content.decode()
+    assert "Detalles técnicos" in html
+    assert "Titular" in html
+    assert 'data-testid="status">Válida<' in html

@@ -1,6 +1,7 @@
 """The users page: admins create logins, set roles, deactivate people and reset passwords; every
 change is audited, no password ever is."""
 
+import pytest
 from django.contrib.auth.models import User
 from django.test import Client
 from django.urls import reverse
@@ -155,3 +156,13 @@ def test_the_home_page_leads_admins_to_the_lists_they_keep(admin_client):
     client = Client()
     client.force_login(factories.manager())
     assert 'id="admin-lists"' not in client.get(reverse("home")).content.decode()
+
+
+@pytest.mark.django_db
+def test_the_users_pages_read_in_spanish(admin_client):
+    page = admin_client.get(reverse("user-list"), HTTP_ACCEPT_LANGUAGE="es").content.decode()
+    assert "Usuarios y roles" in page
+    assert "Añadir un usuario" in page
+    page = admin_client.get(reverse("user-new"), HTTP_ACCEPT_LANGUAGE="es").content.decode()
+    assert "Primera contraseña" in page
+    assert "Emisor" in page  # the role's name as people read it

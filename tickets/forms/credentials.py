@@ -9,6 +9,8 @@ from __future__ import annotations
 from typing import Any
 
 from django import forms
+from django.utils.functional import Promise
+from django.utils.translation import gettext_lazy as _
 
 from tickets.models import AuthScheme, Credential, Environment
 from tickets.services.credentials import (
@@ -19,7 +21,7 @@ from tickets.services.credentials import (
 )
 
 
-def _secret_field(label: str) -> forms.CharField:
+def _secret_field(label: str | Promise) -> forms.CharField:
     return forms.CharField(
         label=label,
         required=False,
@@ -30,36 +32,35 @@ def _secret_field(label: str) -> forms.CharField:
 
 
 class CredentialForm(forms.Form):
-    name = forms.CharField(max_length=100)
-    environment = forms.ChoiceField(choices=Environment.choices)
+    name = forms.CharField(label=_("Name"), max_length=100)
+    environment = forms.ChoiceField(label=_("Environment"), choices=Environment.choices)
     base_url_override = forms.URLField(
-        label="Base URL",
+        label=_("Base URL"),
         required=False,
         max_length=300,
         assume_scheme="https",
-        help_text=(
+        help_text=_(
             "Leave blank for the environment's documented address; set it only to point at the "
             "sandbox."
         ),
     )
     auth_scheme = forms.ChoiceField(
-        label="Authentication", choices=AuthScheme.choices, initial=AuthScheme.API_KEY
+        label=_("Authentication"), choices=AuthScheme.choices, initial=AuthScheme.API_KEY
     )
-    api_key = _secret_field("API key")
-    integration_id = _secret_field("Integration id")
-    secret = _secret_field("Secret")
+    api_key = _secret_field(_("API key"))
+    integration_id = _secret_field(_("Integration id"))
+    secret = _secret_field(_("Secret"))
     expires_on = forms.DateField(
-        label="Expires on",
+        label=_("Expires on"),
         required=False,
         widget=forms.DateInput(attrs={"type": "date"}),
-        help_text="Admins are warned from 14 days before; issuing stops once it has passed.",
+        help_text=_("Admins are warned from 14 days before; issuing stops once it has passed."),
     )
-    notes = forms.CharField(required=False, widget=forms.Textarea(attrs={"rows": 3}))
-    activate = forms.BooleanField(
-        label="Make it the credential issuing uses for its environment",
-        required=False,
-        initial=True,
+    notes = forms.CharField(
+        label=_("Notes"), required=False, widget=forms.Textarea(attrs={"rows": 3})
     )
+    # No "make it active" box: a new credential is put in use only after its connection test
+    # (services.credentials.activate_after_first_test) or by an admin told what it replaces.
 
     def __init__(self, *args: Any, instance: Credential | None = None, **kwargs: Any) -> None:
         self.instance = instance
@@ -69,15 +70,14 @@ class CredentialForm(forms.Form):
             )
         super().__init__(*args, **kwargs)
         if instance is not None:
-            del self.fields["activate"]  # activation has its own buttons on an existing one
             # Its issuances and catalogue belong to its environment: a new one is a new credential.
             self.fields["environment"].disabled = True
         for name in SECRET_FIELDS:
             stored = getattr(instance, name, "") if instance is not None else ""
             self.fields[name].help_text = (
-                "A value is stored. It is never shown; leave this blank to keep it."
+                _("A value is stored. It is never shown; leave this blank to keep it.")
                 if stored
-                else "Nothing stored yet."
+                else _("Nothing stored yet.")
             )
 
     def clean(self) -> dict[str, Any]:
@@ -87,7 +87,7 @@ class CredentialForm(forms.Form):
             stored = getattr(self.instance, name, "") if self.instance is not None else ""
             typed = cleaned.get(name)
             if not typed and not stored:
-                self.add_error(name, "Required for this authentication scheme.")
+                self.add_error(name, _("Required for this authentication scheme."))
             elif typed and (problem := secret_problem(name, typed)):
                 # A dash from a word processor or a line break from a chat: every call would
                 # fail. The same check guards the service; here it lands on the field.

@@ -22,11 +22,13 @@ import django_countries
 import phonenumbers
 from django import forms
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
-from django.utils import timezone
+from django.utils import formats, timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, pgettext_lazy
 from django_countries import countries
 
 from tickets.drafts import HolderData, SupplementLine
-from tickets.models import Supplement
+from tickets.models import IssuanceLine, Supplement
 from tickets.text import fold
 
 MAX_HOLDERS = 200
@@ -89,13 +91,17 @@ def country_choices() -> list[tuple[str, str]]:
 
 # --- The rows ----------------------------------------------------------------------------------
 
-GENDER_CHOICES = [("", "—"), ("female", "Female"), ("male", "Male")]
+GENDER_CHOICES = [
+    ("", "—"),
+    ("female", pgettext_lazy("gender", "Female")),
+    ("male", pgettext_lazy("gender", "Male")),
+]
 DOCUMENT_TYPE_CHOICES = [
     ("", "—"),
     ("dni", "DNI"),
     ("nie", "NIE"),
-    ("passport", "Passport"),
-    ("other", "Other"),
+    ("passport", gettext_lazy("Passport")),
+    ("other", pgettext_lazy("document type", "Other")),
 ]
 BIRTHDAY_FORMATS = ["%Y-%m-%d", "%d/%m/%Y", "%d-%m-%Y", "%d.%m.%Y"]
 EARLIEST_BIRTHDAY = dt.date(1900, 1, 1)
@@ -113,8 +119,10 @@ class CountryField(forms.CharField):
         code = normalise_country(text)
         if code is None:
             raise ValidationError(
-                "Unknown country '%(value)s': use the two-letter ISO code (ES, FR, GB...) "
-                "or the country's name.",
+                _(
+                    "Unknown country '%(value)s': use the two-letter ISO code (ES, FR, GB...) "
+                    "or the country's name."
+                ),
                 code="invalid",
                 params={"value": text},
             )
@@ -127,35 +135,44 @@ class HolderForm(forms.Form):
     # Blank extra rows are allowed (and skipped), so the browser must not insist on them.
     use_required_attribute = False
 
-    full_name = forms.CharField(max_length=200, label="Full name")
-    email = forms.EmailField(max_length=254)
-    phone = forms.CharField(max_length=40, required=False)
-    gender = forms.ChoiceField(choices=GENDER_CHOICES, required=False)
+    full_name = forms.CharField(max_length=200, label=gettext_lazy("Full name"))
+    email = forms.EmailField(max_length=254, label=gettext_lazy("Email"))
+    phone = forms.CharField(max_length=40, required=False, label=gettext_lazy("Phone"))
+    gender = forms.ChoiceField(choices=GENDER_CHOICES, required=False, label=gettext_lazy("Gender"))
     birthday = forms.DateField(
         required=False,
+        label=gettext_lazy("Birthday"),
         input_formats=BIRTHDAY_FORMATS,
         widget=forms.DateInput(attrs={"type": "date"}, format="%Y-%m-%d"),
     )
-    address = forms.CharField(max_length=300, required=False)
+    address = forms.CharField(max_length=300, required=False, label=gettext_lazy("Address"))
     country = CountryField(
-        max_length=60, required=False, widget=forms.TextInput(attrs={"list": "country-list"})
+        max_length=60,
+        required=False,
+        label=gettext_lazy("Country"),
+        widget=forms.TextInput(attrs={"list": "country-list"}),
     )
-    postal_code = forms.CharField(max_length=20, required=False, label="Postal code")
+    postal_code = forms.CharField(max_length=20, required=False, label=gettext_lazy("Postal code"))
     document_type = forms.ChoiceField(
-        choices=DOCUMENT_TYPE_CHOICES, required=False, label="Document type"
+        choices=DOCUMENT_TYPE_CHOICES, required=False, label=gettext_lazy("Document type")
     )
-    document_number = forms.CharField(max_length=50, required=False, label="Document number")
+    document_number = forms.CharField(
+        max_length=50, required=False, label=gettext_lazy("Document number")
+    )
     supplements = forms.MultipleChoiceField(
         choices=(),
         required=False,
-        error_messages={"invalid_choice": "%(value)s is not a supplement of the chosen rate."},
+        label=gettext_lazy("Supplements"),
+        error_messages={
+            "invalid_choice": gettext_lazy("%(value)s is not a supplement of the chosen rate.")
+        },
     )
 
     def __init__(self, *args: Any, supplements: Sequence[Supplement] = (), **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.supplement_catalogue = {s.supplement_id: s for s in supplements}
         self.fields["supplements"].choices = [
-            (s.supplement_id, f"{s.label} ({s.default_price} €)") for s in supplements
+            (s.supplement_id, f"{s.label} ({euros(s.default_price)})") for s in supplements
         ]
 
     def clean_full_name(self) -> str:
@@ -179,9 +196,9 @@ class HolderForm(forms.Form):
         if birthday is None:
             return None
         if birthday > timezone.localdate():
-            raise ValidationError("The birthday is in the future.")
+            raise ValidationError(_("The birthday is in the future."))
         if birthday < EARLIEST_BIRTHDAY:
-            raise ValidationError("The birthday is before 1900.")
+            raise ValidationError(_("The birthday is before 1900."))
         return birthday
 
     def clean_postal_code(self) -> str:
@@ -196,9 +213,9 @@ class HolderForm(forms.Form):
         # Only judge the pair when both fields cleaned (else the field error already says why).
         if "document_type" in data and "document_number" in data:
             if doc_number and not doc_type:
-                self.add_error("document_type", "Give the document type for this number.")
+                self.add_error("document_type", _("Give the document type for this number."))
             elif doc_type and not doc_number:
-                self.add_error("document_number", "Give the document number for this type.")
+                self.add_error("document_number", _("Give the document number for this type."))
         return data
 
     def holder_data(self) -> HolderData:
@@ -233,6 +250,13 @@ class HolderForm(forms.Form):
         }
 
 
+def euros(amount: Any) -> str:
+    """An amount as the page's language writes it ("5,00 €" / "5.00 €"), like the `money`
+    filter the templates use, so a supplement reads the same in every list."""
+    number = formats.number_format(amount, decimal_pos=2, use_l10n=True, force_grouping=True)
+    return f"{number}\u00a0€"
+
+
 # --- Emails ------------------------------------------------------------------------------------
 
 # Fourvenues validates addresses more strictly than Django: it has refused `ana@localhost` and an
@@ -243,7 +267,6 @@ _EMAIL_ATOM = r"[A-Za-z0-9!#$%&'*+/=?^_`{|}~-]+"
 _EMAIL_LOCAL_RE = re.compile(rf"{_EMAIL_ATOM}(?:\.{_EMAIL_ATOM})*")
 _DOMAIN_LABEL_RE = re.compile(r"[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?")
 _TOP_LEVEL_RE = re.compile(r"[A-Za-z]{2,63}")
-_REFUSED = "Fourvenues refuses this address"
 
 
 def fourvenues_email_problem(address: str) -> str:
@@ -253,32 +276,49 @@ def fourvenues_email_problem(address: str) -> str:
     labels (no bare host, no IP literal) whose last is 2+ letters, 254 characters in all.
     """
     if len(address) > 254:
-        return f"{_REFUSED}: it is longer than 254 characters."
+        return _("Fourvenues refuses this address: it is longer than 254 characters.")
     if address.count("@") != 1:
-        return f"{_REFUSED}: it must have exactly one @."
+        return _("Fourvenues refuses this address: it must have exactly one @.")
     local, domain = address.split("@")
     if not address.isascii():
-        where = "domain" if not domain.isascii() else "part before the @"
-        return (
-            f"{_REFUSED}: its {where} has accented or non-Latin letters. Ask the holder for "
-            "another address."
+        if not domain.isascii():
+            return _(
+                "Fourvenues refuses this address: its domain has accented or non-Latin letters. "
+                "Ask the holder for another address."
+            )
+        return _(
+            "Fourvenues refuses this address: its part before the @ has accented or non-Latin "
+            "letters. Ask the holder for another address."
         )
     if domain.startswith("[") or domain.replace(".", "").isdigit():
-        return f"{_REFUSED}: it needs a domain name after the @, not an IP address."
+        return _(
+            "Fourvenues refuses this address: it needs a domain name after the @, not an IP "
+            "address."
+        )
     if len(local) > 64:
-        return f"{_REFUSED}: the part before the @ is longer than 64 characters."
+        return _(
+            "Fourvenues refuses this address: the part before the @ is longer than 64 characters."
+        )
     if not _EMAIL_LOCAL_RE.fullmatch(local):
-        return (
-            f"{_REFUSED}: the part before the @ cannot hold quotes, spaces, brackets or "
-            "commas, nor start or end with a dot or have two in a row."
+        return _(
+            "Fourvenues refuses this address: the part before the @ cannot hold quotes, spaces, "
+            "brackets or commas, nor start or end with a dot or have two in a row."
         )
     labels = domain.split(".")
     if len(labels) < 2:
-        return f"{_REFUSED}: it needs a full domain after the @, such as example.com."
+        return _(
+            "Fourvenues refuses this address: it needs a full domain after the @, such as "
+            "example.com."
+        )
     if not all(_DOMAIN_LABEL_RE.fullmatch(label) for label in labels):
-        return f"{_REFUSED}: its domain is not a valid one (check for typos)."
+        return _(
+            "Fourvenues refuses this address: its domain is not a valid one (check for typos)."
+        )
     if not _TOP_LEVEL_RE.fullmatch(labels[-1]):
-        return f"{_REFUSED}: its domain must end in letters only, such as .com or .es."
+        return _(
+            "Fourvenues refuses this address: its domain must end in letters only, such as .com "
+            "or .es."
+        )
     return ""
 
 
@@ -292,13 +332,15 @@ def normalise_phone(value: str, region: str = DEFAULT_PHONE_REGION) -> str:
         if number is not None and value.lstrip().startswith(("+", "00")):
             # The prefix is there: the hint about adding one would mislead.
             raise ValidationError(
-                "'%(value)s' is not a valid phone number for +%(code)s: check the digits.",
+                _("'%(value)s' is not a valid phone number for +%(code)s: check the digits."),
                 code="invalid",
                 params={"value": value, "code": number.country_code},
             )
         raise ValidationError(
-            "'%(value)s' is not a valid phone number (add the country prefix, e.g. +44, "
-            "for numbers outside Spain).",
+            _(
+                "'%(value)s' is not a valid phone number (add the country prefix, e.g. +44, "
+                "for numbers outside Spain)."
+            ),
             code="invalid",
             params={"value": value},
         )
@@ -307,15 +349,23 @@ def normalise_phone(value: str, region: str = DEFAULT_PHONE_REGION) -> str:
 
 class BaseHolderFormSet(forms.BaseFormSet):
     default_error_messages = {
-        "missing_management_form": "The holder list was damaged; reload the page and try again.",
-        "too_many_forms": f"At most {MAX_HOLDERS} holders per issuance: split the list.",
-        "too_few_forms": "Add at least one holder.",
+        "missing_management_form": gettext_lazy(
+            "The holder list was damaged; reload the page and try again."
+        ),
+        # Django formats this one with %(num)d, the maximum.
+        "too_many_forms": gettext_lazy("At most %(num)d holders per issuance: split the list."),
+        "too_few_forms": gettext_lazy("Add at least one holder."),
     }
 
     def holders(self) -> list[HolderData]:
         """The filled rows, in order. Blank extra rows were skipped by validation (no
         cleaned_data): they are not holders."""
         return [form.holder_data() for form in self.forms if form.cleaned_data]
+
+    def blank_rows(self) -> list[int]:
+        """The numbers (from 1, as the form shows them) of the rows left wholly blank, which
+        validation skipped: the review names them, so no row goes missing unseen."""
+        return [number for number, form in enumerate(self.forms, start=1) if not form.cleaned_data]
 
 
 HolderFormSet = forms.formset_factory(
@@ -349,11 +399,13 @@ def holder_error_summary(formset: BaseHolderFormSet) -> list[str]:
     messages = [str(e) for e in formset.non_form_errors()]
     for number, form in enumerate(formset.forms, start=1):
         for name, errors in form.errors.items():
-            prefix = (
-                f"Row {number}: "
-                if name == NON_FIELD_ERRORS
-                else f"Row {number}: {field_label(form, name)}: "
-            )
+            if name == NON_FIELD_ERRORS:
+                prefix = _("Row %(row)s: ") % {"row": number}
+            else:
+                prefix = _("Row %(row)s: %(field)s: ") % {
+                    "row": number,
+                    "field": field_label(form, name),
+                }
             messages.extend(prefix + str(e) for e in errors)
     return messages
 
@@ -375,6 +427,25 @@ def holder_initial(holder: HolderData) -> dict[str, Any]:
     }
 
 
+def holder_initial_from_line(line: IssuanceLine) -> dict[str, Any]:
+    """Row values from a line of an earlier issuance ("Issue again": the same crew, the same
+    press list). The document number is left for the issuer to type again: a stored one is
+    never shown in full on a page (it may be someone else's issuance, seen by a manager)."""
+    return {
+        "full_name": line.full_name,
+        "email": line.email,
+        "phone": line.phone,
+        "gender": line.gender,
+        "birthday": line.birthday.isoformat() if line.birthday else "",
+        "address": line.address,
+        "country": line.country,
+        "postal_code": line.postal_code,
+        "document_type": line.document_type,
+        "document_number": "",
+        "supplements": [s["supplement_id"] for s in line.supplements or ()],
+    }
+
+
 def posted_holder_rows(data: Any) -> list[dict[str, Any]]:
     """The rows as posted (raw, unvalidated), blank rows left out: kept as they are when a CSV
     is appended, without showing validation errors on rows the issuer has not finished."""
@@ -389,5 +460,5 @@ def posted_holder_rows(data: Any) -> list[dict[str, Any]]:
 
 def field_label(form: forms.Form, name: str) -> str:
     if name == NON_FIELD_ERRORS:
-        return "Row"
+        return _("Row")
     return str(form.fields[name].label or name.replace("_", " ").capitalize())

@@ -1,46 +1,110 @@
-"""Holder rows from a pasted or uploaded CSV: `CsvImportForm` / `parse_holder_csv`.
+"""Holder rows from a pasted or uploaded list: `CsvImportForm` / `parse_holder_csv`.
 
-Headers are recognised in English and Spanish; every data row is validated by `HolderForm`, so
-the rules are the same whichever way a holder arrives, and every row that cannot be imported is
-reported with its line number in the file.
+- With a header row, its names are recognised in English and Spanish; a header the product does
+  not know is mapped by the issuer (`CsvParseResult.columns`, posted back as `csv_column-N`).
+- Without one (the first row holds an e-mail, a phone or a date), each row's cells are
+  recognised by their content: "Name <email>", "Name, email, phone", an e-mail alone...
+- Every data row becomes a holder row, valid or not: a row with a problem keeps its values and
+  its errors, so the issuer fixes it in place instead of losing it.
+- Reading stops at the 200-holder limit (plus one, to know it was passed): a 50,000-row file
+  costs no more than a 201-row one.
 """
 
 from __future__ import annotations
 
+import codecs
 import csv
 import datetime as dt
+import hashlib
 import io
+import itertools
 import re
-from collections.abc import Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 from django import forms
-from django.core.exceptions import ValidationError
+from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from tickets.forms.holders import BIRTHDAY_FORMATS, MAX_HOLDERS, HolderForm, field_label
 from tickets.models import Supplement
+from tickets.redaction import mask_document
 from tickets.text import fold
 
 MAX_CSV_BYTES = 1024 * 1024
+# A header wider than this is not a holder list; it also bounds the mapping step's selects.
+MAX_COLUMNS = 40
+COLUMN_PREFIX = "csv_column"
+HEADER_KEY_FIELD = "csv_header_key"
 
 
 @dataclass(frozen=True)
 class CsvRowError:
-    line: int  # in the file, the header being line 1
+    line: int  # in the file, the first line being 1
     message: str
-    field: str = ""
+    field: str = ""  # a HolderForm field, or "" for the row (or the file) as a whole
 
     def __str__(self) -> str:
-        return f"Line {self.line}: {self.message}"
+        return _("Line %(line)s: %(message)s") % {"line": self.line, "message": self.message}
+
+
+@dataclass
+class CsvRow:
+    """One holder read from the list: its formset values (cleaned when the row is valid, as read
+    when it is not) and what is wrong with it."""
+
+    line: int
+    values: dict[str, Any]
+    errors: list[CsvRowError] = field(default_factory=list)  # every problem, for the report
+    # The problems found before HolderForm saw the row, in the file's own words (a gender or a
+    # date it could not read, values beyond the header): the form alone would not say them.
+    # Keyed by field; NON_FIELD_ERRORS for the row as a whole.
+    problems: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def valid(self) -> bool:
+        return not self.errors
+
+
+@dataclass(frozen=True)
+class ColumnChoice:
+    """One column of a header the issuer maps: its title, a (masked) sample and the field
+    chosen for it ("" to ignore it)."""
+
+    index: int
+    title: str
+    sample: str
+    choice: str
 
 
 @dataclass
 class CsvParseResult:
-    rows: list[dict[str, Any]] = field(default_factory=list)  # formset-ready values
-    errors: list[CsvRowError] = field(default_factory=list)
+    rows: list[CsvRow] = field(default_factory=list)  # every data row, valid or not, in order
+    errors: list[CsvRowError] = field(default_factory=list)  # about the file or its header
     warnings: list[str] = field(default_factory=list)
-    data_rows: int = 0  # non-blank rows after the header, imported or not
+    data_rows: int = 0  # holders read (non-blank rows after any header)
+    has_header: bool = True
+    too_many: bool = False  # more than the limit: reading stopped there, nothing is imported
+    columns: list[ColumnChoice] = field(default_factory=list)  # a header the issuer must map
+    header_key: str = ""  # names the header the mapping was made for
+
+    @property
+    def needs_mapping(self) -> bool:
+        return bool(self.columns)
+
+    @property
+    def imported(self) -> int:
+        return sum(1 for row in self.rows if row.valid)
+
+    @property
+    def bad_rows(self) -> list[CsvRow]:
+        return [row for row in self.rows if not row.valid]
+
+    @property
+    def row_errors(self) -> list[CsvRowError]:
+        return [error for row in self.rows for error in row.errors]
 
 
 def _header_key(text: str) -> str:
@@ -169,6 +233,29 @@ _DOCUMENT_TYPE_VALUES = {
 }
 _DNI = re.compile(r"^\d{8}[A-Z]$")
 _NIE = re.compile(r"^[XYZ]\d{7}[A-Z]$")
+# Shapes of values, to tell a data row from a header and to place the cells of a list without
+# one. Loose on purpose ("bo@" is an e-mail, a wrong one): HolderForm judges the value itself.
+_EMAIL_TOKEN = re.compile(r"<?([^\s<>@,;\"'()]+@[^\s<>@,;\"'()]*)>?")
+_PHONE = re.compile(r"^\+?[\d\s().\-/]{6,25}$")
+
+# What a column of a mapped header may hold, in the order of the select.
+MAPPING_CHOICES: list[tuple[str, Any]] = [
+    ("", gettext_lazy("Ignore this column")),
+    ("full_name", gettext_lazy("Full name")),
+    ("first_name", gettext_lazy("First name")),
+    ("last_name", gettext_lazy("Last name")),
+    ("email", gettext_lazy("Email")),
+    ("phone", gettext_lazy("Phone")),
+    ("gender", gettext_lazy("Gender")),
+    ("birthday", gettext_lazy("Birthday")),
+    ("address", gettext_lazy("Address")),
+    ("country", gettext_lazy("Country")),
+    ("postal_code", gettext_lazy("Postal code")),
+    ("document_type", gettext_lazy("Document type")),
+    ("document_number", gettext_lazy("Document number")),
+]
+_MAPPABLE = {value for value, _label in MAPPING_CHOICES}
+_CHOICE_LABELS = dict(MAPPING_CHOICES)
 
 
 @dataclass(frozen=True)
@@ -182,14 +269,31 @@ class _Columns:
     document_type_hint: str
 
 
-def _map_header(header: list[str]) -> tuple[_Columns | None, list[CsvRowError], list[str]]:
+def header_key(header: Sequence[str]) -> str:
+    """Names a header, so that a mapping posted back is only applied to the header it was
+    chosen for (the issuer may have pasted another list in between)."""
+    return hashlib.sha256("\x1f".join(header).encode()).hexdigest()[:16]
+
+
+def _quoted(titles: Sequence[str]) -> str:
+    return ", ".join(f"'{t}'" for t in titles)
+
+
+def _map_header(
+    header: list[str], mapping: Mapping[int, str] | None = None
+) -> tuple[_Columns | None, list[CsvRowError], list[str]]:
+    """The columns of `header`, recognised by their names or, when the issuer mapped them, by
+    `mapping` (column index -> field, "" to ignore)."""
     errors: list[CsvRowError] = []
     by_field: dict[str, list[int]] = {}
     unknown: list[str] = []
     for index, title in enumerate(header):
-        name = _HEADER_FIELD.get(_header_key(title))
+        if mapping is not None:
+            name = mapping.get(index) or None
+        else:
+            name = _HEADER_FIELD.get(_header_key(title))
         if name is None:
-            if title.strip():
+            if title.strip() and mapping is None:
                 unknown.append(title.strip())
             continue
         by_field.setdefault(name, []).append(index)
@@ -206,37 +310,60 @@ def _map_header(header: list[str]) -> tuple[_Columns | None, list[CsvRowError], 
     elif names:
         unknown.extend(header[i].strip() for i in names)
     if by_field.get("full_name") and (first_names or last_names):
+        if mapping is not None:
+            errors.append(
+                CsvRowError(
+                    1,
+                    _("Choose a full name column, or first and last name columns, not both."),
+                    "full_name",
+                )
+            )
         unknown.extend(header[i].strip() for i in (*first_names, *last_names))
         first_names, last_names = [], ()
 
     fields: dict[str, int] = {}
     for name, indexes in by_field.items():
         if len(indexes) > 1:
-            titles = ", ".join(f"'{header[i].strip()}'" for i in indexes)
-            errors.append(CsvRowError(1, f"Columns {titles} all look like the {name}.", name))
+            errors.append(
+                CsvRowError(
+                    1,
+                    _("Columns %(columns)s all look like the %(field)s.")
+                    % {
+                        "columns": _quoted([header[i].strip() for i in indexes]),
+                        "field": str(_CHOICE_LABELS.get(name, name)).lower(),
+                    },
+                    name,
+                )
+            )
         fields[name] = indexes[0]
     if len(first_names) > 1:
-        titles = ", ".join(f"'{header[i].strip()}'" for i in first_names)
-        errors.append(CsvRowError(1, f"Columns {titles} all look like the first name."))
+        errors.append(
+            CsvRowError(
+                1,
+                _("Columns %(columns)s all look like the first name.")
+                % {"columns": _quoted([header[i].strip() for i in first_names])},
+            )
+        )
 
     if "full_name" not in fields and not (first_names or last_names):
         errors.append(
             CsvRowError(
                 1,
-                "No name column: name it 'full name' (or 'nombre'), or give 'first name' "
-                "and 'last name' ('nombre' and 'apellidos').",
+                _(
+                    "No name column: name it 'full name' (or 'nombre'), or give 'first name' "
+                    "and 'last name' ('nombre' and 'apellidos')."
+                ),
                 "full_name",
             )
         )
     if "email" not in fields:
-        errors.append(CsvRowError(1, "No email column: name it 'email' (or 'correo').", "email"))
+        errors.append(CsvRowError(1, _("No email column: name it 'email' (or 'correo')."), "email"))
 
     warnings = []
     if unknown:
         warnings.append(
-            "These columns were not recognised and were not imported: "
-            + ", ".join(f"'{t}'" for t in unknown)
-            + "."
+            _("These columns were not recognised and were not imported: %(columns)s.")
+            % {"columns": _quoted(unknown)}
         )
     if errors:
         return None, errors, warnings
@@ -254,14 +381,19 @@ def _map_header(header: list[str]) -> tuple[_Columns | None, list[CsvRowError], 
 
 
 def _sniff_delimiter(text: str) -> str:
-    """The delimiter among , ; and tab that splits the header line most.
+    """The delimiter among , ; and tab that splits the first line most (or, when it splits
+    nothing there, the next lines).
 
-    Counting on the header alone is predictable; csv.Sniffer guesses wrong on short samples.
+    Counting on the first line is predictable; csv.Sniffer guesses wrong on short samples.
     """
-    header = next((line for line in text.splitlines() if line.strip()), "")
-    counts = {d: len(next(csv.reader([header], delimiter=d), [])) for d in (",", ";", "\t")}
-    best = max(counts, key=lambda d: counts[d])
-    return best if counts[best] > 1 else ","
+    lines = itertools.islice((line for line in text.splitlines() if line.strip()), 5)
+    for line in lines:
+        # On a tie, tab then semicolon: a comma is likelier inside a value ("Li, Bo" <bo@x.es>).
+        counts = {d: len(next(csv.reader([line], delimiter=d), [])) for d in ("\t", ";", ",")}
+        best = max(counts, key=lambda d: counts[d])
+        if counts[best] > 1:
+            return best
+    return ","
 
 
 def _parse_date(value: str) -> str | None:
@@ -275,6 +407,44 @@ def _parse_date(value: str) -> str | None:
     return None
 
 
+def _is_phone(value: str) -> bool:
+    return bool(_PHONE.match(value)) and 6 <= sum(c.isdigit() for c in value) <= 15
+
+
+def _document_type_of(number: str) -> str:
+    number = "".join(number.split()).upper()
+    return "dni" if _DNI.match(number) else "nie" if _NIE.match(number) else ""
+
+
+def _is_value(cell: str) -> bool:
+    """A cell no header would hold: an e-mail, a phone number, a date, a DNI or NIE."""
+    cell = cell.strip()
+    return bool(
+        cell
+        and (
+            _EMAIL_TOKEN.search(cell)
+            or _is_phone(cell)
+            or _parse_date(cell)
+            or _document_type_of(cell)
+        )
+    )
+
+
+def _is_header(cells: list[str], next_cells: list[str] | None) -> bool:
+    """Whether the first row names the columns, or is already the first guest."""
+    if any(_is_value(cell) for cell in cells):
+        return False
+    if any(_HEADER_FIELD.get(_header_key(cell)) for cell in cells):
+        return True
+    # Unknown names, or a first guest without an e-mail? A guest leaves the e-mail column of
+    # the next row's shape empty; a header names it.
+    if next_cells is not None:
+        for index, cell in enumerate(next_cells):
+            if _EMAIL_TOKEN.search(cell) and (index >= len(cells) or not cells[index].strip()):
+                return False
+    return True
+
+
 def _row_values(cells: list[str], columns: _Columns) -> tuple[dict[str, str], dict[str, str]]:
     """Form data for one CSV row, and the problems (field -> message) found before the form
     validates it, in the file's own words."""
@@ -282,123 +452,280 @@ def _row_values(cells: list[str], columns: _Columns) -> tuple[dict[str, str], di
     def cell(index: int | None) -> str:
         return cells[index].strip() if index is not None and index < len(cells) else ""
 
-    problems: dict[str, str] = {}
     values = {name: cell(index) for name, index in columns.fields.items()}
     if "full_name" not in columns.fields:
         parts = [cell(columns.first_name), *(cell(i) for i in columns.last_names)]
         values["full_name"] = " ".join(p for p in parts if p)
+    problems = _convert(values, columns.document_type_hint)
+    return values, problems
 
+
+def _convert(values: dict[str, str], document_type_hint: str = "") -> dict[str, str]:
+    """Turn the file's words (mujer, 17/05/1990, pasaporte) into the form's values, in place;
+    the problems (field -> message) of those it cannot read."""
+    problems: dict[str, str] = {}
     if values.get("gender"):
         gender = _GENDER_VALUES.get(fold(values["gender"]))
         if gender is None:
-            problems["gender"] = (
-                f"Gender: '{values['gender']}' is not understood; use female or male "
+            problems["gender"] = _(
+                "Gender: '%(value)s' is not understood; use female or male "
                 "(mujer or hombre), or leave it blank."
-            )
+            ) % {"value": values["gender"]}
         values["gender"] = gender or ""
     if values.get("birthday"):
         parsed = _parse_date(values["birthday"])
         if parsed is None:
-            problems["birthday"] = (
-                f"Birthday: '{values['birthday']}' is not a date; use YYYY-MM-DD or DD/MM/YYYY."
-            )
+            problems["birthday"] = _(
+                "Birthday: '%(value)s' is not a date; use YYYY-MM-DD or DD/MM/YYYY."
+            ) % {"value": values["birthday"]}
         values["birthday"] = parsed or ""
     if values.get("document_type"):
         doc_type = _DOCUMENT_TYPE_VALUES.get(fold(values["document_type"]))
         if doc_type is None:
-            problems["document_type"] = (
-                f"Document type: '{values['document_type']}' is not one of "
-                "DNI, NIE, passport or other."
-            )
+            problems["document_type"] = _(
+                "Document type: '%(value)s' is not one of DNI, NIE, passport or other."
+            ) % {"value": values["document_type"]}
         values["document_type"] = doc_type or ""
     number = "".join(values.get("document_number", "").split()).upper()
     if number and not values.get("document_type") and "document_type" not in problems:
         # The column's name (DNI, pasaporte...) or the number's shape gives the type.
-        values["document_type"] = columns.document_type_hint or (
-            "dni" if _DNI.match(number) else "nie" if _NIE.match(number) else ""
-        )
-    return values, problems
+        values["document_type"] = document_type_hint or _document_type_of(number)
+    return problems
 
 
-def parse_holder_csv(text: str, *, supplements: Sequence[Supplement] = ()) -> CsvParseResult:
-    """Holder rows from CSV text. Every data row is either imported or reported with its line
-    number in the file (the header is line 1); only blank lines are skipped."""
-    result = CsvParseResult()
-    text = text.removeprefix("\ufeff")
-    reader = csv.reader(io.StringIO(text), delimiter=_sniff_delimiter(text))
-    columns: _Columns | None = None
-    header_seen = False
+def _guess_holders(cells: list[str]) -> list[tuple[dict[str, str], dict[str, str], bool]]:
+    """The holders of one row of a list without a header, each as (values, problems, whether
+    some cell was left out): a line of addresses ("Ana <ana@x.es>; Bo <bo@x.es>") holds one
+    per address, any other line one holder."""
+    filled = [c.strip() for c in cells if c.strip()]
+    if len(filled) > 1 and all(_EMAIL_TOKEN.search(c) for c in filled):
+        return [_guess_holder([c]) for c in filled]
+    return [_guess_holder(filled)]
+
+
+def _guess_holder(cells: list[str]) -> tuple[dict[str, str], dict[str, str], bool]:
+    values: dict[str, str] = {}
+    name_parts: list[str] = []
+    left_out = False
+    problems: dict[str, str] = {}
+    for cell in cells:
+        match = _EMAIL_TOKEN.search(cell)
+        if match:
+            if "email" in values:
+                problems[NON_FIELD_ERRORS] = _(
+                    "Two e-mail addresses on one line; only the first was imported."
+                )
+                continue
+            values["email"] = match.group(1)
+            rest = f"{cell[: match.start()]} {cell[match.end() :]}".strip(" \t\"'<>(),;:")
+            if rest:
+                name_parts.append(" ".join(rest.split()))
+        elif _is_phone(cell) and "phone" not in values:
+            values["phone"] = cell
+        elif _parse_date(cell) and "birthday" not in values:
+            values["birthday"] = cell
+        elif _document_type_of(cell) and "document_number" not in values:
+            values["document_number"] = cell
+        elif fold(cell) in _GENDER_VALUES and "gender" not in values:
+            values["gender"] = cell
+        elif any(c.isalpha() for c in cell):
+            name_parts.append(cell)
+        else:
+            left_out = True  # a number of no known shape: placed nowhere rather than guessed
+    values["full_name"] = " ".join(name_parts)
+    problems.update(_convert(values))
+    return values, problems, left_out
+
+
+def _records(
+    text: str, delimiter: str, errors: list[CsvRowError]
+) -> Iterator[tuple[int, list[str]]]:
+    """The non-blank rows of `text` with the line each starts on; an unreadable one ends them
+    (with its error)."""
+    reader = csv.reader(io.StringIO(text), delimiter=delimiter)
     while True:
         try:
             cells = next(reader)
         except StopIteration:
-            break
+            return
         except csv.Error as exc:
-            result.errors.append(CsvRowError(reader.line_num, f"Unreadable CSV: {exc}."))
-            break
+            errors.append(
+                CsvRowError(
+                    reader.line_num, _("Unreadable CSV: %(reason)s.") % {"reason": str(exc)}
+                )
+            )
+            return
         # A row may span several lines (quoted line breaks); report the line it starts on.
         line = reader.line_num - sum(c.count("\n") for c in cells)
-        if not any(c.strip() for c in cells):
-            continue
-        if not header_seen:
-            header_seen = True
-            columns, header_errors, warnings = _map_header(cells)
-            result.warnings.extend(warnings)
-            # Header errors are reported against the header's real line.
-            result.errors.extend(CsvRowError(line, e.message, e.field) for e in header_errors)
-            continue
+        if any(c.strip() for c in cells):
+            yield line, cells
+
+
+def _sample(cell: str) -> str:
+    """A column's first value, as the mapping step shows it: never a whole document number
+    (nor a whole phone number, which it cannot be told from)."""
+    cell = " ".join(cell.split())
+    if sum(c.isdigit() for c in cell) >= 5 and not _EMAIL_TOKEN.search(cell):
+        return mask_document(cell)
+    return cell[:40] + ("…" if len(cell) > 40 else "")
+
+
+def _suggested(title: str, sample: str, has_last_name: bool) -> str:
+    name = _HEADER_FIELD.get(_header_key(title), "")
+    if name == "name":
+        return "first_name" if has_last_name else "full_name"
+    if name:
+        return name
+    if _EMAIL_TOKEN.search(sample):
+        return "email"
+    if _is_phone(sample):
+        return "phone"
+    if _parse_date(sample):
+        return "birthday"
+    if _document_type_of(sample):
+        return "document_number"
+    return ""
+
+
+def _column_choices(
+    header: list[str], first_row: list[str] | None, mapping: Mapping[int, str] | None
+) -> list[ColumnChoice]:
+    has_last_name = any(_HEADER_FIELD.get(_header_key(t)) == "last_name" for t in header)
+    choices = []
+    for index, title in enumerate(header[:MAX_COLUMNS]):
+        raw = first_row[index].strip() if first_row and index < len(first_row) else ""
+        choice = (
+            mapping.get(index, "") if mapping is not None else _suggested(title, raw, has_last_name)
+        )
+        choices.append(
+            ColumnChoice(index=index, title=title.strip(), sample=_sample(raw), choice=choice)
+        )
+    return choices
+
+
+def parse_holder_csv(
+    text: str,
+    *,
+    supplements: Sequence[Supplement] = (),
+    mapping: tuple[str, Mapping[int, str]] | None = None,
+    limit: int = MAX_HOLDERS,
+) -> CsvParseResult:
+    """Holder rows from CSV text, with or without a header row. Every data row becomes a
+    `CsvRow`, valid or with its errors (their lines counted in the file, the first being 1);
+    only blank lines are skipped. `mapping` is (header_key, column index -> field), the
+    issuer's reading of a header; it applies only to the header it was made for. Reading stops
+    after `limit` + 1 holders (`too_many`)."""
+    result = CsvParseResult()
+    text = text.removeprefix("\ufeff")
+    records = _records(text, _sniff_delimiter(text), result.errors)
+    first = next(records, None)
+    if first is None:
+        if not result.errors:
+            result.errors.append(CsvRowError(1, _("The list is empty.")))
+        return result
+    second = next(records, None)
+    following = itertools.chain([second] if second else [], records)
+    # Values and problems first, cheaply, up to the limit; HolderForm only runs within it.
+    read: list[tuple[int, dict[str, str], dict[str, str]]] = []
+
+    def room() -> bool:
         result.data_rows += 1
+        if result.data_rows > limit:
+            result.too_many = True
+        return not result.too_many
+
+    line, header = first
+    if _is_header(header, second[1] if second else None):
+        key = header_key(header)
+        chosen = mapping[1] if mapping is not None and mapping[0] == key else None
+        columns, header_errors, warnings = _map_header(header, chosen)
+        result.warnings.extend(warnings)
+        result.errors.extend(CsvRowError(line, e.message, e.field) for e in header_errors)
         if columns is None:
-            continue
-        row, errors = _parse_row(cells, line, columns, supplements)
-        if row is not None:
-            result.rows.append(row)
-        result.errors.extend(errors)
-    if not header_seen:
-        result.errors.append(CsvRowError(1, "The CSV is empty."))
-    elif columns is None and result.data_rows:
-        result.errors.append(
-            CsvRowError(
-                1,
-                f"None of the {result.data_rows} rows were imported: fix the header first.",
+            # Nothing is read before the issuer says what the columns hold.
+            result.header_key = key
+            result.columns = _column_choices(header, second[1] if second else None, chosen)
+            for _record in following:
+                if not room():
+                    break
+            return result
+        for line, cells in following:
+            if not room():
+                break
+            values, problems = _row_values(cells, columns)
+            extra = [c.strip() for c in cells[columns.width :] if c.strip()]
+            if extra:
+                # Usually an unquoted delimiter inside a value: every later column is shifted.
+                problems[NON_FIELD_ERRORS] = _(
+                    "%(count)s values for %(columns)s columns (extra: %(extra)s); quote values "
+                    "that contain the delimiter."
+                ) % {"count": len(cells), "columns": columns.width, "extra": _quoted(extra)}
+            read.append((line, values, problems))
+    else:
+        result.has_header = False
+        left_out_lines: list[int] = []
+        for line, cells in itertools.chain([first], following):
+            holders = _guess_holders(cells)
+            if any(left_out for _v, _p, left_out in holders):
+                left_out_lines.append(line)
+            if not all(room() for _holder in holders):
+                break
+            read.extend((line, values, problems) for values, problems, _left in holders)
+        result.warnings.append(
+            _(
+                "The list has no header row: each value was placed by its shape (an e-mail, a "
+                "phone number, a date; the rest is the name). Check the rows below."
             )
         )
+        if left_out_lines:
+            result.warnings.append(
+                _("Some values were not recognised and were not imported (lines %(lines)s).")
+                % {"lines": ", ".join(str(n) for n in left_out_lines[:20])}
+            )
+    if result.too_many:
+        return result
+    result.rows = [_validated(line, v, p, supplements) for line, v, p in read]
     return result
 
 
-def _parse_row(
-    cells: list[str], line: int, columns: _Columns, supplements: Sequence[Supplement]
-) -> tuple[dict[str, Any] | None, list[CsvRowError]]:
-    """The formset values of one data row, or the reasons it cannot be imported."""
-    extra = [c.strip() for c in cells[columns.width :] if c.strip()]
-    if extra:
-        # Usually an unquoted delimiter inside a value: every later column would be shifted.
-        return None, [
-            CsvRowError(
-                line,
-                f"{len(cells)} values for {columns.width} columns (extra: "
-                + ", ".join(f"'{v}'" for v in extra)
-                + "); quote values that contain the delimiter.",
-            )
-        ]
-    values, problems = _row_values(cells, columns)
+def _validated(
+    line: int, values: dict[str, str], problems: dict[str, str], supplements: Sequence[Supplement]
+) -> CsvRow:
+    """The row through HolderForm: its cleaned values, or its values as read and every error."""
     form = HolderForm(data=values, supplements=supplements)
     valid = form.is_valid()
-    errors = [CsvRowError(line, message, name) for name, message in problems.items()]
+    errors = [
+        CsvRowError(line, message, "" if name == NON_FIELD_ERRORS else name)
+        for name, message in problems.items()
+    ]
     if valid and not errors:
-        return form.formset_values(), []
+        return CsvRow(line=line, values=form.formset_values())
     for name, field_errors in form.errors.items():
         if name in problems:
             continue  # already said, in the file's own words
         label = field_label(form, name)
-        errors.extend(CsvRowError(line, f"{label}: {e}", name) for e in field_errors)
-    return None, errors
+        errors.extend(
+            CsvRowError(line, f"{label}: {e}", "" if name == NON_FIELD_ERRORS else name)
+            for e in field_errors
+        )
+    as_read = {name: values.get(name, "") for name in HolderForm.base_fields}
+    as_read["supplements"] = []
+    return CsvRow(line=line, values=as_read, errors=errors, problems=problems)
 
 
 def decode_csv_bytes(raw: bytes) -> str:
-    """UTF-8 (with or without the BOM Excel writes), else Windows-1252 (Excel's "CSV" on a
-    Spanish Windows), else Latin-1, which accepts any byte."""
-    for encoding in ("utf-8-sig", "cp1252"):
+    """UTF-16 (Excel's "Unicode text": a BOM, or every other byte nul), UTF-8 (with or without
+    the BOM Excel writes), else Windows-1252 (Excel's "CSV" on a Spanish Windows), else Latin-1,
+    which accepts any byte."""
+    candidates = ["utf-8-sig", "cp1252"]
+    head = raw[:400]
+    if raw.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        candidates.insert(0, "utf-16")
+    elif len(head) >= 4 and head[1::2].count(0) > len(head) // 4:
+        candidates.insert(0, "utf-16-le")
+    elif len(head) >= 4 and head[0::2].count(0) > len(head) // 4:
+        candidates.insert(0, "utf-16-be")
+    for encoding in candidates:
         try:
             return raw.decode(encoding)
         except UnicodeDecodeError:
@@ -407,48 +734,69 @@ def decode_csv_bytes(raw: bytes) -> str:
 
 
 class CsvImportForm(forms.Form):
-    """A pasted or uploaded CSV of holders. Valid means readable and within the limits; rows
-    that fail validation are in `cleaned_data["result"].errors`, each with its line number."""
+    """A pasted or uploaded list of holders. Valid means readable and within the limits; the
+    rows, valid or not, are in `cleaned_data["result"]`; `cleaned_data["text"]` is the text
+    read (an upload's too, decoded)."""
 
     csv_text = forms.CharField(
         required=False,
         strip=False,
-        label="Paste CSV",
+        label=gettext_lazy("Paste a list"),
         widget=forms.Textarea(
             attrs={"rows": 4, "placeholder": "full name,email,phone\nAna Pérez,ana@example.com,"}
         ),
     )
-    csv_file = forms.FileField(required=False, label="or upload a CSV file")
+    csv_file = forms.FileField(required=False, label=gettext_lazy("or upload a CSV file"))
     csv_mode = forms.ChoiceField(
-        choices=[("replace", "Replace the rows"), ("append", "Add after the rows")],
+        choices=[
+            ("replace", gettext_lazy("Replace the rows")),
+            ("append", gettext_lazy("Add after the rows")),
+        ],
         initial="replace",
         widget=forms.RadioSelect,
-        label="Imported rows",
+        label=gettext_lazy("Imported rows"),
     )
 
     def __init__(self, *args: Any, supplements: Sequence[Supplement] = (), **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.supplements = list(supplements)
 
+    def posted_mapping(self) -> tuple[str, dict[int, str]] | None:
+        """The issuer's reading of a header (the mapping step's selects), if posted."""
+        key = self.data.get(HEADER_KEY_FIELD) if self.is_bound else None
+        if not key:
+            return None
+        chosen = {}
+        for index in range(MAX_COLUMNS):
+            value = self.data.get(f"{COLUMN_PREFIX}-{index}")
+            if value is None:
+                continue
+            chosen[index] = value if value in _MAPPABLE else ""
+        return str(key), chosen
+
     def clean(self) -> dict[str, Any]:
         data = super().clean()
         text: str = data.get("csv_text") or ""
         upload = data.get("csv_file")
         if upload and text.strip():
-            raise ValidationError("Paste the CSV or upload a file, not both.")
+            raise ValidationError(_("Paste the list or upload a file, not both."))
         if upload:
             if upload.size > MAX_CSV_BYTES:
-                raise ValidationError("The file is over 1 MB; split it.")
+                raise ValidationError(_("The file is over 1 MB; split it."))
             text = decode_csv_bytes(upload.read())
         elif not text.strip():
-            raise ValidationError("Paste the CSV text or choose a file.")
+            raise ValidationError(_("Paste the list or choose a file."))
         elif len(text.encode()) > MAX_CSV_BYTES:
-            raise ValidationError("The pasted text is over 1 MB; split it.")
-        result = parse_holder_csv(text, supplements=self.supplements)
-        if result.data_rows > MAX_HOLDERS:
+            raise ValidationError(_("The pasted text is over 1 MB; split it."))
+        result = parse_holder_csv(text, supplements=self.supplements, mapping=self.posted_mapping())
+        if result.too_many:
             raise ValidationError(
-                f"The CSV has {result.data_rows} holders; at most {MAX_HOLDERS} fit in one "
-                "issuance. Nothing was imported: split the file."
+                _(
+                    "The list has more than %(max)s holders; at most %(max)s fit in one "
+                    "issuance. Nothing was imported: split it."
+                )
+                % {"max": MAX_HOLDERS}
             )
         data["result"] = result
+        data["text"] = text
         return data

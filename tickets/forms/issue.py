@@ -14,6 +14,9 @@ from typing import Any
 from django import forms
 from django.conf import settings
 from django.db.models import QuerySet
+from django.utils import formats
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy, pgettext_lazy
 
 from tickets.drafts import IssuanceDraft, batch_warnings
 from tickets.forms.holders import BaseHolderFormSet
@@ -27,12 +30,17 @@ class Attribution:
     NONE = "none"
     CHANNEL = "channel"
     PROMOTER = "promoter"
-    CHOICES = [(NONE, "Neither"), (CHANNEL, "A channel"), (PROMOTER, "A promoter")]
+    CHOICES = [
+        (NONE, pgettext_lazy("attributed to", "Neither")),
+        (CHANNEL, gettext_lazy("A channel")),
+        (PROMOTER, gettext_lazy("A promoter")),
+    ]
 
 
 class EventChoiceField(forms.ModelChoiceField):
     def label_from_instance(self, obj: Event) -> str:
-        return f"{obj.night:%a %d %b %Y} · {obj.name}"
+        # Day and month names in the page's language ("sáb 14 jun 2025").
+        return f"{formats.date_format(obj.night, 'D j M Y')} · {obj.name}"
 
 
 class PriceOptionChoiceField(forms.ModelChoiceField):
@@ -41,7 +49,8 @@ class PriceOptionChoiceField(forms.ModelChoiceField):
 
 
 def price_option_label(option: PriceOption) -> str:
-    parts = [f"{option.price} € face value"]
+    price = formats.number_format(option.price, decimal_pos=2, use_l10n=True, force_grouping=True)
+    parts = [_("%(price)s € face value") % {"price": price}]
     if option.content:
         parts.append(option.content)
     if option.min_age:
@@ -52,40 +61,56 @@ def price_option_label(option: PriceOption) -> str:
 class IssuanceForm(forms.Form):
     """What is issued and on whose behalf. The holders come in `HolderFormSet`."""
 
-    event = EventChoiceField(queryset=Event.objects.none(), empty_label="Pick an event")
+    event = EventChoiceField(
+        queryset=Event.objects.none(),
+        empty_label=gettext_lazy("Pick an event"),
+        label=gettext_lazy("Event"),
+    )
     rate = forms.ModelChoiceField(
         queryset=Rate.objects.none(),
-        empty_label="Pick a rate",
-        error_messages={"invalid_choice": "Pick one of the chosen event's rates."},
+        empty_label=gettext_lazy("Pick a rate"),
+        label=gettext_lazy("Rate"),
+        error_messages={"invalid_choice": gettext_lazy("Pick one of the chosen event's rates.")},
     )
     price_option = PriceOptionChoiceField(
         queryset=PriceOption.objects.none(),
-        empty_label="Pick a price option",
-        label="Price option",
-        error_messages={"invalid_choice": "Pick one of the chosen rate's price options."},
+        empty_label=gettext_lazy("Pick a price option"),
+        label=gettext_lazy("Price option"),
+        error_messages={
+            "invalid_choice": gettext_lazy("Pick one of the chosen rate's price options.")
+        },
     )
     attribution = forms.ChoiceField(
         choices=Attribution.CHOICES,
         initial=Attribution.NONE,
         widget=forms.RadioSelect,
-        label="Attributed to",
+        label=gettext_lazy("Attributed to"),
     )
     channel = forms.ModelChoiceField(
-        queryset=Channel.objects.none(), required=False, empty_label="Pick a channel"
+        queryset=Channel.objects.none(),
+        required=False,
+        empty_label=gettext_lazy("Pick a channel"),
+        label=gettext_lazy("Channel"),
     )
     promoter = forms.ModelChoiceField(
-        queryset=Promoter.objects.none(), required=False, empty_label="Pick a promoter"
+        queryset=Promoter.objects.none(),
+        required=False,
+        empty_label=gettext_lazy("Pick a promoter"),
+        label=gettext_lazy("Promoter"),
     )
     # One documented value today; still a validated choice so a tampered post cannot slip
     # another value past the review page.
     sale_type = forms.ChoiceField(choices=(), widget=forms.HiddenInput)
-    reason = forms.ModelChoiceField(queryset=None, empty_label="Pick a reason")
+    reason = forms.ModelChoiceField(
+        queryset=None, empty_label=gettext_lazy("Pick a reason"), label=gettext_lazy("Reason")
+    )
     note = forms.CharField(
         required=False,
         max_length=1000,
         strip=True,
         widget=forms.Textarea(attrs={"rows": 2}),
-        help_text="Optional: who asked, what for. Kept with the issuance.",
+        label=gettext_lazy("Note"),
+        help_text=gettext_lazy("Optional: who asked, what for. Kept with the issuance."),
     )
     idempotency_key = forms.UUIDField(widget=forms.HiddenInput)
 
@@ -135,27 +160,32 @@ class IssuanceForm(forms.Form):
         # The querysets already enforce this; checked again because a comp for the wrong event
         # cannot be undone (Fourvenues has no cancel).
         if event and rate and rate.event_id != event.pk:
-            self.add_error("rate", "This rate is not one of the chosen event's rates.")
+            self.add_error("rate", _("This rate is not one of the chosen event's rates."))
         if rate and option and option.rate_id != rate.pk:
-            self.add_error("price_option", "This price option is not one of the rate's options.")
+            self.add_error("price_option", _("This price option is not one of the rate's options."))
 
         attribution = data.get("attribution")
         channel, promoter = data.get("channel"), data.get("promoter")
         if channel and promoter:
             self.add_error(
                 None,
-                "A comp is attributed to a channel or to a promoter, never both: "
-                "clear one of them (Fourvenues refuses both).",
+                _(
+                    "A comp is attributed to a channel or to a promoter, never both: "
+                    "clear one of them (Fourvenues refuses both)."
+                ),
             )
         elif attribution == Attribution.NONE and (channel or promoter):
             self.add_error(
                 "attribution",
-                "You picked a channel or promoter but 'Neither': choose which it is attributed to.",
+                _(
+                    "You picked a channel or promoter but 'Neither': choose which it is "
+                    "attributed to."
+                ),
             )
         elif attribution == Attribution.CHANNEL and not channel:
-            self.add_error("channel", "Pick the channel, or choose 'Neither'.")
+            self.add_error("channel", _("Pick the channel, or choose 'Neither'."))
         elif attribution == Attribution.PROMOTER and not promoter:
-            self.add_error("promoter", "Pick the promoter, or choose 'Neither'.")
+            self.add_error("promoter", _("Pick the promoter, or choose 'Neither'."))
         return data
 
     @classmethod
@@ -213,5 +243,43 @@ def build_draft(issuance_form: IssuanceForm, formset: BaseHolderFormSet) -> Issu
         channel_id=data["channel"].pk if data["channel"] else None,
         promoter_id=data["promoter"].pk if data["promoter"] else None,
         note=data["note"],
-        warnings=tuple(batch_warnings(holders, data["price_option"], data["event"])),
+        warnings=tuple(
+            str(w) for w in batch_warnings(holders, data["price_option"], data["event"])
+        ),
+        blank_rows=tuple(formset.blank_rows()),
     )
+
+
+def offered_initial(
+    *,
+    environment: str,
+    event_id: int | None,
+    rate_id: int | None,
+    price_option_id: int | None,
+    reason_id: int | None,
+    channel_id: int | None,
+    promoter_id: int | None,
+) -> dict[str, Any]:
+    """Initial values for a fresh form from earlier choices (the issuer's last issuance, or the
+    one issued again), keeping only what the form still offers: an event past or hidden, a rate
+    withdrawn or a reason retired is left out (and so is what hangs on it), never preselected."""
+    initial: dict[str, Any] = {}
+    event = _pick(catalogue_selectors.issuable_events(environment=environment), event_id)
+    if event is not None:
+        initial["event"] = event.pk
+        rate = _pick(catalogue_selectors.rates_for_event(event=event), rate_id)
+        if rate is not None:
+            initial["rate"] = rate.pk
+            option = _pick(catalogue_selectors.options_for_rate(rate=rate), price_option_id)
+            if option is not None:
+                initial["price_option"] = option.pk
+    reason = _pick(catalogue_selectors.active_reasons(), reason_id)
+    if reason is not None:
+        initial["reason"] = reason.pk
+    channel = _pick(catalogue_selectors.channels(environment=environment), channel_id)
+    promoter = _pick(catalogue_selectors.promoters(environment=environment), promoter_id)
+    if channel is not None:
+        initial.update(attribution=Attribution.CHANNEL, channel=channel.pk)
+    elif promoter is not None:
+        initial.update(attribution=Attribution.PROMOTER, promoter=promoter.pk)
+    return initial

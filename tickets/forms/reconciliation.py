@@ -7,6 +7,7 @@ from typing import Any
 from django import forms
 from django.core.exceptions import ValidationError
 from django.http import QueryDict
+from django.utils.translation import gettext_lazy
 
 from tickets.models import Discrepancy, DiscrepancyKind, DiscrepancyState, Event
 
@@ -14,16 +15,33 @@ from tickets.models import Discrepancy, DiscrepancyKind, DiscrepancyState, Event
 class StartReconciliationForm(forms.Form):
     full = forms.BooleanField(
         required=False,
-        label="Full run",
-        help_text="Every ticket of the event, the only way to find tickets missing on Fourvenues.",
+        label=gettext_lazy("Full run"),
+        help_text=gettext_lazy(
+            "Every ticket of the event, the only way to find tickets missing on Fourvenues."
+        ),
     )
 
 
 class DiscrepancyFilterForm(forms.Form):
-    event = forms.ModelChoiceField(queryset=Event.objects.order_by("-night"), required=False)
-    kind = forms.ChoiceField(choices=[("", "Any kind"), *DiscrepancyKind.choices], required=False)
+    event = forms.ModelChoiceField(
+        queryset=Event.objects.order_by("-night"),
+        required=False,
+        label=gettext_lazy("Event"),
+        empty_label=gettext_lazy("Any event"),
+        widget=forms.Select(attrs={"class": "form-select"}),
+        error_messages={"invalid_choice": gettext_lazy("Choose an event from the list.")},
+    )
+    kind = forms.ChoiceField(
+        choices=[("", gettext_lazy("Any kind")), *DiscrepancyKind.choices],
+        required=False,
+        label=gettext_lazy("Kind"),
+        widget=forms.Select(attrs={"class": "form-select"}),
+    )
     state = forms.ChoiceField(
-        choices=[("", "Any state"), *DiscrepancyState.choices], required=False
+        choices=[("", gettext_lazy("Any state")), *DiscrepancyState.choices],
+        required=False,
+        label=gettext_lazy("State"),
+        widget=forms.Select(attrs={"class": "form-select"}),
     )
 
     def __init__(self, data: QueryDict | None = None, **kwargs: Any) -> None:
@@ -55,12 +73,14 @@ class AcknowledgeDiscrepanciesForm(forms.Form):
     discrepancies = IdsField(
         queryset=Discrepancy.objects.filter(state=DiscrepancyState.OPEN),
         error_messages={
-            "required": "Select at least one difference.",
-            "invalid_choice": "A selected difference is no longer open: reload the page.",
-            "invalid_pk_value": "Select differences from the list.",
+            "required": gettext_lazy("Select at least one difference."),
+            "invalid_choice": gettext_lazy(
+                "A selected difference is no longer open: reload the page."
+            ),
+            "invalid_pk_value": gettext_lazy("Select differences from the list."),
         },
     )
     reason = forms.CharField(
         max_length=500,
-        error_messages={"required": "Say why these differences are acceptable."},
+        error_messages={"required": gettext_lazy("Say why these differences are acceptable.")},
     )

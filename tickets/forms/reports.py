@@ -5,30 +5,35 @@ from __future__ import annotations
 import datetime as dt
 
 from django import forms
+from django.utils.translation import gettext_lazy
 
 from tickets.models import Environment
 from tickets.selectors import credentials as credential_selectors
 from tickets.selectors import reports as report_selectors
 
 GROUPING_TITLES = {
-    "event": "Per event",
-    "issuer": "Per issuer",
-    "reason": "Per reason",
-    "week": "Per week",
+    "event": gettext_lazy("Per event"),
+    "issuer": gettext_lazy("Per issuer"),
+    "reason": gettext_lazy("Per reason"),
+    "week": gettext_lazy("Per week"),
 }
 
 
 class ReportFilterForm(forms.Form):
     group = forms.ChoiceField(
-        choices=[(g, GROUPING_TITLES[g]) for g in report_selectors.REPORT_GROUPINGS], required=False
+        choices=[(g, GROUPING_TITLES[g]) for g in report_selectors.REPORT_GROUPINGS],
+        required=False,
+        label=gettext_lazy("Report"),
     )
     date_from = forms.DateField(
-        required=False, label="From", widget=forms.DateInput(attrs={"type": "date"})
+        required=False, label=gettext_lazy("From"), widget=forms.DateInput(attrs={"type": "date"})
     )
     date_to = forms.DateField(
-        required=False, label="To", widget=forms.DateInput(attrs={"type": "date"})
+        required=False, label=gettext_lazy("To"), widget=forms.DateInput(attrs={"type": "date"})
     )
-    environment = forms.ChoiceField(choices=Environment.choices, required=False)
+    environment = forms.ChoiceField(
+        choices=Environment.choices, required=False, label=gettext_lazy("Environment")
+    )
 
     def clean(self) -> dict[str, object]:
         data = super().clean()
@@ -39,7 +44,7 @@ class ReportFilterForm(forms.Form):
             days=report_selectors.REPORT_DEFAULT_DAYS - 1
         )
         if data["date_from"] > data["date_to"]:
-            raise forms.ValidationError("“From” must be on or before “To”.")
+            raise forms.ValidationError(gettext_lazy("“From” must be on or before “To”."))
         if not data.get("environment"):
             credential = credential_selectors.active_credential()
             data["environment"] = credential.environment if credential else Environment.ALPHA

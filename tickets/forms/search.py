@@ -15,7 +15,10 @@ from django.db.models import Exists, OuterRef
 from django.forms.models import ModelChoiceIterator
 from django.forms.utils import flatatt
 from django.http import QueryDict
+from django.utils.formats import date_format
 from django.utils.safestring import mark_safe
+from django.utils.translation import get_language, gettext_lazy
+from django.utils.translation import gettext as _
 
 from tickets.models import Channel, Environment, Event, Issuance, Promoter, Reason
 from tickets.redaction import mask_document
@@ -23,15 +26,15 @@ from tickets.selectors import search as search_selectors
 from tickets.text import document_digest, normalise_document, person_label
 
 STATUS_CHOICES = [
-    ("", "Any status"),
-    (search_selectors.STATUS_VALID, "Valid"),
-    (search_selectors.STATUS_INVALID, "Not valid (cancelled, refunded…)"),
-    (search_selectors.STATUS_REFUNDED, "Refunded"),
+    ("", gettext_lazy("Any status")),
+    (search_selectors.STATUS_VALID, gettext_lazy("Valid")),
+    (search_selectors.STATUS_INVALID, gettext_lazy("Not valid (cancelled, refunded…)")),
+    (search_selectors.STATUS_REFUNDED, gettext_lazy("Refunded")),
 ]
 CHECKED_IN_CHOICES = [
-    ("", "Checked in or not"),
-    (search_selectors.CHECKED_IN_YES, "Checked in"),
-    (search_selectors.CHECKED_IN_NO, "Not checked in"),
+    ("", gettext_lazy("Checked in or not")),
+    (search_selectors.CHECKED_IN_YES, gettext_lazy("Checked in")),
+    (search_selectors.CHECKED_IN_NO, gettext_lazy("Not checked in")),
 ]
 
 # Every parameter the search page understands: what the URL carries and the form validates.
@@ -110,7 +113,8 @@ class RowChoiceIterator(ModelChoiceIterator):
     def __iter__(self) -> Iterator[tuple[object, str]]:
         if self.field.empty_label is not None:
             yield ("", self.field.empty_label)
-        yield from cached_choices(self.field.cache_key, self._rows)
+        # Per language: a label may hold a date, written as the language writes it.
+        yield from cached_choices(f"{self.field.cache_key}:{get_language()}", self._rows)
 
     def _rows(self) -> list[tuple[object, str]]:
         return [
@@ -151,14 +155,20 @@ def attribution_choices() -> list[tuple[str, str]]:
     def rows() -> list[tuple[object, str]]:
         channels = Channel.objects.values_list("pk", "name")
         promoters = Promoter.objects.only("pk", "first_name", "last_name", "email")
-        return [(f"channel:{pk}", f"Channel: {name}") for pk, name in channels] + [
-            (f"promoter:{p.pk}", f"Promoter: {p}") for p in promoters
+        return [(f"channel:{pk}", name) for pk, name in channels] + [
+            (f"promoter:{p.pk}", str(p)) for p in promoters
         ]
 
+    # The kind of each option is said here, in the page's language: the cached list holds
+    # only names, shared by every language.
+    channel, promoter = _("Channel: %(name)s"), _("Promoter: %(name)s")
     return [
-        ("", "Any attribution"),
-        (search_selectors.ATTRIBUTION_NONE, "None (no channel or promoter)"),
-        *cached_choices("attribution", rows),
+        ("", _("Any attribution")),
+        (search_selectors.ATTRIBUTION_NONE, _("None (no channel or promoter)")),
+        *(
+            (value, (channel if value.startswith("channel:") else promoter) % {"name": name})
+            for value, name in cached_choices("attribution", rows)
+        ),
     ]
 
 
@@ -178,27 +188,33 @@ class TicketSearchForm(forms.Form):
     q = forms.CharField(
         required=False,
         max_length=200,
-        label="Search",
-        help_text="Name, email, phone, ticket code, QR code or payment id. For a document "
-        "number, use “Find by document number”: it stays out of the page's address.",
+        label=gettext_lazy("Search"),
+        help_text=gettext_lazy(
+            "Name, email, phone, ticket code, QR code or payment id. For a document "
+            "number, use “Find by document number”: it stays out of the page's address."
+        ),
     )
     event = RowChoiceField(
         cache_key="event",
         queryset=Event.objects.all(),
         label_columns=("name", "night"),
-        label_from_row=lambda name, night: f"{name} ({night})",
+        label_from_row=lambda name, night: f"{name} ({date_format(night, 'D j M Y')})",
         required=False,
-        empty_label="Any event",
+        label=gettext_lazy("Event"),
+        empty_label=gettext_lazy("Any event"),
     )
-    rate = forms.CharField(required=False, max_length=300, label="Rate name")
-    status = forms.ChoiceField(choices=STATUS_CHOICES, required=False, widget=FastSelect)
+    rate = forms.CharField(required=False, max_length=300, label=gettext_lazy("Rate name"))
+    status = forms.ChoiceField(
+        choices=STATUS_CHOICES, required=False, label=gettext_lazy("Status"), widget=FastSelect
+    )
     issued_by = RowChoiceField(
         cache_key="issued_by",
         queryset=get_user_model().objects.none(),
         label_columns=("username", "first_name", "last_name"),
         label_from_row=person_label,
         required=False,
-        empty_label="Anyone",
+        label=gettext_lazy("Issued by"),
+        empty_label=gettext_lazy("Anyone"),
     )
     reason = RowChoiceField(
         cache_key="reason",
@@ -206,18 +222,35 @@ class TicketSearchForm(forms.Form):
         label_columns=("label",),
         label_from_row=str,
         required=False,
-        empty_label="Any reason",
+        label=gettext_lazy("Reason"),
+        empty_label=gettext_lazy("Any reason"),
     )
-    attribution = forms.CharField(required=False, max_length=120, widget=FastSelect)
-    issued_from = forms.DateField(required=False, widget=DateInput(), label="Issued from")
-    issued_to = forms.DateField(required=False, widget=DateInput(), label="Issued until")
-    night_from = forms.DateField(required=False, widget=DateInput(), label="Event night from")
-    night_to = forms.DateField(required=False, widget=DateInput(), label="Event night until")
+    attribution = forms.CharField(
+        required=False, max_length=120, label=gettext_lazy("Attribution"), widget=FastSelect
+    )
+    issued_from = forms.DateField(
+        required=False, widget=DateInput(), label=gettext_lazy("Issued from")
+    )
+    issued_to = forms.DateField(
+        required=False, widget=DateInput(), label=gettext_lazy("Issued until")
+    )
+    night_from = forms.DateField(
+        required=False, widget=DateInput(), label=gettext_lazy("Event night from")
+    )
+    night_to = forms.DateField(
+        required=False, widget=DateInput(), label=gettext_lazy("Event night until")
+    )
     checked_in = forms.ChoiceField(
-        choices=CHECKED_IN_CHOICES, required=False, label="Check-in", widget=FastSelect
+        choices=CHECKED_IN_CHOICES,
+        required=False,
+        label=gettext_lazy("Check-in"),
+        widget=FastSelect,
     )
     environment = forms.ChoiceField(
-        choices=[("", "Any environment"), *Environment.choices], required=False, widget=FastSelect
+        choices=[("", gettext_lazy("Any environment")), *Environment.choices],
+        required=False,
+        label=gettext_lazy("Environment"),
+        widget=FastSelect,
     )
     sort = forms.CharField(required=False, max_length=40)
     doc = forms.CharField(required=False, max_length=40, widget=forms.HiddenInput)
@@ -253,10 +286,10 @@ class TicketSearchForm(forms.Form):
             return None
         if value == search_selectors.ATTRIBUTION_NONE:
             return (search_selectors.ATTRIBUTION_NONE, None)
-        kind, _, pk = value.partition(":")
+        kind, _colon, pk = value.partition(":")
         if kind not in ("channel", "promoter") or not pk.isdigit():
             raise forms.ValidationError(
-                'Attribution must be "none", "channel:<id>" or "promoter:<id>".'
+                _('Attribution must be "none", "channel:<id>" or "promoter:<id>".')
             )
         return (kind, int(pk))
 
@@ -267,7 +300,8 @@ class TicketSearchForm(forms.Form):
         sort_fields = search_selectors.SORT_FIELDS
         if value.removeprefix("-") not in sort_fields:
             raise forms.ValidationError(
-                f"Cannot sort by “{value}”. Sort by one of: {', '.join(sort_fields)}."
+                _("Cannot sort by “%(value)s”. Sort by one of: %(keys)s.")
+                % {"value": value, "keys": ", ".join(sort_fields)}
             )
         return value
 
@@ -279,8 +313,10 @@ class TicketSearchForm(forms.Form):
         digest = self.document_tokens.get(token)
         if not digest:
             raise forms.ValidationError(
-                "This search by document number has expired (it lasts as long as you are signed "
-                "in): find the document number again."
+                _(
+                    "This search by document number has expired (it lasts as long as you are "
+                    "signed in): find the document number again."
+                )
             )
         return digest
 
@@ -288,7 +324,7 @@ class TicketSearchForm(forms.Form):
         cleaned = super().clean()
         for start, end in (("issued_from", "issued_to"), ("night_from", "night_to")):
             if cleaned.get(start) and cleaned.get(end) and cleaned[start] > cleaned[end]:
-                self.add_error(end, "The end date is before the start date.")
+                self.add_error(end, _("The end date is before the start date."))
         return cleaned
 
     @classmethod
@@ -316,10 +352,10 @@ class DocumentSearchForm(forms.Form):
 
     document = forms.CharField(
         max_length=60,
-        label="Document number",
+        label=gettext_lazy("Document number"),
         error_messages={
-            "required": "Type the holder's document number.",
-            "max_length": "A document number has at most 60 characters.",
+            "required": gettext_lazy("Type the holder's document number."),
+            "max_length": gettext_lazy("A document number has at most 60 characters."),
         },
     )
 
@@ -328,8 +364,11 @@ class DocumentSearchForm(forms.Form):
         number = self.cleaned_data["document"]
         if len(normalise_document(number)) < search_selectors.DOCUMENT_MIN_LENGTH:
             raise forms.ValidationError(
-                "Type the full document number: part of one finds nothing (at least "
-                f"{search_selectors.DOCUMENT_MIN_LENGTH} letters or digits)."
+                _(
+                    "Type the full document number: part of one finds nothing (at least "
+                    "%(count)s letters or digits)."
+                )
+                % {"count": search_selectors.DOCUMENT_MIN_LENGTH}
             )
         return document_digest(number)
 
@@ -343,9 +382,10 @@ class SavedSearchForm(forms.Form):
 
     name = forms.CharField(
         max_length=100,
+        label=gettext_lazy("Name"),
         error_messages={
-            "required": "Give the search a name to save it.",
-            "max_length": "A saved search's name has at most 100 characters.",
+            "required": gettext_lazy("Give the search a name to save it."),
+            "max_length": gettext_lazy("A saved search's name has at most 100 characters."),
         },
     )
     query = forms.CharField(required=False, max_length=2000, strip=False)

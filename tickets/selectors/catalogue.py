@@ -3,11 +3,27 @@
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
+from typing import Any
 
 from django.db.models import Prefetch, QuerySet
 from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
+from django_tasks import TaskResultStatus
+from django_tasks_db.models import DBTaskResult
 
-from tickets.models import Channel, Event, PriceOption, Promoter, Rate, Reason, Supplement
+from tickets.models import (
+    AuditEntry,
+    Channel,
+    Event,
+    PriceOption,
+    Promoter,
+    Rate,
+    Reason,
+    Supplement,
+)
 
 
 def upcoming_events(*, environment: str) -> QuerySet[Event]:
@@ -69,4 +85,87 @@ def last_catalogue_refresh(*, environment: str) -> dt.datetime | None:
         .order_by("-refreshed_at")
         .values_list("refreshed_at", flat=True)
         .first()
+    )
+
+
+# --- The background refresh ("Refresh catalogue") ----------------------------------------------
+
+# Both refreshes: the scheduler's and the one staff ask for with the button.
+REFRESH_TASKS = ("tickets.tasks.refresh_catalogue", "tickets.tasks.refresh_catalogue_requested")
+REFRESH_OUTCOMES = ("catalogue.refreshed", "catalogue.refresh_failed")
+
+
+def refresh_in_progress() -> bool:
+    """Whether a catalogue refresh is queued or running (so a second click queues nothing)."""
+    return DBTaskResult.objects.filter(
+        task_path__in=REFRESH_TASKS,
+        status__in=[TaskResultStatus.READY, TaskResultStatus.RUNNING],
+    ).exists()
+
+
+def refresh_summary(data: dict[str, Any]) -> str:
+    """What a full refresh mirrored, in the reader's language, from its audit data."""
+    first = dt.date.fromisoformat(data["first_night"])
+    last = dt.date.fromisoformat(data["last_night"])
+    text = ngettext(
+        "Catalogue refreshed: %(events)s event (%(first)s to %(last)s)",
+        "Catalogue refreshed: %(events)s events (%(first)s to %(last)s)",
+        data["events"],
+    ) % {
+        "events": data["events"],
+        "first": date_format(first, "j M"),
+        "last": date_format(last, "j M Y"),
+    }
+    text += ", " + _(
+        "%(rates)s rates, %(options)s price options, %(channels)s channels, "
+        "%(promoters)s promoters."
+    ) % {key: data[key] for key in ("rates", "options", "channels", "promoters")}
+    if data.get("delisted"):
+        text += " " + _("%(count)s no longer listed by Fourvenues.") % {"count": data["delisted"]}
+    if data.get("skipped_events"):
+        text += " " + ngettext(
+            "%(count)s event without a date was left out.",
+            "%(count)s events without a date were left out.",
+            data["skipped_events"],
+        ) % {"count": data["skipped_events"]}
+    return text
+
+
+@dataclass(frozen=True, slots=True)
+class RefreshState:
+    """The home page's catalogue line: refreshing now, when it last succeeded, and how the
+    last attempt (of either refresh) ended."""
+
+    refreshing: bool
+    refreshed_at: dt.datetime | None
+    outcome: AuditEntry | None
+
+    @property
+    def failed(self) -> bool:
+        return self.outcome is not None and self.outcome.action == "catalogue.refresh_failed"
+
+    @property
+    def outcome_text(self) -> str:
+        if self.outcome is None:
+            return ""
+        if self.failed:
+            return _("The last refresh failed, so the previous catalogue is kept: %(error)s") % {
+                "error": self.outcome.data.get("error", "")
+            }
+        try:
+            return refresh_summary(self.outcome.data)
+        except (KeyError, TypeError, ValueError):  # an entry written before these keys existed
+            return ""
+
+
+def catalogue_refresh_state(*, environment: str) -> RefreshState:
+    outcome = (
+        AuditEntry.objects.filter(action__in=REFRESH_OUTCOMES, data__environment=environment)
+        .order_by("-created_at", "-id")
+        .first()
+    )
+    return RefreshState(
+        refreshing=refresh_in_progress(),
+        refreshed_at=last_catalogue_refresh(environment=environment),
+        outcome=outcome,
     )

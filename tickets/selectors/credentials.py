@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Collection
+from dataclasses import dataclass
 
 from django.db.models import QuerySet
 
@@ -48,3 +50,35 @@ def expiring_credentials() -> list[Credential]:
 
 def recent_api_calls(*, credential: Credential, limit: int = 10) -> QuerySet[ApiCall]:
     return ApiCall.objects.filter(credential=credential)[:limit]
+
+
+@dataclass(frozen=True, slots=True)
+class CredentialHealth:
+    """One credential on the admin's home page."""
+
+    credential: Credential
+    name: str
+    environment: str
+    active: bool
+    last_success_at: dt.datetime | None  # the last successful connection test
+    expires_on: dt.date | None
+    expired: bool
+    expires_soon: bool
+
+
+def credential_health() -> list[CredentialHealth]:
+    """Every credential, those in use first: whether it is used, its last successful test and
+    its expiry (the admin's home page)."""
+    return [
+        CredentialHealth(
+            credential=c,
+            name=c.name,
+            environment=c.environment,
+            active=c.is_active,
+            last_success_at=c.last_verified_at,
+            expires_on=c.expires_on,
+            expired=c.is_expired,
+            expires_soon=c.expires_soon,
+        )
+        for c in credential_list().defer("api_key", "integration_id", "secret")
+    ]

@@ -9,7 +9,7 @@ from collections.abc import Collection
 from dataclasses import dataclass, replace
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, Exists, OuterRef, Q, QuerySet
 
 from tickets import roles
 from tickets.models import Event, FailureCause, Issuance, IssuanceLine, LineState
@@ -22,15 +22,22 @@ def can_see_all_issuances(user: AbstractBaseUser | AnonymousUser) -> bool:
 
 def issuances_visible_to(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Issuance]:
     """Issuers see their own issuances; managers and admins see all."""
-    issuances = Issuance.objects.select_related(
+    issuances = _issuances_with_counts()
+    if can_see_all_issuances(user):
+        return issuances
+    return issuances.filter(created_by_id=user.pk)
+
+
+def _issuances_with_counts() -> QuerySet[Issuance]:
+    """Issuances with what their rows show: the related names, and their lines counted."""
+    return Issuance.objects.select_related(
         "event", "rate", "price_option", "reason", "created_by", "channel", "promoter"
     ).annotate(
         line_count=Count("lines"),
         confirmed_count=Count("lines", filter=Q(lines__state=LineState.CONFIRMED)),
+        # Failed lines are the ones an issuer can act on (retry); rejected ones are final.
+        failed_count=Count("lines", filter=Q(lines__state=LineState.FAILED)),
     )
-    if can_see_all_issuances(user):
-        return issuances
-    return issuances.filter(created_by_id=user.pk)
 
 
 def credential_refused(issuance: Issuance) -> bool:
@@ -63,14 +70,47 @@ def progress_of(issuance: Issuance) -> dict[str, int]:
 UNSETTLED_LINE_STATES = (LineState.PENDING, LineState.SENDING, LineState.UNKNOWN)
 
 
+def _has_failed_lines() -> Exists:
+    """An issuance with a line to retry: a correlated EXISTS on the line table's issuance index,
+    so the filter costs no join and no GROUP BY of its own."""
+    return Exists(IssuanceLine.objects.filter(issuance_id=OuterRef("pk"), state=LineState.FAILED))
+
+
 def issuance_list(
-    user: AbstractBaseUser | AnonymousUser, *, only_mine: bool = False
+    user: AbstractBaseUser | AnonymousUser,
+    *,
+    only_mine: bool = False,
+    needs_action: bool = False,
 ) -> QuerySet[Issuance]:
-    """The issuances page: what `user` may see, newest first; `only_mine` narrows a manager's."""
+    """The issuances page: what `user` may see, newest first; `only_mine` narrows a manager's,
+    `needs_action` keeps those with failed lines to retry."""
     issuances = issuances_visible_to(user)
     if only_mine:
         issuances = issuances.filter(created_by_id=user.pk)
+    if needs_action:
+        issuances = issuances.filter(_has_failed_lines())
     return issuances.order_by("-created_at", "-id")
+
+
+def issuances_needing_action(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Issuance]:
+    """`user`'s own issuances with failed lines to retry, newest first: what needs them after
+    they left the page (home page, My issuances). Each row carries `failed_count`,
+    `confirmed_count` and `line_count`; evaluating or slicing it is one query."""
+    # Their own whatever their role, so no permission is looked up: one query, even cold.
+    return (
+        _issuances_with_counts()
+        .filter(_has_failed_lines(), created_by_id=user.pk)
+        .order_by("-created_at", "-id")
+    )
+
+
+def needing_action_count(user: AbstractBaseUser | AnonymousUser, *, only_mine: bool = False) -> int:
+    """How many issuances `user` sees (only their own with `only_mine`) have lines to retry:
+    one COUNT, without the list's joins and per-line counts."""
+    issuances = Issuance.objects.filter(_has_failed_lines())
+    if only_mine or not can_see_all_issuances(user):
+        issuances = issuances.filter(created_by_id=user.pk)
+    return issuances.count()
 
 
 def is_unsettled(progress: dict[str, int]) -> bool:

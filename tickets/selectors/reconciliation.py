@@ -4,10 +4,12 @@ of sync while it has open discrepancies or its last run failed."""
 from __future__ import annotations
 
 import datetime as dt
+import re
 from dataclasses import dataclass
 
 from django.db.models import Count, OuterRef, Q, QuerySet, Subquery
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from tickets.models import Discrepancy, DiscrepancyState, Event, ReconciliationRun
 from tickets.selectors import credentials as credential_selectors
@@ -94,3 +96,24 @@ def discrepancy_queue(
     if state:
         rows = rows.filter(state=state)
     return rows.order_by("-last_seen_at", "-id")
+
+
+def open_discrepancy_count() -> int:
+    """Open discrepancies across every event, for the manager's home page. One query."""
+    return Discrepancy.objects.filter(state=DiscrepancyState.OPEN).count()
+
+
+# The reason a run writes when a difference went away by itself (services.reconciliation.apply),
+# kept in English on the row: the pages say it in the reader's language.
+_RESOLVED_BY_RUN = re.compile(r"^No longer found by reconciliation #(\d+)\.$")
+
+
+def settled_reason(row: Discrepancy) -> str:
+    """Why a difference was settled, as the queue shows it: a manager's own words as written,
+    the run's note in the reader's language."""
+    found = _RESOLVED_BY_RUN.match(row.reason or "")
+    if found:
+        return _("Gone by itself: reconciliation #%(run)s no longer found it.") % {
+            "run": found.group(1)
+        }
+    return row.reason

@@ -1,7 +1,9 @@
 """Reports for managers, per event, issuer, reason and ISO week: tickets issued, their face value
 (the price option's price: comps go out at 0) and how many came through the door once
 reconciliation mirrors `entered`. One aggregate query per report, over the tickets issued
-through Comps."""
+through Comps. Also the manager's home page figures: the coming nights and the top issuers.
+
+Labels are formatted here in the language of the request (month and day names, "from ...")."""
 
 from __future__ import annotations
 
@@ -13,9 +15,11 @@ from zoneinfo import ZoneInfo
 from django.conf import settings
 from django.db.models import Count, Q, QuerySet, Sum
 from django.db.models.functions import TruncWeek
-from django.utils import timezone
+from django.utils import formats, timezone
+from django.utils.translation import gettext as _
 
-from tickets.models import IssuedTicket
+from tickets.models import Credential, Environment, Event, IssuedTicket
+from tickets.selectors import credentials as credential_selectors
 from tickets.text import person_label
 
 REPORT_GROUPINGS = ("event", "issuer", "reason", "week")
@@ -109,35 +113,16 @@ def ticket_report(
                 _row(
                     r,
                     key=r["event_id"],
-                    label=r["event__name"] or "(event no longer mirrored)",
-                    detail=r["event__night"].strftime("%a %d %b %Y") if r["event__night"] else "",
+                    label=r["event__name"] or _("(event no longer mirrored)"),
+                    detail=formats.date_format(r["event__night"], "D j M Y")
+                    if r["event__night"]
+                    else "",
                 )
                 for r in rows
             ],
         )
     if grouping == "issuer":
-        prefix = "line__issuance__created_by__"
-        rows = (
-            tickets.values(
-                f"{prefix}id", f"{prefix}username", f"{prefix}first_name", f"{prefix}last_name"
-            )
-            .annotate(**_REPORT_MEASURES)
-            .order_by("-tickets", f"{prefix}username")
-        )
-        return Report(
-            grouping,
-            [
-                _row(
-                    r,
-                    key=r[f"{prefix}id"],
-                    label=person_label(
-                        r[f"{prefix}username"], r[f"{prefix}first_name"], r[f"{prefix}last_name"]
-                    ),
-                    detail=r[f"{prefix}username"],
-                )
-                for r in rows
-            ],
-        )
+        return Report(grouping, _issuer_rows(tickets))
     if grouping == "reason":
         rows = (
             tickets.values("line__issuance__reason_id", "line__issuance__reason__label")
@@ -167,11 +152,41 @@ def ticket_report(
     raise ValueError(f"Unknown report grouping: {grouping!r}")
 
 
+def _issuer_rows(tickets: QuerySet[IssuedTicket], *, limit: int | None = None) -> list[ReportRow]:
+    """Tickets per issuer, most first (the first `limit` only, if given)."""
+    prefix = "line__issuance__created_by__"
+    rows = (
+        tickets.values(
+            f"{prefix}id", f"{prefix}username", f"{prefix}first_name", f"{prefix}last_name"
+        )
+        .annotate(**_REPORT_MEASURES)
+        .order_by("-tickets", f"{prefix}username")
+    )
+    if limit is not None:
+        rows = rows[:limit]
+    return [
+        _row(
+            r,
+            key=r[f"{prefix}id"],
+            label=person_label(
+                r[f"{prefix}username"], r[f"{prefix}first_name"], r[f"{prefix}last_name"]
+            ),
+            detail=r[f"{prefix}username"],
+        )
+        for r in rows
+    ]
+
+
 def _week_row(r: dict[str, object]) -> ReportRow:
     week = r["week"]
     monday = timezone.localtime(week, _venue_tz()).date() if isinstance(week, dt.datetime) else week
-    year, number, _ = monday.isocalendar()
-    return _row(r, key=monday, label=f"{year}-W{number:02d}", detail=f"from {monday:%d %b %Y}")
+    year, number, _weekday = monday.isocalendar()
+    return _row(
+        r,
+        key=monday,
+        label=_("%(year)s-W%(week)s") % {"year": year, "week": f"{number:02d}"},
+        detail=_("from %(date)s") % {"date": formats.date_format(monday, "DATE_FORMAT")},
+    )
 
 
 def _row(r: dict[str, object], *, key: object, label: str, detail: str) -> ReportRow:
@@ -183,3 +198,63 @@ def _row(r: dict[str, object], *, key: object, label: str, detail: str) -> Repor
         face_value=r["face_value"] or Decimal("0"),
         checked_in=r["checked_in"],
     )
+
+
+# --- The manager's home page ----------------------------------------------------------------
+
+# A night runs past midnight: until this hour the night is still the previous day's (the
+# catalogue dates events the same way, services.catalogue.NIGHT_ROLLOVER_HOUR).
+NIGHT_ROLLOVER_HOUR = 6
+
+
+@dataclass(frozen=True)
+class NightSummary:
+    """One coming night's event: comps issued through Comps for it and how many came in."""
+
+    event: Event
+    comps: int
+    checked_in: int
+
+    @property
+    def is_tonight(self) -> bool:
+        return self.event.night == current_night()
+
+
+def current_night() -> dt.date:
+    """The night under way in the venue: at 02:00 on Sunday it is still Saturday's."""
+    return (timezone.localtime() - dt.timedelta(hours=NIGHT_ROLLOVER_HOUR)).date()
+
+
+def upcoming_nights(*, days: int = 7, environment: str | None = None) -> list[NightSummary]:
+    """Tonight's events and those of the next `days` nights, in night order, with the comps
+    issued for each and the people checked in (as reconciliation last mirrored it). Events of
+    the active credentials' environments unless `environment` is given. One query."""
+    tonight = current_night()
+    events = Event.objects.filter(night__gte=tonight, night__lte=tonight + dt.timedelta(days=days))
+    if environment is not None:
+        events = events.filter(environment=environment)
+    else:
+        events = events.filter(
+            environment__in=Credential.objects.filter(is_active=True).values("environment")
+        )
+    ours = Q(tickets__line__isnull=False)
+    events = events.annotate(
+        comps=Count("tickets", filter=ours),
+        checked_in=Count("tickets", filter=ours & Q(tickets__entered__gt=0)),
+    ).order_by("night", "starts_at", "name", "pk")
+    return [NightSummary(e, e.comps, e.checked_in) for e in events]
+
+
+def top_issuers(
+    *, days: int = 7, limit: int = 5, environment: str | None = None
+) -> list[ReportRow]:
+    """Who issued most tickets in the last `days` days (today included, venue time), most
+    first, at most `limit` of them; rows as the per-issuer report's. In the issuing
+    environment unless `environment` is given. Two queries (one without a credential)."""
+    if environment is None:
+        environment = credential_selectors.issuing_environment() or Environment.ALPHA
+    today = timezone.localdate()
+    tickets = report_tickets(
+        date_from=today - dt.timedelta(days=days - 1), date_to=today, environment=environment
+    )
+    return _issuer_rows(tickets, limit=limit)

@@ -12,6 +12,9 @@ from typing import Any
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import F, OrderBy, Q, QuerySet, Value
 from django.db.models.functions import Concat, Trim
+from django.utils.functional import Promise
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
 
 from tickets import roles
 from tickets.models import (
@@ -56,6 +59,44 @@ PHONE_NATIONAL_DIGITS = 9
 # A term this long, once normalised, may be a full document number (matched exactly, by digest).
 DOCUMENT_MIN_LENGTH = 5
 _PHONE_LIKE = re.compile(r"[\d\s+().\-/]+")
+
+
+# A ticket's status as people read it, the same words on the search page, the ticket page and in
+# the exports. Fourvenues's own status names (`status`) are kept for machines ("Fourvenues
+# status" column) and for the technical details; a status it may add later shows as it comes.
+REMOTE_STATUS_LABELS: dict[str, Promise] = {
+    "activated": _("Not valid"),  # activated, but also cancelled: is_valid says it is not valid
+    "cancelled": _("Cancelled"),
+    "filling_client": _("Awaiting the holder's details"),
+    "refunded": _("Refunded"),
+}
+STATUS_LABEL_VALID = _("Valid")
+STATUS_LABEL_UNKNOWN = _("Status unknown")
+STATUS_LABEL_NOT_VALID = _("Not valid")
+
+
+def ticket_status_label(is_valid: bool | None, status: str) -> str:
+    """What a ticket's status is called, in the current language: "Valid", "Status unknown"
+    (Fourvenues sent none, which must never read as "Not valid"), else the reason it is not."""
+    if is_valid:
+        return str(STATUS_LABEL_VALID)
+    if is_valid is None:
+        return str(STATUS_LABEL_UNKNOWN)
+    label = REMOTE_STATUS_LABELS.get(status or "")
+    if label is not None:
+        return str(label)
+    return status or gettext("Not valid")
+
+
+# Past this many matches the search says "1,000+": an exact count of a million rows would cost
+# more than the page itself, and nobody reads a result past the first thousand.
+COUNT_BOUND = 1000
+
+
+def count_up_to(tickets: QuerySet[IssuedTicket], *, bound: int = COUNT_BOUND) -> int:
+    """How many tickets `tickets` holds, counted up to `bound + 1` (a COUNT over a LIMIT
+    subquery): a result above `bound` means "more than `bound`"."""
+    return tickets.order_by().values("pk")[: bound + 1].count()
 
 
 def can_search_tickets(user: AbstractBaseUser | AnonymousUser) -> bool:

@@ -19,10 +19,14 @@ from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from django.conf import settings
+from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import models, transaction
 from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
 
+from tickets import tasks
 from tickets.fourvenues import schemas
 from tickets.fourvenues.errors import FourvenuesError
 from tickets.models import Channel, Credential, Event, PriceOption, Promoter, Rate
@@ -74,17 +78,8 @@ class CatalogueRefreshResult:
     skipped_events: int = 0
 
     def summary(self) -> str:
-        text = (
-            f"Catalogue refreshed: {self.events} events "
-            f"({self.first_night:%d %b} to {self.last_night:%d %b %Y}), {self.rates} rates, "
-            f"{self.options} price options, {self.channels} channels, "
-            f"{self.promoters} promoters."
-        )
-        if self.delisted:
-            text += f" {self.delisted} no longer listed by Fourvenues."
-        if self.skipped_events:
-            text += f" {self.skipped_events} events without a date were left out."
-        return text
+        # One wording for the command, the button's outcome and the home page.
+        return catalogue_selectors.refresh_summary(self.as_audit_data())
 
     def as_audit_data(self) -> dict[str, Any]:
         return {
@@ -137,8 +132,11 @@ def catalogue_window(
     if days < 1:
         # Most likely FOURVENUES_CATALOGUE_DAYS set to 0: say so rather than fail with a 500.
         raise CatalogueRefreshError(
-            f"The catalogue window must be at least one night, not {days} "
-            "(see FOURVENUES_CATALOGUE_DAYS)."
+            _(
+                "The catalogue window must be at least one night, not %(days)s "
+                "(see FOURVENUES_CATALOGUE_DAYS)."
+            )
+            % {"days": days}
         )
     first = today if today is not None else timezone.localdate()
     return first, first + dt.timedelta(days=days - 1)
@@ -232,6 +230,32 @@ def refresh_issuing_catalogue() -> CatalogueRefreshResult | None:
     return refresh_catalogue(credential=credential)
 
 
+@transaction.atomic
+def request_catalogue_refresh(*, credential: Credential, actor: Actor) -> bool:
+    """The "Refresh catalogue" button: queue a refresh for the worker (it takes seconds), unless
+    one is queued or running already. Returns whether one was queued."""
+    # Two clicks at once: the second waits on this lock, then sees the first one's task.
+    Credential.objects.select_for_update().filter(pk=credential.pk).first()
+    if catalogue_selectors.refresh_in_progress():
+        return False
+    actor_id = actor.pk if actor is not None and actor.is_authenticated else None
+    tasks.refresh_catalogue_requested.enqueue(credential.pk, actor_id)
+    return True
+
+
+def run_requested_refresh(*, credential_id: int, actor_id: int | None) -> None:
+    """The worker's side of the button. A failure is audited by `refresh_catalogue` and shown on
+    the home page from there, so it ends the task quietly (nothing to retry on its own)."""
+    credential = Credential.objects.filter(pk=credential_id).first()
+    if credential is None:
+        return
+    actor = get_user_model().objects.filter(pk=actor_id).first() if actor_id else None
+    try:
+        refresh_catalogue(credential=credential, actor=actor)
+    except CatalogueRefreshError as exc:
+        logger.warning("Requested catalogue refresh failed: %s", exc)
+
+
 def refresh_event_rates(
     *, credential: Credential, event: Event, actor: Actor = None
 ) -> EventRatesRefreshResult:
@@ -241,20 +265,29 @@ def refresh_event_rates(
     """
     if event.environment != credential.environment:
         raise CatalogueRefreshError(
-            f"{event.name} belongs to the {event.environment} catalogue, not to "
-            f"{credential.name} ({credential.get_environment_display()})."
+            _("%(event)s belongs to the %(environment)s catalogue, not to %(name)s (%(its)s).")
+            % {
+                "event": event.name,
+                "environment": event.get_environment_display(),
+                "name": credential.name,
+                "its": credential.get_environment_display(),
+            }
         )
     try:
         with build_client(credential) as client:
             rates = client.list_ticket_rates(event_id=event.remote_id)
     except FourvenuesError as exc:
         when = event.rates_refreshed_at
-        kept = (
-            f"the rates shown are those of {_local(when)}"
-            if when is not None
-            else "no rates were mirrored before"
-        )
-        message = f"The rates of {event.name} could not be refreshed, so {kept}. {exc}"
+        if when is not None:
+            message = _(
+                "The rates of %(event)s could not be refreshed, so the rates shown are those of "
+                "%(when)s. %(error)s"
+            ) % {"event": event.name, "when": _local(when), "error": exc}
+        else:
+            message = _(
+                "The rates of %(event)s could not be refreshed, and no rates were mirrored "
+                "before. %(error)s"
+            ) % {"event": event.name, "error": exc}
         audit.record(
             action="catalogue.rates_refresh_failed",
             actor=actor,
@@ -329,12 +362,16 @@ def _refresh_failed(
 ) -> CatalogueRefreshError:
     """Audit the failure; returns the error to raise, which says what is kept and why."""
     previous = catalogue_selectors.last_catalogue_refresh(environment=credential.environment)
-    kept = (
-        f"the previous one (refreshed {_local(previous)}) is kept"
-        if previous is not None
-        else "there is no previous catalogue yet"
-    )
-    message = f"The catalogue could not be refreshed from Fourvenues, so {kept}. {exc}"
+    if previous is not None:
+        message = _(
+            "The catalogue could not be refreshed from Fourvenues, so the previous one "
+            "(refreshed %(when)s) is kept. %(error)s"
+        ) % {"when": _local(previous), "error": exc}
+    else:
+        message = _(
+            "The catalogue could not be refreshed from Fourvenues, and there is no previous "
+            "catalogue yet. %(error)s"
+        ) % {"error": exc}
     data: dict[str, Any] = {
         "environment": credential.environment,
         "first_night": first.isoformat(),
@@ -348,7 +385,7 @@ def _refresh_failed(
 
 
 def _local(moment: dt.datetime) -> str:
-    return f"{timezone.localtime(moment):%d %b %Y %H:%M}"
+    return date_format(timezone.localtime(moment), "j M Y H:i")
 
 
 # --------------------------------------------------------------------------------------------

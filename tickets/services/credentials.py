@@ -16,6 +16,8 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_lazy
 
 from tickets.fields import EncryptedTextField
 from tickets.fourvenues.auth import ApiKeyAuth, LegacyAuth, UnusableAuth, header_value_problem
@@ -45,15 +47,37 @@ class CredentialError(Exception):
         self.field = field
 
 
+class ReplacementChanged(CredentialError):
+    """The admin confirmed replacing one credential, but another one (or none) is in use now:
+    they must confirm again, knowing which one they replace. `current` is the one in use."""
+
+    def __init__(self, message: str, *, current: Credential | None) -> None:
+        super().__init__(message)
+        self.current = current
+
+
+class _Any:
+    """No expectation about which credential an activation replaces (scripts, the demo)."""
+
+
+ANY_REPLACED = _Any()
+
+
 def _check_name_free(name: str, *, other_than: Credential | None = None) -> None:
     others = Credential.objects.filter(name=name)
     if other_than is not None:
         others = others.exclude(pk=other_than.pk)
     if others.exists():
-        raise CredentialError(f"Another credential is already named “{name}”.", field="name")
+        raise CredentialError(
+            _("Another credential is already named “%(name)s”.") % {"name": name}, field="name"
+        )
 
 
-SECRET_LABELS = {"api_key": "API key", "integration_id": "integration id", "secret": "secret"}
+SECRET_LABELS = {
+    "api_key": gettext_lazy("API key"),
+    "integration_id": gettext_lazy("integration id"),
+    "secret": gettext_lazy("secret"),
+}
 
 
 def secret_problem(name: str, value: str) -> str:
@@ -62,19 +86,19 @@ def secret_problem(name: str, value: str) -> str:
     problem = header_value_problem(value)
     if not problem:
         return ""
-    return (
-        f"This {SECRET_LABELS[name]} {problem}, so it could not be sent to Fourvenues. Type it "
-        "again (or paste it from a plain-text copy)."
-    )
+    return _(
+        "This %(secret)s %(problem)s, so it could not be sent to Fourvenues. Type it again (or "
+        "paste it from a plain-text copy)."
+    ) % {"secret": SECRET_LABELS[name], "problem": problem}
 
 
 def _check_secrets(auth_scheme: str, secrets: dict[str, str]) -> None:
     if auth_scheme == AuthScheme.API_KEY and not secrets.get("api_key"):
-        raise CredentialError("An API key is required for the API key scheme.")
+        raise CredentialError(_("An API key is required for the API key scheme."))
     if auth_scheme == AuthScheme.LEGACY and not (
         secrets.get("integration_id") and secrets.get("secret")
     ):
-        raise CredentialError("Both the integration id and the secret are required for v1.")
+        raise CredentialError(_("Both the integration id and the secret are required for v1."))
     # The guarantee behind the form's own check: every save of a credential goes through here.
     for name in SCHEME_SECRETS[auth_scheme]:
         if problem := secret_problem(name, secrets.get(name, "")):
@@ -149,9 +173,13 @@ def update_credential(
     if changes.get("environment", credential.environment) != credential.environment:
         # Its issuances, tickets and catalogue belong to the environment it was made for.
         raise CredentialError(
-            "A credential's environment cannot change; add a new credential for the other one."
+            _("A credential's environment cannot change; add a new credential for the other one.")
         )
     changed = [name for name, value in changes.items() if getattr(credential, name) != value]
+    # The audit log shows a change as old -> new; secrets are only ever named, never valued.
+    values = {
+        name: [_loggable(getattr(credential, name)), _loggable(changes[name])] for name in changed
+    }
     for name in changed:
         setattr(credential, name, changes[name])
     needed = SCHEME_SECRETS[credential.auth_scheme]
@@ -176,9 +204,17 @@ def update_credential(
         action="credential.changed",
         actor=actor,
         target=credential,
-        data={**_facts(credential), "changed": sorted(changed)},
+        data={**_facts(credential), "changed": sorted(changed), "changes": values},
     )
     return credential
+
+
+def _loggable(value: object) -> object:
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, str):
+        return value[:200]
+    return value
 
 
 def _deactivate_active(environment: str) -> None:
@@ -200,17 +236,47 @@ def mark_used(credential: Credential, *, at: dt.datetime | None = None) -> None:
     Credential.objects.filter(pk=credential.pk).update(last_used_at=at)
 
 
+def in_use_besides(credential: Credential) -> Credential | None:
+    """The credential issuing uses in `credential`'s environment, when it is another one: the
+    one that activating `credential` replaces."""
+    return (
+        Credential.objects.filter(environment=credential.environment, is_active=True)
+        .exclude(pk=credential.pk)
+        .first()
+    )
+
+
 @transaction.atomic
 def set_credential_active(
-    *, credential: Credential, active: bool, actor: AbstractBaseUser | None
+    *,
+    credential: Credential,
+    active: bool,
+    actor: AbstractBaseUser | None,
+    expect_replacing: int | _Any | None = ANY_REPLACED,
 ) -> Credential:
-    """Make `credential` the one issuing uses for its environment, or take it out of use."""
+    """Make `credential` the one issuing uses for its environment, or take it out of use.
+
+    `expect_replacing` is the id of the credential the admin was told this replaces (None: they
+    were told it replaces none). Should another be in use by now, nothing changes and
+    `ReplacementChanged` says which, so that no working key is replaced without being named."""
     credential = Credential.objects.select_for_update().get(pk=credential.pk)
     if credential.is_active == active:
         return credential
+    data = _facts(credential)
     if active:
         if credential.is_expired:
-            raise CredentialError("This credential has expired; it cannot be made active.")
+            raise CredentialError(_("This credential has expired; it cannot be made active."))
+        # Lock the environment's credentials: two admins activating at once both see the truth.
+        list(Credential.objects.select_for_update().filter(environment=credential.environment))
+        replaced = in_use_besides(credential)
+        if not isinstance(expect_replacing, _Any) and expect_replacing != (
+            replaced.pk if replaced else None
+        ):
+            raise ReplacementChanged(
+                _("Another credential is in use by now: confirm again."), current=replaced
+            )
+        if replaced is not None:
+            data["replaces"] = {"id": replaced.pk, "name": replaced.name}
         _deactivate_active(credential.environment)
     credential.is_active = active
     credential.save(update_fields=["is_active", "updated_at"])
@@ -218,9 +284,27 @@ def set_credential_active(
         action="credential.activated" if active else "credential.deactivated",
         actor=actor,
         target=credential,
-        data=_facts(credential),
+        data={**data, "is_active": active},
     )
     return credential
+
+
+def activate_after_first_test(
+    *, credential: Credential, was_verified: bool, actor: AbstractBaseUser | None
+) -> bool:
+    """After a successful connection test: a credential never tested before and not in use
+    becomes the one issuing uses when it replaces none (nothing working is put aside). Otherwise
+    the admin decides, told which one it replaces. Returns whether it was activated."""
+    if was_verified or credential.is_active or credential.is_expired:
+        return False
+    try:
+        set_credential_active(
+            credential=credential, active=True, actor=actor, expect_replacing=None
+        )
+    except ReplacementChanged:
+        return False
+    credential.is_active = True
+    return True
 
 
 def record_call(credential: Credential, record: CallRecord) -> None:

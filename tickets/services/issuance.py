@@ -21,6 +21,8 @@ from django.core.exceptions import ObjectDoesNotExist
 from django.db import IntegrityError, transaction
 from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.formats import date_format
+from django.utils.translation import gettext as _
 
 from tickets import tasks
 from tickets.drafts import IssuanceDraft
@@ -42,6 +44,7 @@ from tickets.models import (
 from tickets.selectors import credentials as credential_selectors
 from tickets.services import audit
 from tickets.services.ledger import move, refresh_status
+from tickets.services.preferences import remember_issuing_choices
 from tickets.text import document_digest
 
 
@@ -93,27 +96,29 @@ def _load_catalogue(draft: IssuanceDraft, credential: Credential) -> _Catalogue:
         )
     except ObjectDoesNotExist as exc:
         raise IssuanceError(
-            "The event, rate, price option or attribution chosen no longer matches the "
-            "catalogue. Please fill in the form again."
+            _(
+                "The event, rate, price option or attribution chosen no longer matches the "
+                "catalogue. Please fill in the form again."
+            )
         ) from exc
     if channel is not None and promoter is not None:
-        raise IssuanceError("Attribute comps to a channel or to a promoter, never both.")
+        raise IssuanceError(_("Attribute comps to a channel or to a promoter, never both."))
     rate = price_option.rate
     event = rate.event
     if event.night < timezone.localdate():
-        raise IssuanceError(f"{event.name} has already taken place.")
+        raise IssuanceError(_("%(event)s has already taken place.") % {"event": event.name})
     return _Catalogue(event, rate, price_option, reason, channel, promoter)
 
 
 def credential_problem(credential: Credential | None) -> str:
     """Why issuing cannot use `credential` (the active one), for issuers; "" if it can."""
     if credential is None:
-        return "No Fourvenues credential is active, so comps cannot be issued. Ask an admin."
+        return _("No Fourvenues credential is active, so comps cannot be issued. Ask an admin.")
     if credential.is_expired:
-        return (
-            f"The Fourvenues API key in use expired on {credential.expires_on:%d %b %Y}, so "
-            "comps cannot be issued until an admin adds a new one."
-        )
+        return _(
+            "The Fourvenues API key in use expired on %(date)s, so comps cannot be issued until "
+            "an admin adds a new one."
+        ) % {"date": date_format(credential.expires_on, "DATE_FORMAT")}
     return ""
 
 
@@ -130,7 +135,7 @@ def submit_issuance(
     the worker sends, after this transaction has committed.
     """
     if not draft.holders:
-        raise IssuanceError("Add at least one ticket holder.")
+        raise IssuanceError(_("Add at least one ticket holder."))
     credential = credential_selectors.active_credential()
     problem = credential_problem(credential)
     if problem or credential is None:
@@ -191,6 +196,8 @@ def submit_issuance(
                 },
                 request=request,
             )
+            # The issuer's next form starts from these choices (with the issuance or not at all).
+            remember_issuing_choices(issuance)
             # Enqueued inside the transaction: the task row commits with the ledger or not at all.
             tasks.send_issuance.enqueue(issuance.pk)
     except IntegrityError:
@@ -206,7 +213,7 @@ def submit_issuance(
 def _existing_issuance(key: uuid.UUID, user: AbstractBaseUser) -> Issuance | None:
     issuance = Issuance.objects.filter(idempotency_key=key).first()
     if issuance is not None and issuance.created_by_id != user.pk:
-        raise IssuanceError("This form was already submitted by someone else.")
+        raise IssuanceError(_("This form was already submitted by someone else."))
     return issuance
 
 
@@ -247,8 +254,11 @@ def retry_line(
                 refresh_status(line.issuance)
         line.refresh_from_db()
         raise IssuanceError(
-            f"{line.full_name}'s ticket exists on Fourvenues already, so it was not sent again: "
-            "it is now shown as issued."
+            _(
+                "%(name)s's ticket exists on Fourvenues already, so it was not sent again: it is "
+                "now shown as issued."
+            )
+            % {"name": line.full_name}
         )
     with transaction.atomic():
         # Only a failed line: an unknown one may already exist on Fourvenues.
@@ -264,8 +274,11 @@ def retry_line(
         if not updated:
             line.refresh_from_db()
             raise IssuanceError(
-                f"{line.full_name}'s ticket cannot be retried: it is "
-                f"{line.get_state_display().lower()}. Only failed tickets can be sent again."
+                _(
+                    "%(name)s's ticket cannot be retried: it is %(state)s. Only failed tickets "
+                    "can be sent again."
+                )
+                % {"name": line.full_name, "state": str(line.get_state_display()).lower()}
             )
         issuance = line.issuance
         Issuance.objects.filter(pk=issuance.pk).update(
@@ -290,7 +303,7 @@ def resolve_now(
     with transaction.atomic():
         due = issuance.lines.filter(state=LineState.UNKNOWN).update(next_resolve_at=timezone.now())
         if not due:
-            raise IssuanceError("No ticket of this issuance is waiting to be checked.")
+            raise IssuanceError(_("No ticket of this issuance is waiting to be checked."))
         audit.record(
             action="issuance.resolve_requested",
             actor=user,

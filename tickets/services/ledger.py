@@ -25,6 +25,7 @@ from typing import Any
 from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from tickets import tasks
 from tickets.fourvenues.schemas import Ticket
@@ -39,6 +40,11 @@ from tickets.models import (
 from tickets.services import audit
 from tickets.services.mirror import mirror_tickets
 from tickets.text import fold
+
+# Stored in English on the lines and marked for translation: the issuance page translates it.
+NO_TICKET_IN_ANSWER = gettext_noop(
+    "Fourvenues answered without these tickets; checking whether they exist."
+)
 
 # Remote and local clocks differ: a lookup looks a little before the moment a line was sent.
 LOOKUP_MARGIN = dt.timedelta(minutes=5)
@@ -196,7 +202,7 @@ def settle_matching(issuance: Issuance, matching: Matching) -> None:
         mark_unknown(
             issuance,
             matching.lines,
-            reason="Fourvenues answered without these tickets; checking whether they exist.",
+            reason=NO_TICKET_IN_ANSWER,
         )
 
 

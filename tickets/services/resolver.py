@@ -21,6 +21,7 @@ import datetime as dt
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from tickets import tasks
 from tickets.fourvenues.errors import FourvenuesError, Rejected
@@ -41,13 +42,18 @@ MAX_RETRY_DELAY = dt.timedelta(minutes=30)
 
 # What a line refused because its QR code is taken says while it is looked up (its cause is
 # `FailureCause.QR_CODE_TAKEN`: a ticket with that code exists, "not created" would be false).
-QR_CODE_TAKEN = (
+# The reasons below are stored in English on the line (and the audit log) and only marked here:
+# the issuance page translates them when it shows them (`{% translate line.last_error %}`).
+QR_CODE_TAKEN = gettext_noop(
     "Fourvenues says this ticket's QR code is already in use, so the ticket was probably created "
     "after all (by an earlier send). Checking with Fourvenues."
 )
-QR_CODE_TAKEN_NOT_FOUND = (
+QR_CODE_TAKEN_NOT_FOUND = gettext_noop(
     "Fourvenues says this ticket's QR code is already in use, but no ticket with it can be found "
     "for this event. Check the event on Fourvenues before sending it again."
+)
+NOT_CREATED = gettext_noop(
+    "Fourvenues has no such ticket: the call did not create it. It can be sent again."
 )
 _TAKEN_WORDS = ("in use", "already", "exist", "duplicate", "taken", "unique")
 
@@ -105,7 +111,7 @@ def resolve_issuance(*, issuance_id: int) -> None:
     mark_failed(
         issuance,
         [line for line in overdue if line not in code_taken],
-        reason="Fourvenues has no such ticket: the call did not create it. It can be sent again.",
+        reason=NOT_CREATED,
         cause=FailureCause.NOT_CREATED,
     )
     # Fourvenues holds our code, so "not created" cannot be said; yet nothing can be settled.

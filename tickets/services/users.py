@@ -8,6 +8,7 @@ from django.contrib.auth.models import AbstractBaseUser, Group, User
 from django.contrib.auth.password_validation import validate_password
 from django.core.exceptions import ValidationError
 from django.db import transaction
+from django.utils.translation import gettext as _
 
 from tickets import roles
 from tickets.services import audit
@@ -29,7 +30,7 @@ def apply_role(*, user: User, role: str) -> None:
     keep are edited there. A superuser keeps the admin site whatever the role. Not audited
     here: the callers on the users page are; the demo seeding is not."""
     if role and role not in roles.ALL_ROLES:
-        raise UserError(f"Unknown role “{role}”.")
+        raise UserError(_("Unknown role “%(role)s”.") % {"role": role})
     user.groups.remove(*Group.objects.filter(name__in=roles.ALL_ROLES))
     if role:
         user.groups.add(Group.objects.get(name=role))
@@ -57,7 +58,7 @@ def create_user(
 ) -> User:
     """Create a login with a first password the admin hands over (the person should change it)."""
     if User.objects.filter(username__iexact=username).exists():
-        raise UserError(f"The username “{username}” is taken.")
+        raise UserError(_("The username “%(username)s” is taken.") % {"username": username})
     user = User(username=username, email=email, first_name=first_name, last_name=last_name)
     _check_password(password, user)
     user.set_password(password)
@@ -73,7 +74,7 @@ def set_role(*, user: User, role: str, actor: AbstractBaseUser) -> None:
     if previous == role:
         return
     if user.pk == actor.pk and previous == roles.ADMIN:
-        raise UserError("You cannot take away your own admin role; ask another admin.")
+        raise UserError(_("You cannot take away your own admin role; ask another admin."))
     apply_role(user=user, role=role)
     audit.record(
         action="user.role_changed",
@@ -89,7 +90,7 @@ def set_active(*, user: User, active: bool, actor: AbstractBaseUser) -> None:
     if user.is_active == active:
         return
     if user.pk == actor.pk:
-        raise UserError("You cannot deactivate yourself.")
+        raise UserError(_("You cannot deactivate yourself."))
     user.is_active = active
     user.save(update_fields=["is_active"])
     audit.record(

@@ -25,5 +25,11 @@ def audit_log(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "tickets/audit/log.html",
-        {"form": form, "page": page, "query": query.urlencode()},
+        {
+            "form": form,
+            "page": page,
+            "views": [audit_selectors.describe(entry) for entry in page.object_list],
+            "query": query.urlencode(),
+            "filtered": any(request.GET.get(name) for name in form.fields),
+        },
     )

@@ -1,13 +1,18 @@
+"""The catalogue: "Refresh catalogue" queues a refresh for the worker, and the home page follows
+it (htmx polls the status line until the refresh has ended)."""
+
 from django.contrib import messages
-from django.contrib.auth.decorators import permission_required
-from django.http import HttpRequest, HttpResponseRedirect
-from django.shortcuts import redirect
+from django.contrib.auth.decorators import login_required, permission_required
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
+from django.shortcuts import redirect, render
 from django.utils.http import url_has_allowed_host_and_scheme
-from django.views.decorators.http import require_POST
+from django.utils.translation import gettext as _
+from django.views.decorators.http import require_GET, require_POST
 
 from tickets import roles
+from tickets.selectors import catalogue as catalogue_selectors
 from tickets.selectors import credentials as credential_selectors
-from tickets.services.catalogue import CatalogueRefreshError, refresh_catalogue
+from tickets.services.catalogue import request_catalogue_refresh
 
 
 def _back(request: HttpRequest) -> HttpResponseRedirect:
@@ -24,17 +29,35 @@ def _back(request: HttpRequest) -> HttpResponseRedirect:
 @require_POST
 @permission_required(roles.REFRESH_CATALOGUE, raise_exception=True)
 def refresh_catalogue_view(request: HttpRequest) -> HttpResponseRedirect:
-    """The "Refresh catalogue" button: mirror Fourvenues now, and say how it went."""
+    """The "Refresh catalogue" button: a refresh takes seconds, so the worker does it."""
     credential = credential_selectors.active_credential()
     if credential is None:
         messages.error(
-            request, "No Fourvenues credential is active, so there is nothing to refresh."
+            request, _("No Fourvenues credential is active, so there is nothing to refresh.")
         )
         return _back(request)
-    try:
-        result = refresh_catalogue(credential=credential, actor=request.user)
-    except CatalogueRefreshError as exc:
-        messages.error(request, exc.message)
+    if request_catalogue_refresh(credential=credential, actor=request.user):
+        messages.info(
+            request,
+            _(
+                "Refreshing the catalogue from Fourvenues in the background. The home page "
+                "says when it is done; you can go on working meanwhile."
+            ),
+        )
     else:
-        messages.success(request, result.summary())
+        messages.info(request, _("A catalogue refresh is already under way."))
     return _back(request)
+
+
+@require_GET
+@login_required
+def catalogue_status(request: HttpRequest) -> HttpResponse:
+    """The home page's catalogue line, polled (htmx) while a refresh is queued or running: it
+    says "Refreshing…", then the new time and how the refresh went."""
+    credential = credential_selectors.active_credential()
+    state = (
+        catalogue_selectors.catalogue_refresh_state(environment=credential.environment)
+        if credential is not None
+        else None
+    )
+    return render(request, "tickets/home/_catalogue.html", {"catalogue_state": state})

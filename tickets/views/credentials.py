@@ -7,6 +7,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from tickets import roles
@@ -17,6 +18,9 @@ from tickets.models import Credential
 from tickets.selectors import credentials as credential_selectors
 from tickets.services.credentials import (
     CredentialError,
+    ReplacementChanged,
+    activate_after_first_test,
+    in_use_besides,
     register_credential,
     set_credential_active,
     update_credential,
@@ -47,13 +51,22 @@ def credential_new(request: HttpRequest) -> HttpResponse:
             credential = register_credential(
                 **form.changes(),
                 **form.typed_secrets(),
-                activate=form.cleaned_data["activate"],
+                # Never in use before its connection test: an untested key must not silently
+                # replace a working one.
+                activate=False,
                 actor=request.user,
             )
         except CredentialError as exc:
             form.add_error(exc.field, str(exc))
         else:
-            messages.success(request, f"“{credential.name}” is stored. Test its connection now.")
+            messages.success(
+                request,
+                _(
+                    "“%(name)s” is stored but not in use yet. Test its connection: once it "
+                    "works you can make it the one issuing uses."
+                )
+                % {"name": credential.name},
+            )
             return redirect("credential-detail", pk=credential.pk)
     return render(request, "tickets/credentials/form.html", {"form": form})
 
@@ -63,6 +76,8 @@ def _detail(
 ) -> HttpResponse:
     context = {
         "credential": credential,
+        # What activating it would replace: named beside the button, and confirmed by the post.
+        "replaces": None if credential.is_active else in_use_besides(credential),
         "form": form,
         "api_calls": credential_selectors.recent_api_calls(credential=credential),
         **extra,
@@ -86,7 +101,7 @@ def credential_detail(request: HttpRequest, pk: int) -> HttpResponse:
         except CredentialError as exc:
             form.add_error(exc.field, str(exc))
         else:
-            messages.success(request, "Saved. Test the connection if you changed a secret.")
+            messages.success(request, _("Saved. Test the connection if you changed a secret."))
             return redirect("credential-detail", pk=credential.pk)
     return _detail(request, credential, form)
 
@@ -96,11 +111,21 @@ def credential_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def credential_test(request: HttpRequest, pk: int) -> HttpResponse:
     """ "Test connection": `GET /channels/` with this credential, and what it sees."""
     credential = get_object_or_404(Credential, pk=pk)
+    was_verified = credential.last_verified_at is not None
     try:
         channels = verify_credential(credential=credential, actor=request.user)
     except FourvenuesError as exc:
         return _detail(request, credential, CredentialForm(instance=credential), test_error=exc)
-    return _detail(request, credential, CredentialForm(instance=credential), channels=channels)
+    activated = activate_after_first_test(
+        credential=credential, was_verified=was_verified, actor=request.user
+    )
+    return _detail(
+        request,
+        credential,
+        CredentialForm(instance=credential),
+        channels=channels,
+        activated=activated,
+    )
 
 
 @manage_credentials
@@ -111,15 +136,44 @@ def credential_set_active(request: HttpRequest, pk: int) -> HttpResponse:
     if not switch.is_valid():
         return HttpResponseBadRequest("active must be 0 or 1")
     active = switch.cleaned_data["active"]
+    if active and not switch.confirmed() and not credential.is_expired:
+        # Activating always names what it replaces before it does it.
+        return _confirm_activation(request, credential, in_use_besides(credential))
+    replaced = in_use_besides(credential) if active else None
     try:
-        set_credential_active(credential=credential, active=active, actor=request.user)
+        set_credential_active(
+            credential=credential,
+            active=active,
+            actor=request.user,
+            **({"expect_replacing": switch.replaces_id()} if active else {}),
+        )
+    except ReplacementChanged as exc:
+        messages.warning(request, str(exc))
+        return _confirm_activation(request, credential, exc.current)
     except CredentialError as exc:
         messages.error(request, str(exc))
     else:
-        messages.success(
-            request,
-            f"Issuing on {credential.get_environment_display()} now uses “{credential.name}”."
-            if active
-            else f"“{credential.name}” is deactivated: issuing no longer uses it.",
-        )
+        names = {
+            "environment": credential.get_environment_display(),
+            "name": credential.name,
+            "replaced": replaced.name if replaced else "",
+        }
+        if not active:
+            text = _("“%(name)s” is deactivated: issuing no longer uses it.") % names
+        elif replaced is not None:
+            text = _("Issuing on %(environment)s now uses “%(name)s” instead of “%(replaced)s”.")
+            text %= names
+        else:
+            text = _("Issuing on %(environment)s now uses “%(name)s”.") % names
+        messages.success(request, text)
     return redirect("credential-detail", pk=credential.pk)
+
+
+def _confirm_activation(
+    request: HttpRequest, credential: Credential, replaces: Credential | None
+) -> HttpResponse:
+    return render(
+        request,
+        "tickets/credentials/confirm_activation.html",
+        {"credential": credential, "replaces": replaces},
+    )

@@ -1,4 +1,4 @@
-"""Exporting the ticket search: `GET /tickets/export/?<search params>&format=csv|xlsx
+"""Exporting the ticket search: `GET /tickets/export/?<search params>&format=csv|csv-es|xlsx
 &columns=a,b,c&documents=1`, streamed. A search by document number exports by its session token
 (`doc=<token>`), never the number. The tickets are exactly what the search page shows for the
 same parameters (same form, same filter, same order, every page); issuers export only their own.
@@ -9,6 +9,7 @@ from __future__ import annotations
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest, StreamingHttpResponse
 from django.utils.cache import patch_cache_control
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_GET
 
 from tickets import document_searches
@@ -22,8 +23,11 @@ def _bad_request(reason: str) -> HttpResponse:
 
 
 def _search_problems(form: TicketSearchForm) -> str:
-    problems = "; ".join(f"{name}: {' '.join(errors)}" for name, errors in form.errors.items())
-    return f"The search cannot be exported as it stands ({problems})."
+    problems = "; ".join(
+        f"{(form.fields[name].label if name in form.fields else None) or name}: {' '.join(errors)}"
+        for name, errors in form.errors.items()
+    )
+    return _("The search cannot be exported as it stands (%(problems)s).") % {"problems": problems}
 
 
 @require_GET

@@ -1,5 +1,6 @@
 """What the issuer sees once comps are submitted: their issuances, the live progress of one,
-its codes (QR, CSV, print), and the two actions a line may need (retry, ask Fourvenues now).
+its codes (QR, its printable card, CSV, print), and the two actions a line may need (retry, ask
+Fourvenues now).
 
 Every view takes the issuance from `issuance_selectors.issuances_visible_to(user)`, so someone
 else's issuance is a 404 to an issuer, never a 403 that would confirm it exists.
@@ -10,13 +11,17 @@ from __future__ import annotations
 import io
 
 import segno
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.utils.cache import patch_cache_control
+from django.utils.http import urlencode
 from django.utils.text import slugify
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
@@ -50,7 +55,19 @@ def _progress_context(issuance: Issuance) -> dict[str, object]:
         and issuance_selectors.credential_refused(issuance),
         "confirmed_percent": _percent(progress["confirmed"], total),
         "failed_percent": _percent(progress["failed"] + progress["rejected"], total),
+        # What "checking with Fourvenues" may take: the resolver's first look and its deadline.
+        "resolve_delay": duration(settings.FOURVENUES_RESOLVE_DELAY_SECONDS),
+        "resolve_grace": duration(settings.FOURVENUES_RESOLVE_GRACE_SECONDS),
     }
+
+
+def duration(seconds: float) -> str:
+    """A delay as people say it: "15 seconds", "2 minutes" (whole minutes from 90 s on)."""
+    if seconds < 90:
+        count = max(1, round(seconds))
+        return ngettext("%(count)s second", "%(count)s seconds", count) % {"count": count}
+    count = round(seconds / 60)
+    return ngettext("%(count)s minute", "%(count)s minutes", count) % {"count": count}
 
 
 def _percent(part: int, total: int) -> int:
@@ -62,7 +79,10 @@ def _percent(part: int, total: int) -> int:
 def issuance_list(request: HttpRequest) -> HttpResponse:
     sees_all = issuance_selectors.can_see_all_issuances(request.user)
     only_mine = sees_all and request.GET.get("mine") == "1"
-    issuances = issuance_selectors.issuance_list(request.user, only_mine=only_mine)
+    needs_action = request.GET.get("needs_action") == "1"
+    issuances = issuance_selectors.issuance_list(
+        request.user, only_mine=only_mine, needs_action=needs_action
+    )
     page = Paginator(issuances, ISSUANCES_PER_PAGE).get_page(request.GET.get("page"))
     return render(
         request,
@@ -71,7 +91,19 @@ def issuance_list(request: HttpRequest) -> HttpResponse:
             "page": page,
             "sees_all": sees_all,
             "only_mine": only_mine,
-            "query": "mine=1" if only_mine else "",  # kept by the page links
+            "needs_action": needs_action,
+            "needing_action": issuance_selectors.needing_action_count(
+                request.user, only_mine=only_mine
+            ),
+            # Each filter link keeps the other filter; the page links keep both.
+            "mine_query": urlencode({"needs_action": "1"} if needs_action else {}),
+            "action_query": urlencode({"mine": "1"} if only_mine else {}),
+            "query": urlencode(
+                {
+                    **({"mine": "1"} if only_mine else {}),
+                    **({"needs_action": "1"} if needs_action else {}),
+                }
+            ),
         },
     )
 
@@ -103,7 +135,9 @@ def issuance_line_retry(request: HttpRequest, pk: int, line_pk: int) -> HttpResp
     except issuance_service.IssuanceError as error:
         messages.error(request, str(error))
     else:
-        messages.success(request, f"Sending the ticket for {line.full_name} again.")
+        messages.success(
+            request, _("Sending the ticket for %(name)s again.") % {"name": line.full_name}
+        )
     return redirect("issuance-detail", pk=issuance.pk)
 
 
@@ -116,7 +150,7 @@ def issuance_resolve(request: HttpRequest, pk: int) -> HttpResponse:
     except issuance_service.IssuanceError as error:
         messages.error(request, str(error))
     else:
-        messages.info(request, "Asked Fourvenues about the tickets still being checked.")
+        messages.info(request, _("Asked Fourvenues about the tickets still being checked."))
     return redirect("issuance-detail", pk=issuance.pk)
 
 
@@ -133,6 +167,24 @@ def issuance_line_qr(request: HttpRequest, pk: int, line_pk: int) -> HttpRespons
     response = HttpResponse(buffer.getvalue(), content_type="image/svg+xml")
     # A ticket's code never changes, but it is a ticket: keep it out of shared caches.
     patch_cache_control(response, private=True, max_age=3600)
+    return response
+
+
+@require_GET
+@permission_required(roles.ISSUE_COMPS, raise_exception=True)
+def issuance_line_card(request: HttpRequest, pk: int, line_pk: int) -> HttpResponse:
+    """One ticket as a large, printable card: its QR big enough to scan off a phone screen."""
+    issuance = _visible_issuance(request, pk)
+    line = _line_of(issuance, line_pk)
+    ticket = getattr(line, "ticket", None)
+    if ticket is None or not ticket.code:
+        raise Http404("This line has no ticket yet.")
+    response = render(
+        request,
+        "tickets/issuances/card.html",
+        {"issuance": issuance, "line": line, "ticket": ticket},
+    )
+    patch_cache_control(response, private=True, no_store=True)
     return response
 
 

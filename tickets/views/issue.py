@@ -18,22 +18,30 @@ from django.contrib import messages
 from django.contrib.auth.decorators import permission_required
 from django.core.exceptions import NON_FIELD_ERRORS
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
-from django.shortcuts import redirect, render
+from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.datastructures import MultiValueDict
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
+from django_htmx.http import reswap, retarget
 
 from tickets import roles
 from tickets.drafts import (
     IssuanceDraft,
     api_call_count,
+    batch_warnings,
     discard_draft,
     draft_digest,
     load_draft,
     store_draft,
     was_reviewed,
+    without_row,
 )
 from tickets.forms.holders import (
+    DOCUMENT_TYPE_CHOICES,
+    GENDER_CHOICES,
     HOLDER_PREFIX,
     MAX_HOLDERS,
     HolderForm,
@@ -41,13 +49,21 @@ from tickets.forms.holders import (
     holder_error_summary,
     holder_formset,
     holder_initial,
+    holder_initial_from_line,
     posted_holder_rows,
 )
-from tickets.forms.holders_csv import CsvImportForm
+from tickets.forms.holders_csv import (
+    MAPPING_CHOICES,
+    MAX_CSV_BYTES,
+    CsvImportForm,
+    CsvParseResult,
+    CsvRow,
+)
 from tickets.forms.issue import (
     IssuanceForm,
     build_draft,
     issuance_initial_from_draft,
+    offered_initial,
     price_option_label,
 )
 from tickets.models import Issuance, Rate, Supplement
@@ -55,9 +71,14 @@ from tickets.redaction import mask_document
 from tickets.selectors import catalogue as catalogue_selectors
 from tickets.selectors import credentials as credential_selectors
 from tickets.selectors import issuances as issuance_selectors
+from tickets.selectors.preferences import preferences_of
 from tickets.services.issuance import IssuanceError, credential_problem, submit_issuance
 
 issue_required = permission_required(roles.ISSUE_COMPS, raise_exception=True)
+
+# Labels of the stored codes ("female", "passport"), shown in the page's language.
+GENDERS = dict(GENDER_CHOICES[1:])
+DOCUMENT_TYPES = dict(DOCUMENT_TYPE_CHOICES[1:])
 
 
 # --- The form --------------------------------------------------------------------------------
@@ -65,6 +86,7 @@ issue_required = permission_required(roles.ISSUE_COMPS, raise_exception=True)
 
 @issue_required
 @require_http_methods(["GET", "POST"])
+@never_cache  # Back after issuing must ask the server again: a used key leads to its issuance
 def issue_new(request: HttpRequest) -> HttpResponse:
     credential = credential_selectors.active_credential()
     problem = credential_problem(credential)
@@ -88,10 +110,71 @@ def issue_new(request: HttpRequest) -> HttpResponse:
             )
             rows = [holder_initial(h) for h in draft.holders]
             return _render_form(request, form=form, rows=rows)
-        messages.warning(request, "That form has expired; here is a fresh one.")
+        messages.warning(request, _("That form has expired; here is a fresh one."))
 
-    form = IssuanceForm(environment=environment, initial={"idempotency_key": uuid.uuid4()})
+    form = IssuanceForm(environment=environment, initial=_fresh_initial(request, environment))
     return _render_form(request, form=form, rows=[])
+
+
+def _fresh_initial(request: HttpRequest, environment: str) -> dict[str, Any]:
+    """A fresh form's values: a new idempotency key, and the issuer's last choices where the
+    form still offers them (tonight's event again, the usual rate, reason and channel)."""
+    initial: dict[str, Any] = {"idempotency_key": uuid.uuid4()}
+    preferences = preferences_of(request.user)
+    if preferences is not None:
+        initial.update(
+            offered_initial(
+                environment=environment,
+                event_id=preferences.last_event_id,
+                rate_id=preferences.last_rate_id,
+                price_option_id=preferences.last_price_option_id,
+                reason_id=preferences.last_reason_id,
+                channel_id=preferences.last_channel_id,
+                promoter_id=preferences.last_promoter_id,
+            )
+        )
+    return initial
+
+
+@issue_required
+@require_GET
+@never_cache
+def issue_again(request: HttpRequest, pk: int) -> HttpResponse:
+    """A new form holding the holders of an earlier issuance (an artist's crew, the press list),
+    with its choices as defaults where still offered, under a fresh idempotency key. Only an
+    issuance the person may see: their own, or any for those who see all."""
+    issuance = get_object_or_404(issuance_selectors.issuances_visible_to(request.user), pk=pk)
+    credential = credential_selectors.active_credential()
+    problem = credential_problem(credential)
+    if problem or credential is None:
+        return render(request, "tickets/issue/no_credential.html", {"problem": problem})
+    environment = credential.environment
+    initial: dict[str, Any] = {"idempotency_key": uuid.uuid4()}
+    initial.update(
+        offered_initial(
+            environment=environment,
+            event_id=issuance.event_id,
+            rate_id=issuance.rate_id,
+            price_option_id=issuance.price_option_id,
+            reason_id=issuance.reason_id,
+            channel_id=issuance.channel_id,
+            promoter_id=issuance.promoter_id,
+        )
+    )
+    if issuance.note:
+        initial["note"] = issuance.note
+    rows = [holder_initial_from_line(line) for line in issuance_selectors.lines_of(issuance)]
+    form = IssuanceForm(environment=environment, initial=initial)
+    messages.info(
+        request,
+        ngettext(
+            "One holder copied from issuance #%(pk)s: check it, then review.",
+            "%(count)s holders copied from issuance #%(pk)s: check them, then review.",
+            len(rows),
+        )
+        % {"count": len(rows), "pk": issuance.pk},
+    )
+    return _render_form(request, form=form, rows=rows)
 
 
 def _submit_form(request: HttpRequest, environment: str) -> HttpResponse:
@@ -149,7 +232,7 @@ def _issuance_errors(form: IssuanceForm) -> list[str]:
     """ "Event: This field is required." for each error of the top of the form."""
     lines = []
     for name, errors in form.errors.items():
-        label = "" if name == NON_FIELD_ERRORS else f"{form[name].label}: "
+        label = "" if name == NON_FIELD_ERRORS else _("%(field)s: ") % {"field": form[name].label}
         lines.extend(f"{label}{error}" for error in errors)
     return lines
 
@@ -163,7 +246,7 @@ def issue_rates(request: HttpRequest) -> HttpResponse:
     """The rate <option>s of the chosen event (and the price options reset)."""
     form = _choice_form(request)
     if form is None:
-        return HttpResponseBadRequest("No active Fourvenues credential.")
+        return HttpResponseBadRequest(_("No active Fourvenues credential."))
     rates = form.fields["rate"].queryset if form.chosen_event is not None else Rate.objects.none()
     return render(
         request,
@@ -178,7 +261,7 @@ def issue_options(request: HttpRequest) -> HttpResponse:
     """The price <option>s of the chosen rate, and which supplements apply to it."""
     form = _choice_form(request)
     if form is None:
-        return HttpResponseBadRequest("No active Fourvenues credential.")
+        return HttpResponseBadRequest(_("No active Fourvenues credential."))
     rate = form.chosen_rate
     options = (
         [(o.pk, price_option_label(o)) for o in form.fields["price_option"].queryset]
@@ -200,7 +283,7 @@ def issue_row(request: HttpRequest) -> HttpResponse:
     try:
         index = int(raw_index)
     except ValueError:
-        return HttpResponseBadRequest("index must be a number")
+        return HttpResponseBadRequest(_("The row number must be a number."))
     if not 0 <= index < MAX_HOLDERS:
         return render(request, "tickets/issue/_row_limit.html", {"max_holders": MAX_HOLDERS})
     form = _choice_form(request)
@@ -221,10 +304,12 @@ def issue_row(request: HttpRequest) -> HttpResponse:
 @issue_required
 @require_POST
 def issue_import(request: HttpRequest) -> HttpResponse:
-    """Fill the rows from a pasted or uploaded CSV (replacing them, or after them).
+    """Fill the rows from a pasted or uploaded list (replacing them, or after them).
 
     Posted with the whole form, so the rows already typed can be kept; answers the holder
-    section for htmx, or the whole page when JavaScript is off.
+    section for htmx, or the whole page when JavaScript is off. Every row read becomes a form
+    row: one with a problem shows its values and its errors at once, to be fixed in place. A
+    header the product does not know is answered with the mapping step, the rows untouched.
     """
     credential = credential_selectors.active_credential()
     problem = credential_problem(credential)
@@ -238,26 +323,37 @@ def issue_import(request: HttpRequest) -> HttpResponse:
     csv_form = CsvImportForm(request.POST, request.FILES, supplements=supplements)
     rows = posted_holder_rows(request.POST)
     report: dict[str, Any] | None = None
+    bad: dict[int, CsvRow] = {}
     if csv_form.is_valid():
-        result = csv_form.cleaned_data["result"]
+        result: CsvParseResult = csv_form.cleaned_data["result"]
         kept = rows if csv_form.cleaned_data["csv_mode"] == "append" else []
-        if len(kept) + len(result.rows) > MAX_HOLDERS:
+        if result.needs_mapping or not result.rows:
+            # Nothing read (a header to map, an empty or unreadable list): the rows stay.
+            report = _import_report(result, offset=len(rows))
+            if result.needs_mapping and csv_form.cleaned_data.get("csv_file") and not request.htmx:
+                # Without JavaScript the file input comes back empty: the text read travels in
+                # the text box instead, for the import with the chosen columns.
+                data = request.POST.copy()
+                data["csv_text"] = csv_form.cleaned_data["text"]
+                csv_form = CsvImportForm(data, supplements=supplements)
+        elif len(kept) + len(result.rows) > MAX_HOLDERS:
             csv_form.add_error(
                 None,
-                f"That would make {len(kept) + len(result.rows)} holders; at most {MAX_HOLDERS} "
-                "fit in one issuance. Nothing was imported.",
+                _(
+                    "That would make %(count)s holders; at most %(max)s fit in one issuance. "
+                    "Nothing was imported."
+                )
+                % {"count": len(kept) + len(result.rows), "max": MAX_HOLDERS},
             )
         else:
-            rows = kept + result.rows
-            report = {
-                "imported": len(result.rows),
-                "errors": result.errors,
-                "warnings": result.warnings,
-                "data_rows": result.data_rows,
-            }
+            rows = kept + [row.values for row in result.rows]
+            bad = {len(kept) + i: row for i, row in enumerate(result.rows) if not row.valid}
+            report = _import_report(result, offset=len(kept))
+    formset = _import_formset(rows, bad, supplements)
     if not request.htmx:
-        return _render_form(request, form=form, rows=rows, csv_form=csv_form, csv_report=report)
-    formset = holder_formset(initial=rows or None, supplements=supplements)
+        return _render_form(
+            request, form=form, formset=formset, csv_form=csv_form, csv_report=report
+        )
     return render(
         request,
         "tickets/issue/_holders.html",
@@ -269,6 +365,65 @@ def issue_import(request: HttpRequest) -> HttpResponse:
             "max_holders": MAX_HOLDERS,
         },
     )
+
+
+def _import_formset(
+    rows: list[dict[str, Any]], bad: dict[int, CsvRow], supplements: list[Supplement]
+) -> Any:
+    """The rows as an unbound formset, but for the imported rows with a problem: those are
+    bound to their values, so their errors show now, on the row and field, not after Review."""
+    formset = holder_formset(initial=rows or None, supplements=supplements)
+    forms = formset.forms
+    for index, row in bad.items():
+        prefix = formset.add_prefix(index)
+        data = MultiValueDict(
+            {
+                f"{prefix}-{name}": list(value) if isinstance(value, list) else [value]
+                for name, value in row.values.items()
+            }
+        )
+        holder = HolderForm(data=data, prefix=prefix, supplements=supplements)
+        holder.full_clean()
+        for name, message in row.problems.items():
+            # Said in the file's own words (the form only sees the value left blank).
+            holder.add_error(None if name == NON_FIELD_ERRORS else name, message)
+        forms[index] = holder
+    return formset
+
+
+def _import_report(result: CsvParseResult, *, offset: int) -> dict[str, Any]:
+    """What the import says above the rows; `offset`: the rows kept before the imported ones."""
+    return {
+        "read": len(result.rows),
+        "imported": result.imported,
+        "bad": [
+            {
+                "number": offset + i + 1,
+                "index": offset + i,
+                "line": row.line,
+                "errors": [error.message for error in row.errors],
+            }
+            for i, row in enumerate(result.rows)
+            if not row.valid
+        ],
+        "errors": result.errors,
+        "warnings": result.warnings,
+        "has_header": result.has_header,
+        "columns": result.columns,
+        "header_key": result.header_key,
+        "mapping_choices": MAPPING_CHOICES,
+    }
+
+
+def import_too_big(request: HttpRequest) -> HttpResponse:
+    """The answer to an import over Django's request size limit (DATA_UPLOAD_MAX_MEMORY_SIZE),
+    given by `tickets.views.errors.bad_request` instead of a bare "Bad Request (400)"."""
+    context = {"limit_mb": MAX_CSV_BYTES // (1024 * 1024)}
+    if request.headers.get("HX-Request") == "true":
+        # htmx swaps only 2xx answers: the message goes above the rows, which stay as typed.
+        response = render(request, "tickets/issue/_import_too_big.html", context)
+        return reswap(retarget(response, "#import-report"), "innerHTML")
+    return render(request, "tickets/issue/_import_too_big_page.html", context, status=413)
 
 
 def _choice_form(request: HttpRequest) -> IssuanceForm | None:
@@ -310,9 +465,26 @@ def _render_review(
     """The review of `draft`; its confirm button carries the draft's digest, so that what is
     confirmed is exactly what this page showed."""
     data = form.cleaned_data
+    # Worked out again for what is shown (a row may have been removed since the form).
+    warnings = batch_warnings(draft.holders, data["price_option"], data["event"])
+    earlier = issuance_selectors.earlier_comps(
+        event=data["event"], emails=[holder.email for holder in draft.holders]
+    )
+    rows_by_email: dict[str, list[int]] = {}
+    for number, holder in enumerate(draft.holders, start=1):
+        rows_by_email.setdefault(holder.email, []).append(number)
+    earlier_comps = [{"earlier": e, "rows": rows_by_email.get(e.email, [])} for e in earlier]
+    flagged = {w.row for w in warnings} | {n for e in earlier_comps for n in e["rows"]}
     holders = [
-        {"holder": holder, "document_masked": mask_document(holder.document_number)}
-        for holder in draft.holders
+        {
+            "number": number,
+            "holder": holder,
+            "document_masked": mask_document(holder.document_number),
+            "gender": GENDERS.get(holder.gender, holder.gender),
+            "document_type": DOCUMENT_TYPES.get(holder.document_type, holder.document_type),
+            "flagged": number in flagged,
+        }
+        for number, holder in enumerate(draft.holders, start=1)
     ]
     return render(
         request,
@@ -328,9 +500,8 @@ def _render_review(
             "promoter": data["promoter"],
             "reason": data["reason"],
             "holders": holders,
-            "earlier_comps": issuance_selectors.earlier_comps(
-                event=data["event"], emails=[holder.email for holder in draft.holders]
-            ),
+            "warnings": warnings,
+            "earlier_comps": earlier_comps,
             "call_count": api_call_count(len(draft.holders)),
             "tickets_per_call": settings.FOURVENUES_TICKETS_PER_CALL,
             "credential": credential_selectors.active_credential(),
@@ -355,7 +526,8 @@ def issue_confirm(request: HttpRequest, key: uuid.UUID) -> HttpResponse:
         # The session's draft is not the one this page showed (the same form re-submitted in
         # another tab): never issue what nobody reviewed; show the current draft instead.
         messages.warning(
-            request, "This form was changed in another tab: review it again. Nothing was issued."
+            request,
+            _("This form was changed in another tab: review it again. Nothing was issued."),
         )
         return _render_review(request, key=key, draft=draft, form=form)
     try:
@@ -367,12 +539,60 @@ def issue_confirm(request: HttpRequest, key: uuid.UUID) -> HttpResponse:
         return redirect("issue-review", key=key)
     # The ledger has the holders now; personal data need not linger in the session.
     discard_draft(request.session, key)
-    if created:
-        count = len(draft.holders)
-        messages.success(request, f"Issuing {count} comp{'s' if count != 1 else ''}.")
-    else:
-        messages.info(request, "This form had already been submitted: here is its issuance.")
+    # No flash when created: the issuance page's progress panel says what is happening, and a
+    # green "Issuing 2 comps." would stay above "Completed with failures".
+    if not created:
+        messages.info(request, _("This form had already been submitted: here is its issuance."))
     return redirect("issuance-detail", pk=issuance.pk)
+
+
+@issue_required
+@require_POST
+def issue_review_remove(request: HttpRequest, key: uuid.UUID) -> HttpResponse:
+    """Drop one holder from the draft, from the review page itself (a duplicate, a guest under
+    age), and show the review again. The row number is the one the posted review showed: the
+    page's digest must match the draft, so a row is never removed from a draft nobody saw."""
+    issued = issuance_selectors.issuance_by_key(key=key, user=request.user)
+    if issued is not None:
+        return _to_existing_issuance(request, issued)
+    draft = load_draft(request.session, key)
+    if draft is None:
+        return _expired(request)
+    form = _revalidated(request, draft, key)
+    if form is None:
+        return redirect(f"{reverse('issue-new')}?key={key}")
+    if not was_reviewed(draft, request.POST.get("reviewed")):
+        messages.warning(
+            request,
+            _("This form was changed in another tab: review it again. Nothing was removed."),
+        )
+        return redirect("issue-review", key=key)
+    try:
+        row = int(request.POST.get("row", ""))
+    except ValueError:
+        row = 0
+    if not 1 <= row <= len(draft.holders):
+        messages.error(request, _("There is no such row to remove. Nothing was removed."))
+        return redirect("issue-review", key=key)
+    if len(draft.holders) == 1:
+        messages.error(
+            request,
+            _("This is the only holder, so it cannot be removed: go back to edit the form."),
+        )
+        return redirect("issue-review", key=key)
+    removed = draft.holders[row - 1]
+    data = form.cleaned_data
+    store_draft(
+        request.session,
+        key,
+        without_row(draft, row, price_option=data["price_option"], event=data["event"]),
+    )
+    messages.success(
+        request,
+        _("Row %(row)s (%(name)s) was removed; the rows below it moved up.")
+        % {"row": row, "name": removed.full_name},
+    )
+    return redirect("issue-review", key=key)
 
 
 def _revalidated(request: HttpRequest, draft: IssuanceDraft, key: uuid.UUID) -> Any:
@@ -387,18 +607,23 @@ def _revalidated(request: HttpRequest, draft: IssuanceDraft, key: uuid.UUID) -> 
     if form.is_valid():
         return form
     problems = " ".join(_issuance_errors(form))
-    messages.error(request, f"The catalogue changed since this form was filled in: {problems}")
+    messages.error(
+        request,
+        _("The catalogue changed since this form was filled in: %(problems)s")
+        % {"problems": problems},
+    )
     return None
 
 
 def _to_existing_issuance(request: HttpRequest, issuance: Issuance) -> HttpResponse:
-    messages.info(request, "This form was already submitted: here is its issuance.")
+    messages.info(request, _("This form was already submitted: here is its issuance."))
     return redirect("issuance-detail", pk=issuance.pk)
 
 
 def _expired(request: HttpRequest) -> HttpResponse:
     messages.warning(
-        request, "This form has expired (or belongs to another session): please fill it in again."
+        request,
+        _("This form has expired (or belongs to another session): please fill it in again."),
     )
     return redirect("issue-new")
 

@@ -11,6 +11,8 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
 
 from tickets import roles
@@ -74,8 +76,11 @@ def reconciliation_start(request: HttpRequest, pk: int) -> HttpResponse:
     except ReconciliationError as error:
         messages.error(request, str(error))
     else:
-        kind = "A full" if run.full else "An incremental"
-        messages.success(request, f"{kind} reconciliation of {event.name} is queued.")
+        if run.full:
+            text = _("A full reconciliation of %(event)s is queued.")
+        else:
+            text = _("An incremental reconciliation of %(event)s is queued.")
+        messages.success(request, text % {"event": event.name})
     return redirect("reconciliation-event", pk=event.pk)
 
 
@@ -111,6 +116,11 @@ def discrepancy_queue(request: HttpRequest) -> HttpResponse:
         event=params["event"], kind=params["kind"], state=params["state"]
     )
     page = Paginator(rows, ROWS_PER_PAGE).get_page(request.GET.get("page"))
+    page.object_list = list(page.object_list)
+    for row in page.object_list:
+        row.shown_reason = reconciliation_selectors.settled_reason(row)
+        # What staff know a ticket by: its code (the remote id is a technical detail).
+        row.shown_code = (row.ticket.code if row.ticket else "") or row.remote_snapshot.get("code")
     return render(
         request,
         "tickets/reconciliation/queue.html",
@@ -142,7 +152,13 @@ def discrepancy_acknowledge(request: HttpRequest) -> HttpResponse:
     except ReconciliationError as error:
         messages.error(request, str(error))
     else:
-        messages.success(request, f"{count} difference{'s' if count != 1 else ''} acknowledged.")
+        messages.success(
+            request,
+            ngettext(
+                "%(count)s difference acknowledged.", "%(count)s differences acknowledged.", count
+            )
+            % {"count": count},
+        )
     return _back_to_queue(request)
 
 
@@ -154,7 +170,11 @@ def discrepancy_adopt(request: HttpRequest, pk: int) -> HttpResponse:
     except ReconciliationError as error:
         messages.error(request, str(error))
     else:
-        messages.success(request, f"Ticket {ticket.code or ticket.remote_id} adopted.")
+        messages.success(
+            request,
+            _("Ticket %(code)s adopted: it is now in Comps' records.")
+            % {"code": ticket.code or ticket.remote_id},
+        )
     return _back_to_queue(request)
 
 
@@ -167,9 +187,9 @@ def discrepancy_recheck(request: HttpRequest, pk: int) -> HttpResponse:
         messages.error(request, str(error))
     else:
         if row.state == DiscrepancyState.OPEN:
-            messages.warning(request, "Checked again: Fourvenues still differs.")
+            messages.warning(request, _("Checked again: Fourvenues still differs."))
         else:
-            messages.success(request, "Checked again: the difference is gone.")
+            messages.success(request, _("Checked again: the difference is gone."))
     return _back_to_queue(request)
 
 

@@ -8,6 +8,9 @@ from __future__ import annotations
 from django.contrib.auth.decorators import permission_required
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
+from django.utils import formats
+from django.utils.translation import gettext as _
+from django.utils.translation import pgettext
 from django.views.decorators.http import require_GET
 
 from tickets import roles
@@ -34,20 +37,34 @@ def reports(request: HttpRequest) -> HttpResponse:
         environment=params["environment"],
     )
     title = GROUPING_TITLES[report.grouping]
+    period = {
+        "date_from": formats.date_format(params["date_from"], "DATE_FORMAT"),
+        "date_to": formats.date_format(params["date_to"], "DATE_FORMAT"),
+    }
+    shown = report.rows[:CHART_BARS]
     chart = bar_chart(
         chart_id=f"chart-{report.grouping}",
-        title=f"Tickets issued {title.lower()}, {params['date_from']:%d %b %Y} to "
-        f"{params['date_to']:%d %b %Y}",
+        title=_("Tickets issued, %(grouping)s, %(date_from)s to %(date_to)s")
+        % {"grouping": str(title).lower(), **period},
         description=(
-            "Each bar is the number of tickets issued; its darker part, how many were checked "
-            "in. "
+            _(
+                "Each bar is the number of tickets issued; its darker part, how many were "
+                "checked in."
+            )
+            + " "
             + "; ".join(
-                f"{r.label}: {r.tickets} issued, {r.checked_in} checked in"
-                for r in report.rows[:CHART_BARS]
+                _("%(label)s: %(issued)s issued, %(checked_in)s checked in")
+                % {
+                    "label": r.label,
+                    "issued": formats.localize(r.tickets, use_l10n=True),
+                    "checked_in": formats.localize(r.checked_in, use_l10n=True),
+                }
+                for r in shown
             )
         ),
-        bars=[Bar(r.label, r.tickets, r.checked_in) for r in report.rows[:CHART_BARS]],
-        inner_label="in",
+        bars=[Bar(r.label, r.tickets, r.checked_in) for r in shown],
+        # Beside each bar's figure: "12 (5 in)", how many of them came in.
+        inner_label=pgettext("chart: of the tickets, checked in", "in"),
     )
     tabs = []
     for grouping in report_selectors.REPORT_GROUPINGS:

@@ -14,16 +14,21 @@ exists.
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
 
+from django import forms
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse, QueryDict
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
+from django.utils.formats import date_format
+from django.utils.translation import get_language
+from django.utils.translation import gettext as _
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
@@ -42,7 +47,13 @@ from tickets.redaction import mask_document, redact
 from tickets.selectors import issuances as issuance_selectors
 from tickets.selectors import search as search_selectors
 from tickets.services import search as search_service
-from tickets.services.exports import DEFAULT_COLUMNS, DOCUMENT_COLUMN, EXPORT_COLUMNS
+from tickets.services.exports import (
+    DEFAULT_COLUMNS,
+    DOCUMENT_COLUMN,
+    EXPORT_COLUMNS,
+    FORMAT_LABELS,
+    formats_for,
+)
 from tickets.text import document_digest, normalise_document
 
 TICKETS_PER_PAGE = 50
@@ -88,6 +99,21 @@ def _page(tickets: Any, raw_number: str | None) -> TicketPage:
     return TicketPage(
         number=number, object_list=rows[:TICKETS_PER_PAGE], has_next=len(rows) > TICKETS_PER_PAGE
     )
+
+
+def _match_count(tickets: Any, page: TicketPage) -> int | None:
+    """How many tickets the search finds, exact up to `COUNT_BOUND`, then bound + 1 ("1,000+").
+
+    Counted (a COUNT over a LIMIT subquery) only when the page cannot tell: a page that is not
+    full ends the results, so it gives the exact number, and a page past the bound says "more"
+    by being there; a rare term, whose scan is the search's slowest, is then not scanned twice.
+    None past the last page, where nothing is known."""
+    offset = (page.number - 1) * TICKETS_PER_PAGE
+    if not page.has_next:
+        return offset + len(page.object_list) if page.object_list or page.number == 1 else None
+    if offset + len(page.object_list) > search_selectors.COUNT_BOUND:
+        return search_selectors.COUNT_BOUND + 1
+    return search_selectors.count_up_to(tickets, bound=search_selectors.COUNT_BOUND)
 
 
 def _selected_columns(params: QueryDict) -> list[str]:
@@ -137,13 +163,20 @@ def ticket_search(request: HttpRequest) -> HttpResponse:
             # search or the next log line.
             messages.info(
                 request,
-                "Searched by document number. Document numbers are kept out of the page's "
-                "address: next time, use “Find by document number”.",
+                _(
+                    "Searched by document number. Document numbers are kept out of the page's "
+                    "address: next time, use “Find by document number”."
+                ),
             )
             return _search_by_document(request, request.GET, filters.q)
         tickets = search_selectors.search_tickets(user=request.user, filters=filters)
         page, sort = _page(tickets, request.GET.get("page")), filters.sort
+        match_count = _match_count(tickets, page)
+    else:
+        match_count = None
     by_document = form.is_valid() and bool(form.cleaned_data.get(DOCUMENT_TOKEN_PARAM))
+    searched = any(request.GET.get(key) for key in PARAMS if key != "sort")
+    query_string = _query_string(request.GET, page=None)
     return render(
         request,
         "tickets/search/search.html",
@@ -152,12 +185,17 @@ def ticket_search(request: HttpRequest) -> HttpResponse:
             "page": page,
             "sees_all": issuance_selectors.can_see_all_issuances(request.user),
             "sort_links": _sort_links(request.GET, sort),
-            "query_string": _query_string(request.GET, page=None),
+            "query_string": query_string,
+            "match_count": match_count,
+            "count_bound": search_selectors.COUNT_BOUND,
+            "count_capped": match_count is not None and match_count > search_selectors.COUNT_BOUND,
+            "chips": _filter_chips(form, request) if form.is_valid() else [],
+            "export_formats": [(fmt, FORMAT_LABELS[fmt]) for fmt in formats_for(get_language())],
             "previous_url": "?" + _query_string(request.GET, page=page.number - 1) if page else "",
             "next_url": "?" + _query_string(request.GET, page=page.number + 1) if page else "",
             "saved_searches": search_selectors.saved_searches_of(request.user),
             "export_columns": _export_column_choices(request),
-            "searched": any(request.GET.get(key) for key in PARAMS),
+            "searched": searched,
             "document_form": DocumentSearchForm(),
             "document_search": by_document,
             "document_hint": (
@@ -246,14 +284,20 @@ def saved_search_save(request: HttpRequest) -> HttpResponse:
     if token and not digest:
         messages.error(
             request,
-            "This search by document number has expired: find the document number again, "
-            "then save the search.",
+            _(
+                "This search by document number has expired: find the document number again, "
+                "then save the search."
+            ),
         )
         return redirect(_search_url(query_string))
     created = search_service.save_search(
         owner=request.user, name=name, query=query_string, document_digest=digest
     )
-    messages.success(request, f"Saved the search “{name}”." if created else f"Updated “{name}”.")
+    messages.success(
+        request,
+        (_("Saved the search “%(name)s”.") if created else _("Updated “%(name)s”."))
+        % {"name": name},
+    )
     return redirect(_search_url(query_string))
 
 
@@ -276,8 +320,52 @@ def saved_search_delete(request: HttpRequest, pk: int) -> HttpResponse:
     _require_search_permission(request)
     saved = get_object_or_404(search_selectors.saved_searches_of(request.user), pk=pk)
     search_service.delete_saved_search(saved_search=saved)
-    messages.success(request, f"Deleted the saved search “{saved.name}”.")
+    messages.success(request, _("Deleted the saved search “%(name)s”.") % {"name": saved.name})
     return redirect("ticket-search")
+
+
+@dataclass(frozen=True)
+class FilterChip:
+    """An active filter, shown above the results: what it is, and the same search without it."""
+
+    label: str
+    value: str
+    remove_url: str
+
+
+def _filter_chips(form: TicketSearchForm, request: HttpRequest) -> list[FilterChip]:
+    """One chip per filter the search applies (the form validated), each a link to the same
+    search without that filter, back on page 1; the sort and the columns are kept."""
+    chips = []
+    for name in PARAMS:
+        if name == "sort" or not request.GET.get(name, "").strip():
+            continue
+        value = form.cleaned_data.get(name)
+        if value is None or value == "":
+            continue
+        if name == DOCUMENT_TOKEN_PARAM:
+            label = _("Document number")
+            shown = document_searches.hint(request.session, request.GET[name]) or "•••"
+        else:
+            label = str(form.fields[name].label or name)
+            shown = _chip_value(form, name, value)
+        remove_url = _search_url(_query_string(request.GET, **{name: None, "page": None}))
+        chips.append(FilterChip(label=label, value=shown, remove_url=remove_url))
+    return chips
+
+
+def _chip_value(form: TicketSearchForm, name: str, value: object) -> str:
+    """A filter's value as its field shows it: an option's label, a date in the language."""
+    if isinstance(value, dt.date):
+        return date_format(value, "j M Y")
+    if name == "attribution":
+        return dict(form.fields["attribution"].widget.choices).get(form.data.get(name), "")
+    if hasattr(value, "pk"):
+        return dict(form.fields[name].choices).get(value.pk) or str(value)
+    field = form.fields[name]
+    if isinstance(field, forms.ChoiceField):
+        return str(dict(field.choices).get(value, value))
+    return str(value)
 
 
 def _search_url(query_string: str) -> str:
@@ -298,6 +386,7 @@ def _detail(request: HttpRequest, pk: int, *, document_number: str | None = None
         "may_reveal": bool(stored_number) and request.user.has_perm(roles.VIEW_DOCUMENT_NUMBERS),
         "raw_json": raw,
         "sees_all": issuance_selectors.can_see_all_issuances(request.user),
+        "status_label": search_selectors.ticket_status_label(ticket.is_valid, ticket.status),
         **search_selectors.ticket_detail_context(ticket),
     }
     return render(request, "tickets/search/detail.html", context)

@@ -7,6 +7,7 @@ from django.contrib.auth.decorators import permission_required
 from django.contrib.auth.models import User
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
+from django.utils.translation import gettext as _
 from django.views.decorators.http import require_http_methods, require_POST
 
 from tickets import roles
@@ -21,7 +22,10 @@ manage_users = permission_required(roles.MANAGE_USERS, raise_exception=True)
 
 @manage_users
 def user_list(request: HttpRequest) -> HttpResponse:
-    people = [(person, users.role_of(person)) for person in user_selectors.user_list()]
+    people = [
+        (person, roles.role_label(role) if (role := users.role_of(person)) else "")
+        for person in user_selectors.user_list()
+    ]
     return render(request, "tickets/users/list.html", {"people": people})
 
 
@@ -35,7 +39,9 @@ def user_new(request: HttpRequest) -> HttpResponse:
         except UserError as exc:
             form.add_error(None, str(exc))
         else:
-            messages.success(request, f"{person.username} can now log in.")
+            messages.success(
+                request, _("%(username)s can now log in.") % {"username": person.username}
+            )
             return redirect("user-detail", pk=person.pk)
     return render(request, "tickets/users/new.html", {"form": form})
 
@@ -51,7 +57,7 @@ def _render_detail(
     role = users.role_of(person)
     context = {
         "person": person,
-        "role": role,
+        "role": roles.role_label(role) if role else "",
         "role_form": role_form or RoleForm(initial={"role": role}),
         "password_form": password_form or PasswordResetForm(),
     }
@@ -75,7 +81,9 @@ def user_set_role(request: HttpRequest, pk: int) -> HttpResponse:
     except UserError as exc:
         messages.error(request, str(exc))
     else:
-        messages.success(request, f"{person.username}'s role is saved.")
+        messages.success(
+            request, _("%(username)s's role is saved.") % {"username": person.username}
+        )
     return redirect("user-detail", pk=person.pk)
 
 
@@ -94,9 +102,12 @@ def user_set_active(request: HttpRequest, pk: int) -> HttpResponse:
     else:
         messages.success(
             request,
-            f"{person.username} can log in again."
-            if active
-            else f"{person.username} can no longer log in.",
+            (
+                _("%(username)s can log in again.")
+                if active
+                else _("%(username)s can no longer log in.")
+            )
+            % {"username": person.username},
         )
     return redirect("user-detail", pk=person.pk)
 
@@ -114,6 +125,8 @@ def user_reset_password(request: HttpRequest, pk: int) -> HttpResponse:
         except UserError as exc:
             form.add_error("password", str(exc))
         else:
-            messages.success(request, f"{person.username}'s password is changed.")
+            messages.success(
+                request, _("%(username)s's password is changed.") % {"username": person.username}
+            )
             return redirect("user-detail", pk=person.pk)
     return _render_detail(request, person, password_form=form, status=400)

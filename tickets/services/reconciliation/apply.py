@@ -252,5 +252,6 @@ def _record_discrepancies(
     Discrepancy.objects.filter(pk__in=gone).update(
         state=DiscrepancyState.RESOLVED,
         settled_at=now,
+        # Kept in English (the pages show their own words for it: selectors.reconciliation).
         reason=f"No longer found by reconciliation #{run.pk}.",
     )

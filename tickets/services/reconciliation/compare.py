@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from django.conf import settings
+from django.utils.translation import gettext_noop
 
 from tickets.fourvenues.schemas import Ticket
 from tickets.models import (
@@ -104,21 +105,22 @@ class Ours:
         )
 
     def reasons(self, ticket: Ticket, known_payment_ids: set[str]) -> list[str]:
+        # Stored in English on the discrepancy; the queue translates each as it shows it.
         reasons = []
         if ticket.channel_id and ticket.channel_id in self.channel_ids:
-            reasons.append("our channel")
+            reasons.append(gettext_noop("our channel"))
         if ticket.referral_id and ticket.referral_id in self.promoter_ids:
-            reasons.append("our promoter")
+            reasons.append(gettext_noop("our promoter"))
         if self.qr_prefix and any(
             code and code.startswith(self.qr_prefix) for code in (ticket.qr_code, ticket.code)
         ):
-            reasons.append("our QR code prefix")
+            reasons.append(gettext_noop("our QR code prefix"))
         if ticket.qr_code and ticket.qr_code in self.line_codes:
-            reasons.append("the QR code of one of our lines")
+            reasons.append(gettext_noop("the QR code of one of our lines"))
         if ticket.payment_id and ticket.payment_id in known_payment_ids:
-            reasons.append("a payment id we know")
+            reasons.append(gettext_noop("a payment id we know"))
         if ticket.rate_id in self.comp_rate_ids and ticket.total_paid == 0:
-            reasons.append("zero price on a rate we issue comps on")
+            reasons.append(gettext_noop("zero price on a rate we issue comps on"))
         return reasons
 
 

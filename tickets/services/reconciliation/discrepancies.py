@@ -11,6 +11,7 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import transaction
 from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.translation import gettext as _
 
 from tickets.fourvenues.errors import FourvenuesError, NotFound
 from tickets.fourvenues.schemas import Ticket
@@ -33,7 +34,7 @@ def acknowledge(
     """Close open discrepancies as known and accepted, with the reason why. Returns how many."""
     reason = reason.strip()
     if not reason:
-        raise ReconciliationError("Say why these differences are acceptable.")
+        raise ReconciliationError(_("Say why these differences are acceptable."))
     now = timezone.now()
     with transaction.atomic():
         rows = list(
@@ -42,7 +43,7 @@ def acknowledge(
             )
         )
         if not rows:
-            raise ReconciliationError("None of the selected differences is still open.")
+            raise ReconciliationError(_("None of the selected differences is still open."))
         Discrepancy.objects.filter(pk__in=[row.pk for row in rows]).update(
             state=DiscrepancyState.ACKNOWLEDGED,
             settled_by=actor if actor.is_authenticated else None,
@@ -70,10 +71,10 @@ def adopt(
     issuance and marked as adopted. It is read again from Fourvenues first."""
     row = _open(discrepancy_id)
     if row.kind != DiscrepancyKind.UNKNOWN_LOCALLY:
-        raise ReconciliationError("Only a ticket unknown here can be adopted.")
+        raise ReconciliationError(_("Only a ticket unknown here can be adopted."))
     ticket = _fetch(row)
     if ticket is None:
-        raise ReconciliationError("Fourvenues no longer has this ticket; re-check it instead.")
+        raise ReconciliationError(_("Fourvenues no longer has this ticket; re-check it instead."))
     now = timezone.now()
     with transaction.atomic():
         row = _open(discrepancy_id, lock=True)
@@ -141,9 +142,12 @@ def _open(discrepancy_id: int, *, lock: bool = False) -> Discrepancy:
         rows = rows.select_for_update(of=("self",))
     row = rows.filter(pk=discrepancy_id).first()
     if row is None:
-        raise ReconciliationError("No such difference.")
+        raise ReconciliationError(_("No such difference."))
     if row.state != DiscrepancyState.OPEN:
-        raise ReconciliationError(f"This difference is already {row.get_state_display().lower()}.")
+        raise ReconciliationError(
+            _("This difference is already %(state)s.")
+            % {"state": str(row.get_state_display()).lower()}
+        )
     return row
 
 
@@ -158,7 +162,9 @@ def _fetch(row: Discrepancy) -> Ticket | None:
     except NotFound:
         return None
     except FourvenuesError as exc:
-        raise ReconciliationError(f"Fourvenues could not be asked: {exc.message}") from None
+        raise ReconciliationError(
+            _("Fourvenues could not be asked: %(error)s") % {"error": exc.message}
+        ) from None
     finally:
         client.close()
 

@@ -20,6 +20,8 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import IntegrityError, connection, transaction
 from django.http import HttpRequest
 from django.utils import timezone
+from django.utils.translation import gettext as _
+from django.utils.translation import gettext_noop
 
 from tickets import tasks
 from tickets.fourvenues.calls import CallRecord
@@ -41,6 +43,8 @@ MIN_SECONDS_BETWEEN_RUNS = 60
 # timestamps must not let an update slip between two runs. Seeing a ticket twice is harmless.
 INCREMENTAL_OVERLAP = dt.timedelta(seconds=5)
 PAGE_SIZE = 500  # the API's largest page
+# Kept in English on the run; the pages translate it as they show it.
+UNEXPECTED_ERROR = gettext_noop("An unexpected error stopped the run.")
 
 
 # --- Starting runs ------------------------------------------------------------------------------
@@ -65,7 +69,8 @@ def request_run(
     credential = credential_selectors.active_credential(environment=event.environment)
     if credential is None:
         raise ReconciliationError(
-            f"No active Fourvenues credential for {event.get_environment_display()}."
+            _("No active Fourvenues credential for %(environment)s.")
+            % {"environment": event.get_environment_display()}
         )
     if trigger == RunTrigger.UI:
         _refuse_within_a_minute(event)
@@ -96,7 +101,7 @@ def request_run(
                 tasks.reconcile_event.enqueue(run.pk)
     except IntegrityError:
         raise ReconciliationError(
-            "A reconciliation of this event is already queued or running."
+            _("A reconciliation of this event is already queued or running.")
         ) from None
     return run
 
@@ -109,8 +114,11 @@ def _refuse_within_a_minute(event: Event) -> None:
     wait = MIN_SECONDS_BETWEEN_RUNS - (timezone.now() - latest).total_seconds()
     if wait > 0:
         raise ReconciliationError(
-            "Fourvenues asks for at most one look a minute at an event: try again in "
-            f"{math.ceil(wait)} s."
+            _(
+                "Fourvenues asks for at most one look a minute at an event: try again in "
+                "%(seconds)s s."
+            )
+            % {"seconds": math.ceil(wait)}
         )
 
 
@@ -165,7 +173,7 @@ def execute_run(*, run_id: int) -> ReconciliationRun:
         _finish_failed(run, reason=exc.message, api_calls=record_calls())
         return run
     except Exception:
-        _finish_failed(run, reason="An unexpected error stopped the run.", api_calls=record_calls())
+        _finish_failed(run, reason=UNEXPECTED_ERROR, api_calls=record_calls())
         logger.exception("Reconciliation run %s failed", run.pk)
         raise
     finally:
@@ -180,7 +188,7 @@ def execute_run(*, run_id: int) -> ReconciliationRun:
             api_calls=record_calls(),
         )
     except Exception:  # rolled back: nothing of the run was applied
-        _finish_failed(run, reason="An unexpected error stopped the run.", api_calls=recorded)
+        _finish_failed(run, reason=UNEXPECTED_ERROR, api_calls=recorded)
         logger.exception("Reconciliation run %s failed while applying", run.pk)
         raise
     return run

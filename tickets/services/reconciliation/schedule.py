@@ -8,6 +8,7 @@ import datetime as dt
 from django.conf import settings
 from django.db.models import Q
 from django.utils import timezone
+from django.utils.translation import gettext_noop
 
 from tickets.models import Event, ReconciliationRun, RunStatus, RunTrigger
 from tickets.selectors import credentials as credential_selectors
@@ -79,5 +80,6 @@ def reap_stale_runs(*, now: dt.datetime) -> int:
     ).update(
         status=RunStatus.FAILED,
         finished_at=now,
-        error="The worker running this reconciliation stopped without finishing it.",
+        # Kept in English on the run; the pages translate it as they show it.
+        error=gettext_noop("The worker running this reconciliation stopped without finishing it."),
     )
