@@ -81,13 +81,17 @@ def _words(text: str) -> set[str]:
     return {word.lower().strip(APOSTROPHES + "-") for word in WORD.findall(text)}
 
 
+def _without_markup(text: str) -> str:
+    """Placeholders and tags are words of neither language."""
+    return re.sub(r"%\([a-z_]+\)[sd]|<[^>]+>", " ", text)
+
+
 def _english_vocabulary() -> set[str]:
     source, spanish = set(), set()
     for entry in polib.pofile(str(CATALOGUE)):
-        # Placeholders and markup are not words of either language.
-        strip = lambda text: re.sub(r"%\([a-z_]+\)[sd]|<[^>]+>", " ", text)  # noqa: E731
-        source |= _words(strip(entry.msgid + " " + entry.msgid_plural))
-        spanish |= _words(strip(entry.msgstr + " " + " ".join(entry.msgstr_plural.values())))
+        source |= _words(_without_markup(entry.msgid + " " + entry.msgid_plural))
+        translations = entry.msgstr + " " + " ".join(entry.msgstr_plural.values())
+        spanish |= _words(_without_markup(translations))
     return (source | ENGLISH) - spanish
 
 

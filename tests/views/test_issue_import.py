@@ -2,58 +2,14 @@
 bad rows kept in place, the mapping step for unknown headers, and the size limits."""
 
 import re
-import uuid
 
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
 
-from tests import factories as f
-from tickets.models import Reason
+from tests.views.issue_support import form_data, input_value
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def catalogue():
-    credential = f.CredentialFactory()
-    option = f.PriceOptionFactory(min_age=18)
-    return {
-        "credential": credential,
-        "event": option.rate.event,
-        "rate": option.rate,
-        "option": option,
-        "channel": f.ChannelFactory(),
-        "reason": Reason.objects.get(label="Press"),
-    }
-
-
-def form_data(catalogue, rows, **overrides):
-    data = {
-        "event": catalogue["event"].pk,
-        "rate": catalogue["rate"].pk,
-        "price_option": catalogue["option"].pk,
-        "attribution": "channel",
-        "channel": catalogue["channel"].pk,
-        "promoter": "",
-        "sale_type": "online",
-        "reason": catalogue["reason"].pk,
-        "note": "Opening night",
-        "idempotency_key": str(uuid.uuid4()),
-        "holders-TOTAL_FORMS": str(len(rows)),
-        "holders-INITIAL_FORMS": "0",
-        "holders-MIN_NUM_FORMS": "1",
-        "holders-MAX_NUM_FORMS": "200",
-    }
-    for i, row in enumerate(rows):
-        data.update({f"holders-{i}-{k}": v for k, v in row.items()})
-    return {**data, **overrides}
-
-
-def input_value(html, name):
-    """The value of the <input> called `name` in `html`, or None if there is none."""
-    match = re.search(rf'<input[^>]*name="{re.escape(name)}"[^>]*value="([^"]*)"', html)
-    return match.group(1) if match else None
 
 
 def row_html(html, index):

@@ -25,10 +25,18 @@ from typing import Any
 
 from django import forms
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
+from django.utils.datastructures import MultiValueDict
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from tickets.forms.holders import BIRTHDAY_FORMATS, MAX_HOLDERS, HolderForm, field_label
+from tickets.forms.holders import (
+    BIRTHDAY_FORMATS,
+    MAX_HOLDERS,
+    BaseHolderFormSet,
+    HolderForm,
+    field_label,
+    holder_formset,
+)
 from tickets.models import Supplement
 from tickets.redaction import mask_document
 from tickets.text import fold
@@ -800,3 +808,27 @@ class CsvImportForm(forms.Form):
         data["result"] = result
         data["text"] = text
         return data
+
+
+def imported_rows_formset(
+    rows: list[dict[str, Any]], bad: Mapping[int, CsvRow], *, supplements: Sequence[Supplement]
+) -> BaseHolderFormSet:
+    """The rows as an unbound formset, but for the imported rows with a problem: those are
+    bound to their values, so their errors show now, on the row and field, not after Review."""
+    formset = holder_formset(initial=rows or None, supplements=supplements)
+    row_forms = formset.forms
+    for index, row in bad.items():
+        prefix = formset.add_prefix(index)
+        data = MultiValueDict(
+            {
+                f"{prefix}-{name}": list(value) if isinstance(value, list) else [value]
+                for name, value in row.values.items()
+            }
+        )
+        holder = HolderForm(data=data, prefix=prefix, supplements=supplements)
+        holder.full_clean()
+        for name, message in row.problems.items():
+            # Said in the file's own words (the form only sees the value left blank).
+            holder.add_error(None if name == NON_FIELD_ERRORS else name, message)
+        row_forms[index] = holder
+    return formset

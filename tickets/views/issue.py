@@ -20,7 +20,6 @@ from django.core.exceptions import NON_FIELD_ERRORS
 from django.http import HttpRequest, HttpResponse, HttpResponseBadRequest
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
-from django.utils.datastructures import MultiValueDict
 from django.utils.translation import gettext as _
 from django.utils.translation import ngettext
 from django.views.decorators.cache import never_cache
@@ -58,6 +57,7 @@ from tickets.forms.holders_csv import (
     CsvImportForm,
     CsvParseResult,
     CsvRow,
+    imported_rows_formset,
 )
 from tickets.forms.issue import (
     IssuanceForm,
@@ -349,7 +349,7 @@ def issue_import(request: HttpRequest) -> HttpResponse:
             rows = kept + [row.values for row in result.rows]
             bad = {len(kept) + i: row for i, row in enumerate(result.rows) if not row.valid}
             report = _import_report(result, offset=len(kept))
-    formset = _import_formset(rows, bad, supplements)
+    formset = imported_rows_formset(rows, bad, supplements=supplements)
     if not request.htmx:
         return _render_form(
             request, form=form, formset=formset, csv_form=csv_form, csv_report=report
@@ -365,30 +365,6 @@ def issue_import(request: HttpRequest) -> HttpResponse:
             "max_holders": MAX_HOLDERS,
         },
     )
-
-
-def _import_formset(
-    rows: list[dict[str, Any]], bad: dict[int, CsvRow], supplements: list[Supplement]
-) -> Any:
-    """The rows as an unbound formset, but for the imported rows with a problem: those are
-    bound to their values, so their errors show now, on the row and field, not after Review."""
-    formset = holder_formset(initial=rows or None, supplements=supplements)
-    forms = formset.forms
-    for index, row in bad.items():
-        prefix = formset.add_prefix(index)
-        data = MultiValueDict(
-            {
-                f"{prefix}-{name}": list(value) if isinstance(value, list) else [value]
-                for name, value in row.values.items()
-            }
-        )
-        holder = HolderForm(data=data, prefix=prefix, supplements=supplements)
-        holder.full_clean()
-        for name, message in row.problems.items():
-            # Said in the file's own words (the form only sees the value left blank).
-            holder.add_error(None if name == NON_FIELD_ERRORS else name, message)
-        forms[index] = holder
-    return formset
 
 
 def _import_report(result: CsvParseResult, *, offset: int) -> dict[str, Any]:
@@ -447,20 +423,15 @@ def _posted_issuance_values(request: HttpRequest) -> dict[str, Any]:
 @require_GET
 @never_cache  # Back after confirming must ask again, and be led to the issuance
 def issue_review(request: HttpRequest, key: uuid.UUID) -> HttpResponse:
-    issued = issuance_selectors.issuance_by_key(key=key, user=request.user)
-    if issued is not None:
-        return _to_existing_issuance(request, issued)
-    draft = load_draft(request.session, key)
-    if draft is None:
-        return _expired(request)
-    form = _revalidated(request, draft, key)
-    if form is None:
-        return redirect(f"{reverse('issue-new')}?key={key}")
+    reviewed = _reviewed_draft(request, key)
+    if isinstance(reviewed, HttpResponse):
+        return reviewed
+    draft, form = reviewed
     return _render_review(request, key=key, draft=draft, form=form)
 
 
 def _render_review(
-    request: HttpRequest, *, key: uuid.UUID, draft: IssuanceDraft, form: Any
+    request: HttpRequest, *, key: uuid.UUID, draft: IssuanceDraft, form: IssuanceForm
 ) -> HttpResponse:
     """The review of `draft`; its confirm button carries the draft's digest, so that what is
     confirmed is exactly what this page showed."""
@@ -512,16 +483,10 @@ def _render_review(
 @issue_required
 @require_POST
 def issue_confirm(request: HttpRequest, key: uuid.UUID) -> HttpResponse:
-    # Already issued (a double click, Back + resubmit, a second tab): lead to that issuance.
-    issued = issuance_selectors.issuance_by_key(key=key, user=request.user)
-    if issued is not None:
-        return _to_existing_issuance(request, issued)
-    draft = load_draft(request.session, key)
-    if draft is None:
-        return _expired(request)
-    form = _revalidated(request, draft, key)
-    if form is None:
-        return redirect(f"{reverse('issue-new')}?key={key}")
+    reviewed = _reviewed_draft(request, key)
+    if isinstance(reviewed, HttpResponse):
+        return reviewed
+    draft, form = reviewed
     if not was_reviewed(draft, request.POST.get("reviewed")):
         # The session's draft is not the one this page showed (the same form re-submitted in
         # another tab): never issue what nobody reviewed; show the current draft instead.
@@ -552,15 +517,10 @@ def issue_review_remove(request: HttpRequest, key: uuid.UUID) -> HttpResponse:
     """Drop one holder from the draft, from the review page itself (a duplicate, a guest under
     age), and show the review again. The row number is the one the posted review showed: the
     page's digest must match the draft, so a row is never removed from a draft nobody saw."""
-    issued = issuance_selectors.issuance_by_key(key=key, user=request.user)
-    if issued is not None:
-        return _to_existing_issuance(request, issued)
-    draft = load_draft(request.session, key)
-    if draft is None:
-        return _expired(request)
-    form = _revalidated(request, draft, key)
-    if form is None:
-        return redirect(f"{reverse('issue-new')}?key={key}")
+    reviewed = _reviewed_draft(request, key)
+    if isinstance(reviewed, HttpResponse):
+        return reviewed
+    draft, form = reviewed
     if not was_reviewed(draft, request.POST.get("reviewed")):
         messages.warning(
             request,
@@ -595,7 +555,25 @@ def issue_review_remove(request: HttpRequest, key: uuid.UUID) -> HttpResponse:
     return redirect("issue-review", key=key)
 
 
-def _revalidated(request: HttpRequest, draft: IssuanceDraft, key: uuid.UUID) -> Any:
+def _reviewed_draft(
+    request: HttpRequest, key: uuid.UUID
+) -> tuple[IssuanceDraft, IssuanceForm] | HttpResponse:
+    """The draft a review page shows or posted about, still valid against today's catalogue,
+    or where to go instead: its issuance if it was already issued (a double click, Back and
+    resubmit, a second tab), a fresh form if it expired, the form if the catalogue changed."""
+    issued = issuance_selectors.issuance_by_key(key=key, user=request.user)
+    if issued is not None:
+        return _to_existing_issuance(request, issued)
+    draft = load_draft(request.session, key)
+    if draft is None:
+        return _expired(request)
+    form = _revalidated(request, draft, key)
+    if form is None:
+        return redirect(f"{reverse('issue-new')}?key={key}")
+    return draft, form
+
+
+def _revalidated(request: HttpRequest, draft: IssuanceDraft, key: uuid.UUID) -> IssuanceForm | None:
     """The draft checked again against today's catalogue, or None (with a message) if it no
     longer holds: the event passed, an option or reason was withdrawn, the credential changed."""
     credential = credential_selectors.active_credential()
