@@ -7,21 +7,25 @@ STAMP := $(VENV)/.installed-stamp
 WEB_PORT ?= 8000
 FOURVENUES_SANDBOX_PORT ?= 8765
 export FOURVENUES_SANDBOX_PORT
+MAIL_PORT ?= 1025
+export MAIL_PORT
 
 # The demo that `make run` starts: production settings (the product's own error pages, never
 # Django's debug page), over plain HTTP on this computer, with fixed demo-only keys. The
 # encryption key is the one the development SECRET_KEY derives, so earlier demo data still opens.
 DEMO_ENV := DEBUG=0 SECRET_KEY=django-insecure-comps-development-only-never-use-in-production \
 	FIELD_ENCRYPTION_KEYS=e0Fg5CKUXrsQOlh8Vg6Kw2U2zgmwzjsZERhzfJo6YXs= \
-	SECURE_SSL_REDIRECT=0 SESSION_COOKIE_SECURE=0 CSRF_COOKIE_SECURE=0 SECURE_HSTS_SECONDS=0
-DEMO_STATE := db.sqlite3 db.sqlite3-wal db.sqlite3-shm .sandbox-state.json
+	SECURE_SSL_REDIRECT=0 SESSION_COOKIE_SECURE=0 CSRF_COOKIE_SECURE=0 SECURE_HSTS_SECONDS=0 \
+	COMPS_MAILBOX_DIR=.mailbox EMAIL_URL=smtp://127.0.0.1:$(MAIL_PORT) \
+	COMPS_PUBLIC_URL=http://127.0.0.1:$(WEB_PORT)
+DEMO_STATE := db.sqlite3 db.sqlite3-wal db.sqlite3-shm .sandbox-state.json .mailbox
 
 # Fixed, test-only values: the suite must not depend on a developer's .env.
 TEST_ENV := SECRET_KEY=test-only-secret-key \
 	FIELD_ENCRYPTION_KEYS=dGVzdC1vbmx5LWZlcm5ldC1rZXktMzItYnl0ZXMhISE= \
 	DEBUG=0 SECURE_SSL_REDIRECT=0 DJANGO_ALLOW_ASYNC_UNSAFE=true
 
-.PHONY: help install run reset-demo test lint format messages bench-issue bench-issue-wall bench-export bench-search bench-reconcile clean
+.PHONY: help install run reset-demo test lint format messages bench-issue bench-issue-wall bench-export bench-search bench-reconcile bench-deliver clean
 
 help:
 	@echo "make run     set everything up and start Comps with the sandbox and a worker"
@@ -47,14 +51,15 @@ run: install
 	@echo
 	@echo "  Comps is starting at http://127.0.0.1:$(WEB_PORT)/  (Ctrl-C stops everything)"
 	@echo "  Fourvenues sandbox:  http://127.0.0.1:$(FOURVENUES_SANDBOX_PORT)/_sandbox/"
+	@echo "  Training mailbox:    http://127.0.0.1:$(WEB_PORT)/training/mailbox/  (what guests were sent)"
 	@echo
 	PATH="$(CURDIR)/$(BIN):$$PATH" $(DEMO_ENV) WEB_PORT=$(WEB_PORT) $(BIN)/honcho start -f Procfile
 
 # Start the demo afresh: its database and the sandbox's tickets go together (Comps' records of
 # tickets the sandbox no longer has would only show up as discrepancies). Stop `make run` first.
 reset-demo:
-	rm -f $(DEMO_STATE)
-	@echo "The demo's database and sandbox state are gone: \`make run\` starts afresh."
+	rm -rf $(DEMO_STATE)
+	@echo "The demo's database, sandbox state and mailbox are gone: \`make run\` starts afresh."
 
 test: install
 	$(TEST_ENV) $(BIN)/pytest $(ARGS)
@@ -96,3 +101,6 @@ bench-search: install
 
 bench-reconcile: install
 	$(TEST_ENV) LOG_LEVEL=WARNING $(BIN)/python -m tests.bench.bench_reconcile
+
+bench-deliver: install
+	$(TEST_ENV) LOG_LEVEL=WARNING $(BIN)/python -m tests.bench.bench_deliver

@@ -36,6 +36,8 @@ INSTALLED_APPS = [
     "django.contrib.humanize",
     # Only for its translated country names (the holders' country list in Spanish).
     "django_countries",
+    # Tracking webhooks (bounces, opens) from the mail provider, when the venue uses one.
+    "anymail",
     "bootstrap",
     "crispy_forms",
     "crispy_bootstrap5",
@@ -212,6 +214,10 @@ CRISPY_TEMPLATE_PACK = "bootstrap5"
 
 TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
 
+# Counters that must hold across processes (the guest page's rate limit): a shared cache in
+# production (redis://...); the default is per process.
+CACHES = {"default": env.cache_url("CACHE_URL", default="locmemcache://")}
+
 # Brute-force protection on the login form.
 AXES_FAILURE_LIMIT = env.int("AXES_FAILURE_LIMIT", default=5)
 AXES_COOLOFF_TIME = 1  # hours
@@ -269,6 +275,39 @@ COMPS_RECONCILE_SOON_SECONDS = env.int("COMPS_RECONCILE_SOON_SECONDS", default=3
 COMPS_RECONCILE_RARELY_SECONDS = env.int("COMPS_RECONCILE_RARELY_SECONDS", default=6 * 3600)
 if FOURVENUES_TICKETS_PER_CALL < 1:
     raise ImproperlyConfigured("FOURVENUES_TICKETS_PER_CALL must be at least 1.")
+
+# --- Delivery to guests ---------------------------------------------------------------------------
+# Mail goes through Django's e-mail framework, configured by one URL: smtp://user:password@host:587
+# (smtp+tls://, smtp+ssl:// for TLS), or consolemail:// to print. The default is the local mail
+# server `make run` starts (`manage.py mail_sandbox`). A provider's own API through django-anymail
+# instead: EMAIL_BACKEND=anymail.backends.<provider>.EmailBackend and its ANYMAIL_* settings.
+vars().update(env.email_url("EMAIL_URL", default="smtp://127.0.0.1:1025"))
+if "EMAIL_BACKEND" in os.environ:
+    EMAIL_BACKEND = os.environ["EMAIL_BACKEND"]
+EMAIL_TIMEOUT = env.float("EMAIL_TIMEOUT", default=20.0)
+# Every ANYMAIL_<NAME> variable becomes ANYMAIL["<NAME>"] (the provider's API key, its webhook
+# signing key, WEBHOOK_SECRET for the webhooks' basic authentication).
+ANYMAIL = {
+    name.removeprefix("ANYMAIL_"): value
+    for name, value in os.environ.items()
+    if name.startswith("ANYMAIL_")
+}
+# The venue, as guests see it: the sender's name and the messages' signature.
+COMPS_VENUE_NAME = env.str("COMPS_VENUE_NAME", default="Comps")
+DEFAULT_FROM_EMAIL = env.str("DEFAULT_FROM_EMAIL", default="tickets@comps.localhost")
+# Where guests reach Comps from outside (the guest page's links in messages): no request is at
+# hand when the worker writes them.
+COMPS_PUBLIC_URL = env.str("COMPS_PUBLIC_URL", default="http://127.0.0.1:8000").rstrip("/")
+# A guest page stops working this many days after its event's night.
+COMPS_GUEST_PAGE_DAYS = env.int("COMPS_GUEST_PAGE_DAYS", default=3)
+# Openings of guest pages allowed per address and minute (a flood gets 429).
+COMPS_GUEST_PAGE_RATE = env.str("COMPS_GUEST_PAGE_RATE", default="30/m")
+# A message the mail server provably did not take is tried again, with backoff, this often.
+COMPS_DELIVERY_ATTEMPTS = env.int("COMPS_DELIVERY_ATTEMPTS", default=5)
+COMPS_DELIVERY_BACKOFF_SECONDS = env.float("COMPS_DELIVERY_BACKOFF_SECONDS", default=30.0)
+# The local mail server's store of what it received, which the training mailbox page lists
+# (blank: no mailbox page). `make run` sets it; never in production.
+COMPS_MAILBOX_DIR = env.str("COMPS_MAILBOX_DIR", default="")
 
 # The bundled sandbox (`manage.py fourvenues_sandbox`), used by `make run` and the demo.
 FOURVENUES_SANDBOX_PORT = env.int("FOURVENUES_SANDBOX_PORT", default=8765)

@@ -6,13 +6,17 @@ from tickets.views import (
     audit,
     catalogue,
     credentials,
+    deliveries,
     exports,
+    guest_pages,
     health,
     home,
     issuances,
     issue,
     language,
+    mailbox,
     reports,
+    tracking,
     users,
 )
 from tickets.views import reconciliation as recon
@@ -54,6 +58,36 @@ urlpatterns = [
         issuances.issuance_line_card,
         name="issuance-line-card",
     ),
+    path(
+        "issuances/<int:pk>/lines/<int:line_pk>/resend/",
+        deliveries.line_resend,
+        name="issuance-line-resend",
+    ),
+    path(
+        "issuances/<int:pk>/lines/<int:line_pk>/email/",
+        deliveries.line_change_email,
+        name="issuance-line-email",
+    ),
+    path(
+        "issuances/<int:pk>/lines/<int:line_pk>/whatsapp/",
+        deliveries.line_whatsapp,
+        name="issuance-line-whatsapp",
+    ),
+    path(
+        "issuances/<int:pk>/resend-failed/",
+        deliveries.resend_failed,
+        name="issuance-resend-failed",
+    ),
+    path("issuances/<int:pk>/whatsapp/", deliveries.whatsapp_all, name="issuance-whatsapp"),
+    # The guests' own pages: no login, reached by a signed link.
+    path("g/<str:token>/", guest_pages.guest_page, name="guest-page"),
+    path("g/<str:token>/ticket.pdf", guest_pages.guest_page_pdf, name="guest-page-pdf"),
+    path("g/<str:token>/qr.svg", guest_pages.guest_page_qr, name="guest-page-qr"),
+    # What the local mail server received (`make run`, training only).
+    path("training/mailbox/", mailbox.mailbox, name="mailbox"),
+    path("training/mailbox/<str:key>/", mailbox.mailbox_message, name="mailbox-message"),
+    # Bounces and opens from the mail provider (django-anymail, signature verified).
+    path("anymail/mailgun/tracking/", tracking.mailgun_tracking, name="mail-tracking-mailgun"),
     path("catalogue/refresh/", catalogue.refresh_catalogue_view, name="catalogue-refresh"),
     path("catalogue/status/", catalogue.catalogue_status, name="catalogue-status"),
     path("tickets/", ticket_search_views.ticket_search, name="ticket-search"),

@@ -19,7 +19,12 @@ from tickets.fourvenues.sandbox import SandboxServer
 from tickets.models import Credential, Environment
 from tickets.services.credentials import register_credential
 
-pytest_plugins = ["tests.fixtures.sandbox", "tests.fixtures.worker", "tests.fixtures.issuing"]
+pytest_plugins = [
+    "tests.fixtures.sandbox",
+    "tests.fixtures.worker",
+    "tests.fixtures.issuing",
+    "tests.fixtures.mail",
+]
 
 
 def pytest_configure(config: pytest.Config) -> None:
@@ -34,6 +39,13 @@ def pytest_configure(config: pytest.Config) -> None:
     # for Spanish (a browser with Spanish first, or a person who chose it). The venue default,
     # Spanish, is tested where it is set (tests/test_languages.py).
     settings.LANGUAGE_CODE = "en"
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _training_mailbox(tmp_path_factory: pytest.TempPathFactory) -> None:
+    """The training mailbox exists, as under `make run`, so every page is tested with its link
+    and the URL matrix reaches it; its own tests point it at their mail server."""
+    settings.COMPS_MAILBOX_DIR = str(tmp_path_factory.mktemp("training-mailbox"))
 
 
 @pytest.fixture(autouse=True)

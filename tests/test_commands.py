@@ -1,6 +1,10 @@
+import smtplib
+from email.message import EmailMessage
+
 import pytest
 from django.core.management import CommandError, call_command
 
+from tickets.management.commands.mail_sandbox import start_mail_server
 from tickets.models import AuthScheme, Environment
 from tickets.services import credentials
 
@@ -49,3 +53,25 @@ def test_fourvenues_check_reports_a_rejected_key_without_showing_it(sandbox):
         call_command("fourvenues_check")
     assert "ik_test_wrong_key_value" not in str(excinfo.value)
     assert "Sandbox" in str(excinfo.value)
+
+
+def test_mail_sandbox_starts_a_server_that_keeps_what_it_receives(tmp_path):
+    """The command's start, without its wait: a real server on a free port, and one line
+    saying where it listens."""
+    said: list[str] = []
+    server = start_mail_server(
+        host="127.0.0.1", port=0, maildir=tmp_path / "mailbox", write=said.append
+    )
+    try:
+        message = EmailMessage()
+        message["From"], message["To"], message["Subject"] = "a@b.c", "ada@example.com", "Hi"
+        message.set_content("Hello")
+        with smtplib.SMTP(server.host, server.port, timeout=5) as client:
+            client.send_message(message)
+        assert [kept["Subject"] for kept in server.messages()] == ["Hi"]
+    finally:
+        server.stop()
+    assert said == [
+        f"Mail server listening on smtp://127.0.0.1:{server.port}, keeping messages in "
+        f"{tmp_path / 'mailbox'} (Ctrl-C to stop)"
+    ]

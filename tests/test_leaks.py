@@ -9,14 +9,16 @@ import zipfile
 
 import pytest
 from django.contrib import admin as django_admin
+from django.core import mail
 from django.db import connection
 from django.urls import reverse
 
 from tests import factories
 from tests.fixtures.issuing import IssuingSetup
 from tests.fixtures.worker import drain_tasks
-from tests.test_url_matrix import MATRIX, World
+from tests.test_url_matrix import MATRIX, World, _a_received_message
 from tickets.drafts import HolderData
+from tickets.guest_links import guest_page_token
 from tickets.models import (
     ApiCall,
     AuditEntry,
@@ -25,6 +27,7 @@ from tickets.models import (
     Discrepancy,
     DiscrepancyKind,
     Event,
+    GuestPage,
     IssuedTicket,
     PriceOption,
     Rate,
@@ -155,6 +158,8 @@ def test_known_secrets_and_documents_appear_nowhere(client, sandbox_factory, cap
         credential=credential,
         person=issuer,
         discrepancy=discrepancy,
+        mailbox_key=_a_received_message(ticket),
+        guest_token=guest_page_token(GuestPage.objects.get(ticket=ticket)),
     )
     for user in (issuer, factories.manager(), factories.admin(is_staff=True)):
         client.force_login(user)
@@ -173,9 +178,13 @@ def test_known_secrets_and_documents_appear_nowhere(client, sandbox_factory, cap
             seen.append(_body(client.get(url)))
 
     assert ApiCall.objects.filter(credential=credential).count() >= 4
+    assert [message.to for message in mail.outbox] == [["dora@example.com"]]  # checked below
     assert ticket.line.document_number == DOCUMENT  # stored, readable to the app only
     stored = {
         "pages and exports": "\n".join(seen),
+        # The guest's e-mail (with its PDF), as the worker sent it (the test outbox).
+        "messages to guests": "\n".join(message.message().as_string() for message in mail.outbox),
+        "deliveries (as stored)": _raw_rows("tickets_delivery"),
         "log output": caplog.text,
         "ApiCall rows": str(list(ApiCall.objects.values())),
         "audit entries": str(list(AuditEntry.objects.values())),

@@ -9,20 +9,27 @@ their permission check, 403 to whoever does not.
 
 from __future__ import annotations
 
+import secrets
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from email.message import EmailMessage
+from pathlib import Path
 
 import pytest
+from django.conf import settings
 from django.contrib.auth.models import User
 from django.urls import URLPattern, URLResolver, get_resolver, reverse
 from django.utils import timezone
 
 from tests import factories
+from tickets.demo.mail_server import open_maildir
+from tickets.guest_links import guest_page_token
 from tickets.models import (
     Credential,
     Discrepancy,
     DiscrepancyKind,
+    GuestPage,
     IssuedTicket,
     ReconciliationRun,
     RunStatus,
@@ -42,6 +49,8 @@ class World:
     credential: Credential
     person: User
     discrepancy: Discrepancy
+    mailbox_key: str  # a message in the training mailbox (tests/conftest.py sets its directory)
+    guest_token: str  # the signed link to the ticket's guest page
 
     @property
     def issuance(self):
@@ -104,6 +113,12 @@ MATRIX: dict[str, tuple[Args, dict[str, int]]] = {
     "issuance-line-retry": (line, row(LOGIN, 405, 405, 405)),
     "issuance-line-qr": (line, OWN_OBJECT),
     "issuance-line-card": (line, OWN_OBJECT),
+    # Delivery to guests (tickets/views/deliveries.py)
+    "issuance-line-resend": (line, row(LOGIN, 405, 405, 405)),
+    "issuance-line-email": (line, OWN_OBJECT),
+    "issuance-line-whatsapp": (line, row(LOGIN, 405, 405, 405)),
+    "issuance-resend-failed": (issuance, row(LOGIN, 405, 405, 405)),
+    "issuance-whatsapp": (issuance, OWN_OBJECT),
     "catalogue-refresh": (none, row(LOGIN, 405, 405, 405)),
     "catalogue-status": (none, SIGNED_IN),
     # Tickets, exports, reports
@@ -125,6 +140,15 @@ MATRIX: dict[str, tuple[Args, dict[str, int]]] = {
     "discrepancy-acknowledge": (none, row(LOGIN, 403, 405, 405)),
     "discrepancy-adopt": (lambda w: [w.discrepancy.pk], row(LOGIN, 403, 405, 405)),
     "discrepancy-recheck": (lambda w: [w.discrepancy.pk], row(LOGIN, 403, 405, 405)),
+    # The training mailbox (only where COMPS_MAILBOX_DIR is set)
+    "mailbox": (none, SIGNED_IN),
+    # The guest's own pages: anyone holding the signed link, no login.
+    "guest-page": (lambda w: [w.guest_token], EVERYONE),
+    "guest-page-qr": (lambda w: [w.guest_token], EVERYONE),
+    "guest-page-pdf": (lambda w: [w.guest_token], EVERYONE),
+    # Served only once its keys are configured (the matrix world configures none).
+    "mail-tracking-mailgun": (none, row(404, 404, 404, 404)),
+    "mailbox-message": (lambda w: [w.mailbox_key], SIGNED_IN),
     # Admins
     "credential-list": (none, ADMINS),
     "credential-new": (none, ADMINS),
@@ -185,6 +209,17 @@ def _a_discrepancy(ticket: IssuedTicket) -> Discrepancy:
     )
 
 
+def _a_received_message(ticket: IssuedTicket) -> str:
+    """A message in the training mailbox, in words the Spanish test knows as data."""
+    message = EmailMessage()
+    message["From"] = "comps@example.com"
+    message["To"] = "comps@example.com"
+    message["Subject"] = ticket.event.name
+    message.set_content(ticket.name)
+    message.add_alternative(f'<p style="color: red">{ticket.name}</p>', subtype="html")
+    return str(open_maildir(Path(settings.COMPS_MAILBOX_DIR)).add(message))
+
+
 def build_world() -> World:
     ticket = factories.IssuedTicketFactory()  # issued by an issuer of its own
     return World(
@@ -193,6 +228,10 @@ def build_world() -> World:
         credential=ticket.line.issuance.credential,
         person=factories.issuer(),
         discrepancy=_a_discrepancy(ticket),
+        mailbox_key=_a_received_message(ticket),
+        guest_token=guest_page_token(
+            GuestPage.objects.create(ticket=ticket, key=secrets.token_urlsafe(32))
+        ),
     )
 
 

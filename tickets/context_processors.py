@@ -1,8 +1,9 @@
-"""What every page shows whoever is looking: the test-environment banner, and for admins the
-credentials about to expire."""
+"""What every page shows whoever is looking: the test-environment banner, for admins the
+credentials about to expire, and in the demo the link to the training mailbox."""
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.http import HttpRequest
 
 from tickets import roles
@@ -22,4 +23,6 @@ def banners(request: HttpRequest) -> dict[str, object]:
     return {
         "test_environment": environment == Environment.ALPHA,
         "expiring_credentials": expiring,
+        # Only where the local mail server keeps what it receives (`make run`), never in production.
+        "training_mailbox": bool(settings.COMPS_MAILBOX_DIR),
     }

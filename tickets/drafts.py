@@ -59,6 +59,8 @@ class HolderData:
     document_type: str = ""
     document_number: str = ""
     supplements: tuple[SupplementLine, ...] = ()
+    # The language of the guest's messages and page ("" for the venue's, LANGUAGE_CODE).
+    language: str = ""
 
 
 @dataclass(frozen=True)
@@ -79,6 +81,9 @@ class IssuanceDraft:
     note: str = ""
     total_price: Decimal = Decimal("0")
     fee: Decimal = Decimal("0")
+    # How the tickets reach their guests (`DeliveryMode`); defaulted so that drafts stored in a
+    # session before it existed still load.
+    delivery_mode: str = "comps"
     warnings: tuple[str, ...] = field(default=(), compare=False)
     # The form's row numbers (from 1) of the rows left blank and so not issued: the review names
     # them, so that no row goes missing unseen.

@@ -12,6 +12,7 @@ from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 from simple_history.models import HistoricalRecords
 
 from tickets.fields import EncryptedTextField
@@ -57,6 +58,16 @@ class Credential(models.Model):
     )
     last_verified_at = models.DateTimeField(null=True, blank=True)
     last_used_at = models.DateTimeField(null=True, blank=True)
+    # Fourvenues documents no delivery of Integrations-created tickets; a venue that has seen on
+    # alpha that it e-mails them turns this on, and issuers may then leave the sending to it.
+    fourvenues_sends_tickets = models.BooleanField(
+        default=False,
+        verbose_name=_("Fourvenues e-mails the tickets"),
+        help_text=_(
+            "Only once the venue has seen on alpha that Fourvenues e-mails tickets created "
+            "through the Integrations API to their holders."
+        ),
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -200,6 +211,12 @@ class AuditAction(models.TextChoices):
     SUPPLEMENT_CREATED = "supplement.created", _("Added a supplement")
     SUPPLEMENT_CHANGED = "supplement.changed", _("Changed a supplement")
     SUPPLEMENT_DELETED = "supplement.deleted", _("Deleted a supplement")
+    DELIVERY_RESEND_REQUESTED = (
+        "delivery.resend_requested",
+        _("Asked for a ticket to be sent to its guest again"),
+    )
+    DELIVERY_EMAIL_CHANGED = "delivery.email_changed", _("Changed where a guest's ticket is sent")
+    DELIVERY_WHATSAPP = "delivery.whatsapp", _("Sent a guest their ticket by WhatsApp")
 
 
 class AuditLogIsAppendOnly(Exception):
@@ -459,6 +476,14 @@ class IssuanceStatus(models.TextChoices):
     REJECTED = "rejected", _("Rejected")
 
 
+class DeliveryMode(models.TextChoices):
+    """How an issuance's tickets reach their guests (chosen per issuance)."""
+
+    COMPS = "comps", _("Comps e-mails each guest their ticket")
+    FOURVENUES = "fourvenues", _("Fourvenues e-mails the tickets")
+    HAND_OUT = "hand_out", _("Hand out: nothing is sent")
+
+
 class Issuance(models.Model):
     """One submission of the issuing form: the unit a double click must not duplicate."""
 
@@ -482,6 +507,9 @@ class Issuance(models.Model):
     sale_type = models.CharField(max_length=30)
     reason = models.ForeignKey(Reason, on_delete=models.PROTECT, related_name="issuances")
     note = models.TextField(blank=True)
+    delivery_mode = models.CharField(
+        max_length=20, choices=DeliveryMode.choices, default=DeliveryMode.COMPS
+    )
     status = models.CharField(
         max_length=20, choices=IssuanceStatus.choices, default=IssuanceStatus.IN_PROGRESS
     )
@@ -536,6 +564,11 @@ class IssuanceLine(models.Model):
     fee = models.DecimalField(max_digits=10, decimal_places=2, default=0)
     # Our own code sent as `qr_code`, so the resolver can find the ticket for certain.
     qr_code = models.CharField(max_length=64, null=True, blank=True, unique=True)
+    # The language of the guest's messages and page (blank: the venue's, LANGUAGE_CODE).
+    language = models.CharField(max_length=8, choices=settings.LANGUAGES, blank=True)
+    # Why Comps sends this holder nothing although the issuance sends (no address that can
+    # receive mail): staff hand the ticket out. Stored in English, translated where shown.
+    hand_out_reason = models.CharField(max_length=200, blank=True)
 
     state = models.CharField(max_length=20, choices=LineState.choices, default=LineState.PENDING)
     attempts = models.PositiveSmallIntegerField(default=0)
@@ -890,3 +923,103 @@ class UserPreferences(models.Model):
 
     def __str__(self) -> str:
         return f"Preferences of {self.user}"
+
+
+# --- Delivery to guests -------------------------------------------------------------------------
+
+
+class DeliveryChannel(models.TextChoices):
+    EMAIL = "email", _("E-mail")
+    WHATSAPP = "whatsapp", _("WhatsApp")
+
+
+class DeliveryState(models.TextChoices):
+    # In context: a message (Spanish "enviado", masculine) is not a ticket ("emitida").
+    QUEUED = "queued", pgettext_lazy("delivery state", "Queued")
+    SENDING = "sending", pgettext_lazy("delivery state", "Sending")
+    SENT = "sent", pgettext_lazy("delivery state", "Sent")
+    FAILED = "failed", pgettext_lazy("delivery state", "Failed")
+    BOUNCED = "bounced", pgettext_lazy("delivery state", "Bounced")
+    OPENED = "opened", pgettext_lazy("delivery state", "Opened")
+
+
+class Delivery(models.Model):
+    """One message carrying one ticket to its guest, on one channel: the delivery ledger.
+
+    Written in the transaction that confirms the ticket (or by a deliberate resend) and sent by
+    the worker: `queued -> sending -> sent | failed`, `sending -> queued` when the mail server
+    provably did not take it (retried with backoff); `sent -> bounced | opened` from the mail
+    provider's webhooks. A message is claimed (`sending`, committed) before it is handed to the
+    mail server and marked `sent` as soon as the server accepts it, so no path sends it twice.
+    """
+
+    ticket = models.ForeignKey(IssuedTicket, on_delete=models.CASCADE, related_name="deliveries")
+    channel = models.CharField(max_length=20, choices=DeliveryChannel.choices)
+    state = models.CharField(
+        max_length=20, choices=DeliveryState.choices, default=DeliveryState.QUEUED
+    )
+    # The address or phone it went to (personal data: the purge removes it with the ticket's).
+    recipient = models.CharField(max_length=254)
+    language = models.CharField(max_length=8, choices=settings.LANGUAGES)
+    # Null for the one sent when the ticket was confirmed; the person who asked, for a resend
+    # or a WhatsApp message.
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    is_resend = models.BooleanField(default=False)
+    attempts = models.PositiveSmallIntegerField(default=0)
+    send_after = models.DateTimeField(null=True, blank=True)  # backing off after a refusal
+    last_error = models.CharField(max_length=500, blank=True)
+    # Our Message-ID, or the provider's id once it answered: how webhooks find the delivery.
+    message_id = models.CharField(max_length=200, null=True, blank=True, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    claimed_at = models.DateTimeField(null=True, blank=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    opened_at = models.DateTimeField(null=True, blank=True)
+    bounced_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["ticket", "created_at", "id"]
+        verbose_name = _("delivery")
+        verbose_name_plural = _("deliveries")
+        constraints = [
+            # The automatic message is written once per ticket, whichever path confirms it.
+            models.UniqueConstraint(
+                fields=["ticket", "channel"],
+                condition=Q(is_resend=False, requested_by__isnull=True),
+                name="delivery_one_automatic_per_ticket",
+            )
+        ]
+        indexes = [
+            models.Index(
+                fields=["send_after"],
+                condition=Q(state="queued"),
+                name="delivery_queued",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.get_channel_display()} · {self.get_state_display()}"
+
+
+class GuestPage(models.Model):
+    """A ticket's private page for its guest: reached by a signed link carrying `key`, no
+    login; counts its openings."""
+
+    ticket = models.OneToOneField(IssuedTicket, on_delete=models.CASCADE, related_name="guest_page")
+    key = models.CharField(max_length=43, unique=True)  # secrets.token_urlsafe(32)
+    created_at = models.DateTimeField(auto_now_add=True)
+    first_opened_at = models.DateTimeField(null=True, blank=True)
+    last_opened_at = models.DateTimeField(null=True, blank=True)
+    opens = models.PositiveIntegerField(default=0)
+
+    class Meta:
+        verbose_name = _("guest page")
+        verbose_name_plural = _("guest pages")
+
+    def __str__(self) -> str:
+        return f"Guest page of ticket {self.ticket_id}"

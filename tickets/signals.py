@@ -1,10 +1,12 @@
-"""Logins, failed logins and lockouts into the audit log. The receivers only record: the
-decisions (throttling, lockout) belong to django-axes."""
+"""Logins, failed logins and lockouts into the audit log; the mail provider's tracking events
+into the delivery ledger. The receivers only pass things on: the decisions belong to django-axes
+and to the delivery services."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from anymail.signals import AnymailTrackingEvent, tracking
 from axes.signals import user_locked_out
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
@@ -15,6 +17,7 @@ from django.http import HttpRequest
 from tickets.middleware import SESSION_LANGUAGE_KEY
 from tickets.selectors import preferences as preference_selectors
 from tickets.services import audit
+from tickets.services.deliveries import tracking as delivery_tracking
 
 
 @receiver(user_logged_in, dispatch_uid="tickets.audit_login")
@@ -74,3 +77,10 @@ def _user_named(username: str) -> AbstractBaseUser | None:
     if not username:
         return None
     return get_user_model().objects.filter(username=username).first()
+
+
+@receiver(tracking, dispatch_uid="tickets.delivery_tracking")
+def record_delivery_tracking(
+    sender: Any, event: AnymailTrackingEvent, esp_name: str, **kwargs: Any
+) -> None:
+    delivery_tracking.record_tracking_event(event=event)

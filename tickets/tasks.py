@@ -42,3 +42,11 @@ def refresh_catalogue_requested(credential_id: int, actor_id: int | None) -> Non
     from tickets.services.catalogue import run_requested_refresh
 
     run_requested_refresh(credential_id=credential_id, actor_id=actor_id)
+
+
+@task(takes_context=True)
+def send_deliveries(context: TaskContext) -> None:
+    """Hand every queued message to the mail server (each claimed once: safe to run twice)."""
+    from tickets.services.deliveries.sending import send_queued_deliveries
+
+    send_queued_deliveries(task_id=context.task_result.id)

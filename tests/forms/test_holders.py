@@ -253,3 +253,27 @@ def test_a_csv_row_with_a_refused_email_is_reported_on_its_line():
     assert all("Fourvenues refuses this address" in e.message for e in row_errors)
     # The bad rows are kept, to be fixed in place, not dropped.
     assert [row.line for row in result.rows] == [2, 3, 4]
+
+
+# --- The guest's language ----------------------------------------------------------------------
+
+
+def test_the_language_is_spanish_or_english_and_blank_is_the_venues(settings):
+    assert holder(language="en").is_valid()
+    english = holder(language="en")
+    english.is_valid()
+    assert english.holder_data().language == "en"
+    blank = holder()
+    assert blank.is_valid()
+    assert blank.holder_data().language == settings.LANGUAGE_CODE
+    assert not holder(language="fr").is_valid()
+
+
+def test_a_row_holding_only_its_language_is_a_blank_row():
+    formset = holder_formset(
+        data=rows_data(
+            [{"full_name": "Ana", "email": "ana@example.com", "language": "en"}, {"language": "es"}]
+        )
+    )
+    assert formset.is_valid()
+    assert [(h.full_name, h.language) for h in formset.holders()] == [("Ana", "en")]

@@ -1,6 +1,7 @@
 import time
 
 import pytest
+from django.conf import settings
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.utils import translation
 
@@ -48,6 +49,7 @@ def test_english_headers_with_commas():
             "postal_code": "28001",
             "document_type": "dni",
             "document_number": "12345678Z",
+            "language": settings.LANGUAGE_CODE,  # no language column: the venue's
             "supplements": [],
         }
     ]
@@ -445,3 +447,26 @@ def test_files_over_1_mb_are_refused():
     form = CsvImportForm(data={"csv_mode": "replace"}, files={"csv_file": upload})
     assert not form.is_valid()
     assert "over 1 MB" in form.non_field_errors()[0]
+
+
+def test_a_language_column_in_either_language_is_read():
+    result = parse_holder_csv(
+        lines(
+            "nombre,correo,idioma",
+            "Ana Pérez,ana@example.com,Inglés",
+            "Bo Li,bo@example.com,español",
+            "Cy Ro,cy@example.com,EN",
+            "Di Vo,di@example.com,",
+        )
+    )
+    assert result.errors == []
+    assert result.row_errors == []
+    assert [row["language"] for row in values(result)] == ["en", "es", "en", settings.LANGUAGE_CODE]
+
+
+def test_a_language_it_cannot_read_is_an_error_on_the_row():
+    result = parse_holder_csv(lines("full name,email,language", "Ana Pérez,ana@example.com,fr"))
+    (row,) = result.rows
+    assert not row.valid
+    assert [error.field for error in row.errors] == ["language"]
+    assert "'fr' is not understood" in row.errors[0].message

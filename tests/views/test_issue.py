@@ -799,3 +799,105 @@ def test_the_form_and_review_read_in_spanish(issuer_client, catalogue):
     assert "Confirmar y emitir 2 invitaciones" in html
     assert "La fila 2 tiene el mismo correo que la fila 1" in html
     assert "20,00\u00a0€" in html
+
+
+# --- How guests get their tickets, and each guest's language ------------------------------------
+
+
+def radio_values(html, name):
+    """The values of the radio buttons called `name`, and which one is checked."""
+    tags = [t for t in re.findall(r"<input[^>]*>", html) if f'name="{name}"' in t]
+    values = [re.search(r'value="([^"]*)"', t).group(1) for t in tags]
+    checked = [v for v, t in zip(values, tags, strict=True) if " checked" in t]
+    return values, (checked[0] if checked else None)
+
+
+def test_the_form_offers_comps_sends_by_default_and_no_fourvenues_without_the_setting(
+    issuer_client, catalogue
+):
+    html = issuer_client.get(reverse("issue-new")).content.decode()
+    assert "How guests get their tickets" in html
+    values, checked = radio_values(html, "delivery_mode")
+    assert values == ["comps", "hand_out"]
+    assert checked == "comps"
+
+
+def test_a_credential_fourvenues_sends_for_offers_it_and_makes_it_the_default(
+    issuer_client, catalogue
+):
+    Credential = type(catalogue["credential"])
+    Credential.objects.filter(pk=catalogue["credential"].pk).update(fourvenues_sends_tickets=True)
+    html = issuer_client.get(reverse("issue-new")).content.decode()
+    values, checked = radio_values(html, "delivery_mode")
+    assert values == ["comps", "fourvenues", "hand_out"]
+    assert checked == "fourvenues"
+
+
+def test_fourvenues_sends_is_refused_when_the_credential_does_not_say_so(issuer_client, catalogue):
+    data = form_data(catalogue, [ANA], delivery_mode="fourvenues")
+    response = issuer_client.post(reverse("issue-new"), data)
+    assert response.status_code == 200
+    assert "Fourvenues does not send this credential&#x27;s tickets" in response.content.decode()
+
+
+def test_the_chosen_way_and_each_language_are_reviewed_and_stored(issuer_client, catalogue):
+    english_ana = {**ANA, "language": "en"}
+    spanish_bo = {**BO, "language": "es"}
+    key = submit_to_review(
+        issuer_client, catalogue, rows=(english_ana, spanish_bo), delivery_mode="hand_out"
+    )
+    html = issuer_client.get(reverse("issue-review", args=[key])).content.decode()
+    assert re.search(r'data-testid="review-delivery">\s*Hand out: nothing is sent', html)
+    assert "<td>English</td>" in html
+    assert "<td>Español</td>" in html
+    confirm(issuer_client, key)
+    issuance = Issuance.objects.get()
+    assert issuance.delivery_mode == "hand_out"
+    assert list(issuance.lines.order_by("position").values_list("language", flat=True)) == [
+        "en",
+        "es",
+    ]
+
+
+def test_a_row_without_a_language_gets_the_venues(issuer_client, catalogue, settings):
+    key = submit_to_review(issuer_client, catalogue, rows=(ANA,))
+    confirm(issuer_client, key)
+    issuance = Issuance.objects.get()
+    assert issuance.delivery_mode == "comps"
+    assert issuance.lines.get().language == settings.LANGUAGE_CODE
+
+
+def test_a_blank_row_with_only_its_language_is_still_left_out(issuer_client, catalogue):
+    key = submit_to_review(issuer_client, catalogue, rows=(ANA, {"language": "es"}))
+    html = issuer_client.get(reverse("issue-review", args=[key])).content.decode()
+    assert "Confirm and issue one comp" in html
+    assert 'id="blank-rows"' in html
+
+
+def test_each_row_has_a_language_select_with_the_venues_selected(issuer_client, catalogue):
+    from django.conf import settings
+
+    html = issuer_client.get(reverse("issue-new")).content.decode()
+    row = issuer_client.get(reverse("issue-row"), {"index": 0}).content.decode()
+    assert selected_value(row, "holders-0-language") == settings.LANGUAGE_CODE
+    assert "Language" in html
+
+
+def test_issue_again_copies_the_way_and_the_languages(issuer_client, issuer, catalogue):
+    earlier = issued_earlier(catalogue, issuer)
+    Issuance.objects.filter(pk=earlier.pk).update(delivery_mode="hand_out")
+    earlier.lines.filter(position=1).update(language="en")
+    earlier.lines.filter(position=2).update(language="es")
+    html = issuer_client.get(reverse("issue-again", args=[earlier.pk])).content.decode()
+    assert radio_values(html, "delivery_mode")[1] == "hand_out"
+    assert selected_value(html, "holders-0-language") == "en"
+    assert selected_value(html, "holders-1-language") == "es"
+
+
+def test_issue_again_falls_back_to_the_default_when_fourvenues_no_longer_sends(
+    issuer_client, issuer, catalogue
+):
+    earlier = issued_earlier(catalogue, issuer)
+    Issuance.objects.filter(pk=earlier.pk).update(delivery_mode="fourvenues")
+    html = issuer_client.get(reverse("issue-again", args=[earlier.pk])).content.decode()
+    assert radio_values(html, "delivery_mode")[1] == "comps"

@@ -59,6 +59,15 @@ class CredentialForm(forms.Form):
     notes = forms.CharField(
         label=_("Notes"), required=False, widget=forms.Textarea(attrs={"rows": 3})
     )
+    fourvenues_sends_tickets = forms.BooleanField(
+        label=Credential._meta.get_field("fourvenues_sends_tickets").verbose_name,
+        help_text=_(
+            "Only once the venue has seen on alpha that Fourvenues e-mails tickets created "
+            "through the Integrations API to their holders. Issuers may then leave the sending "
+            "to Fourvenues; Comps still offers the guest page and WhatsApp."
+        ),
+        required=False,
+    )
     # No "make it active" box: a new credential is put in use only after its connection test
     # (services.credentials.activate_after_first_test) or by an admin told what it replaces.
 

@@ -21,6 +21,7 @@ from typing import Any
 import django_countries
 import phonenumbers
 from django import forms
+from django.conf import settings
 from django.core.exceptions import NON_FIELD_ERRORS, ValidationError
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
@@ -103,6 +104,9 @@ DOCUMENT_TYPE_CHOICES = [
     ("passport", gettext_lazy("Passport")),
     ("other", pgettext_lazy("document type", "Other")),
 ]
+# The languages a guest's messages and page are written in, by their own names (as a guest
+# would pick theirs), short enough for a small select in the row.
+LANGUAGE_CHOICES = list(settings.LANGUAGES)
 BIRTHDAY_FORMATS = ["%Y-%m-%d", "%d/%m/%Y", "%d-%m-%Y", "%d.%m.%Y"]
 EARLIEST_BIRTHDAY = dt.date(1900, 1, 1)
 
@@ -127,6 +131,13 @@ class CountryField(forms.CharField):
                 params={"value": text},
             )
         return code
+
+
+class LanguageField(forms.ChoiceField):
+    def has_changed(self, initial: Any, data: Any) -> bool:
+        # A blank row still posts its language select (or, from a script, nothing): a language
+        # alone never makes a row a holder.
+        return False
 
 
 class HolderForm(forms.Form):
@@ -158,6 +169,13 @@ class HolderForm(forms.Form):
     )
     document_number = forms.CharField(
         max_length=50, required=False, label=gettext_lazy("Document number")
+    )
+    language = LanguageField(
+        choices=LANGUAGE_CHOICES,
+        required=False,
+        initial=settings.LANGUAGE_CODE,
+        label=gettext_lazy("Language"),
+        help_text=gettext_lazy("Of the guest's e-mail and page."),
     )
     supplements = forms.MultipleChoiceField(
         choices=(),
@@ -207,6 +225,10 @@ class HolderForm(forms.Form):
     def clean_document_number(self) -> str:
         return "".join(self.cleaned_data["document_number"].split()).upper()
 
+    def clean_language(self) -> str:
+        # A row without one (a CSV without the column) gets the venue's.
+        return self.cleaned_data["language"] or settings.LANGUAGE_CODE
+
     def clean(self) -> dict[str, Any]:
         data = super().clean()
         doc_type, doc_number = data.get("document_type"), data.get("document_number")
@@ -231,6 +253,7 @@ class HolderForm(forms.Form):
             postal_code=data["postal_code"],
             document_type=data["document_type"],
             document_number=data["document_number"],
+            language=data["language"],
             supplements=tuple(
                 SupplementLine(
                     supplement_id=sid,
@@ -423,6 +446,7 @@ def holder_initial(holder: HolderData) -> dict[str, Any]:
         "postal_code": holder.postal_code,
         "document_type": holder.document_type,
         "document_number": holder.document_number,
+        "language": holder.language or settings.LANGUAGE_CODE,
         "supplements": [s.supplement_id for s in holder.supplements],
     }
 
@@ -442,6 +466,7 @@ def holder_initial_from_line(line: IssuanceLine) -> dict[str, Any]:
         "postal_code": line.postal_code,
         "document_type": line.document_type,
         "document_number": "",
+        "language": line.language or settings.LANGUAGE_CODE,
         "supplements": [s["supplement_id"] for s in line.supplements or ()],
     }
 
@@ -453,7 +478,8 @@ def posted_holder_rows(data: Any) -> list[dict[str, Any]]:
     rows = []
     for form in formset.forms:
         values = {name: form[name].value() for name in form.fields}
-        if any(v for v in values.values()):
+        # The language select always holds a value: alone it does not make a row.
+        if any(v for name, v in values.items() if name != "language"):
             rows.append(values)
     return rows
 

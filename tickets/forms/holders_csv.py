@@ -204,6 +204,7 @@ _HEADER_SYNONYMS: dict[str, tuple[str, ...]] = {
         "passportnumber",
         "pasaporte",
     ),
+    "language": ("language", "lang", "idioma", "lengua", "locale"),
 }
 _HEADER_FIELD = {syn: name for name, syns in _HEADER_SYNONYMS.items() for syn in syns}
 # A number column named after its document type says the type too.
@@ -239,6 +240,19 @@ _DOCUMENT_TYPE_VALUES = {
     "other": "other",
     "otro": "other",
 }
+# Folded: "Español", "inglés" and "EN" all read.
+_LANGUAGE_VALUES = {
+    "es": "es",
+    "esp": "es",
+    "spa": "es",
+    "spanish": "es",
+    "espanol": "es",
+    "castellano": "es",
+    "en": "en",
+    "eng": "en",
+    "english": "en",
+    "ingles": "en",
+}
 _DNI = re.compile(r"^\d{8}[A-Z]$")
 _NIE = re.compile(r"^[XYZ]\d{7}[A-Z]$")
 # Shapes of values, to tell a data row from a header and to place the cells of a list without
@@ -261,6 +275,7 @@ MAPPING_CHOICES: list[tuple[str, Any]] = [
     ("postal_code", gettext_lazy("Postal code")),
     ("document_type", gettext_lazy("Document type")),
     ("document_number", gettext_lazy("Document number")),
+    ("language", gettext_lazy("Language")),
 ]
 _MAPPABLE = {value for value, _label in MAPPING_CHOICES}
 _CHOICE_LABELS = dict(MAPPING_CHOICES)
@@ -494,6 +509,14 @@ def _convert(values: dict[str, str], document_type_hint: str = "") -> dict[str, 
                 "Document type: '%(value)s' is not one of DNI, NIE, passport or other."
             ) % {"value": values["document_type"]}
         values["document_type"] = doc_type or ""
+    if values.get("language"):
+        language = _LANGUAGE_VALUES.get(fold(values["language"]))
+        if language is None:
+            problems["language"] = _(
+                "Language: '%(value)s' is not understood; use Spanish or English (es or en), "
+                "or leave it blank for the venue's."
+            ) % {"value": values["language"]}
+        values["language"] = language or ""
     number = "".join(values.get("document_number", "").split()).upper()
     if number and not values.get("document_type") and "document_type" not in problems:
         # The column's name (DNI, pasaporte...) or the number's shape gives the type.

@@ -20,7 +20,7 @@ from django.utils.translation import gettext_lazy, pgettext_lazy
 
 from tickets.drafts import IssuanceDraft, batch_warnings
 from tickets.forms.holders import BaseHolderFormSet
-from tickets.models import Channel, Event, PriceOption, Promoter, Rate
+from tickets.models import Channel, DeliveryMode, Event, PriceOption, Promoter, Rate
 from tickets.selectors import catalogue as catalogue_selectors
 
 # --- Attribution, sale type, the event --------------------------------------------------------
@@ -35,6 +35,20 @@ class Attribution:
         (CHANNEL, gettext_lazy("A channel")),
         (PROMOTER, gettext_lazy("A promoter")),
     ]
+
+
+def delivery_choices(*, fourvenues_sends: bool) -> list[tuple[str, Any]]:
+    """The ways offered: Fourvenues only when the credential in use says it sends tickets."""
+    return [
+        (mode, label)
+        for mode, label in DeliveryMode.choices
+        if fourvenues_sends or mode != DeliveryMode.FOURVENUES
+    ]
+
+
+def default_delivery_mode(*, fourvenues_sends: bool) -> str:
+    # Where Fourvenues already e-mails the tickets, a second message from Comps would confuse.
+    return DeliveryMode.FOURVENUES if fourvenues_sends else DeliveryMode.COMPS
 
 
 class EventChoiceField(forms.ModelChoiceField):
@@ -112,17 +126,37 @@ class IssuanceForm(forms.Form):
         label=gettext_lazy("Note"),
         help_text=gettext_lazy("Optional: who asked, what for. Kept with the issuance."),
     )
+    # Not required: a post without it (an older page, a script) gets the default way.
+    delivery_mode = forms.ChoiceField(
+        choices=(),
+        required=False,
+        widget=forms.RadioSelect,
+        label=gettext_lazy("How guests get their tickets"),
+        error_messages={
+            "invalid_choice": gettext_lazy(
+                "Fourvenues does not send this credential's tickets: choose another way."
+            )
+        },
+    )
     idempotency_key = forms.UUIDField(widget=forms.HiddenInput)
 
     def __init__(
         self,
         *,
         environment: str,
+        fourvenues_sends: bool = False,
         data: Any = None,
         initial: dict[str, Any] | None = None,
     ) -> None:
         super().__init__(data=data, initial=initial)
         self.environment = environment
+        choices = delivery_choices(fourvenues_sends=fourvenues_sends)
+        self.default_delivery_mode = default_delivery_mode(fourvenues_sends=fourvenues_sends)
+        self.fields["delivery_mode"].choices = choices
+        self.fields["delivery_mode"].initial = self.default_delivery_mode
+        if self.initial.get("delivery_mode") not in dict(choices):
+            # An earlier issuance's way that is no longer offered: the default instead.
+            self.initial.pop("delivery_mode", None)
         events = catalogue_selectors.issuable_events(environment=environment)
         self.fields["event"].queryset = events
         self.fields["channel"].queryset = catalogue_selectors.channels(environment=environment)
@@ -153,6 +187,9 @@ class IssuanceForm(forms.Form):
             return self.data.get(self.add_prefix(name))
         value = self.initial.get(name)
         return getattr(value, "pk", value)
+
+    def clean_delivery_mode(self) -> str:
+        return self.cleaned_data["delivery_mode"] or self.default_delivery_mode
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
@@ -189,12 +226,20 @@ class IssuanceForm(forms.Form):
         return data
 
     @classmethod
-    def for_draft(cls, *, draft: IssuanceDraft, key: uuid.UUID, environment: str) -> IssuanceForm:
+    def for_draft(
+        cls,
+        *,
+        draft: IssuanceDraft,
+        key: uuid.UUID,
+        environment: str,
+        fourvenues_sends: bool = False,
+    ) -> IssuanceForm:
         """A bound form holding a stored draft: the review page revalidates it against today's
-        catalogue (the event may have passed, an option may have been withdrawn)."""
+        catalogue (the event may have passed, an option may have been withdrawn) and credential
+        (it may no longer let Fourvenues send)."""
         initial = issuance_initial_from_draft(draft, key)
         data = {name: "" if value is None else str(value) for name, value in initial.items()}
-        return cls(environment=environment, data=data)
+        return cls(environment=environment, fourvenues_sends=fourvenues_sends, data=data)
 
 
 def _pick(queryset: QuerySet[Any], pk: Any) -> Any:
@@ -225,6 +270,7 @@ def issuance_initial_from_draft(draft: IssuanceDraft, key: uuid.UUID) -> dict[st
         "sale_type": draft.sale_type,
         "reason": draft.reason_id,
         "note": draft.note,
+        "delivery_mode": draft.delivery_mode,
         "idempotency_key": key,
     }
 
@@ -243,6 +289,7 @@ def build_draft(issuance_form: IssuanceForm, formset: BaseHolderFormSet) -> Issu
         channel_id=data["channel"].pk if data["channel"] else None,
         promoter_id=data["promoter"].pk if data["promoter"] else None,
         note=data["note"],
+        delivery_mode=data["delivery_mode"],
         warnings=tuple(
             str(w) for w in batch_warnings(holders, data["price_option"], data["event"])
         ),

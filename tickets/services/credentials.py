@@ -35,7 +35,15 @@ SCHEME_SECRETS: dict[str, tuple[str, ...]] = {
     AuthScheme.LEGACY: ("integration_id", "secret"),
 }
 # What an admin may change on a credential besides its secrets.
-EDITABLE_FIELDS = ("name", "environment", "base_url_override", "auth_scheme", "expires_on", "notes")
+EDITABLE_FIELDS = (
+    "name",
+    "environment",
+    "base_url_override",
+    "auth_scheme",
+    "expires_on",
+    "notes",
+    "fourvenues_sends_tickets",
+)
 
 
 class CredentialError(Exception):
@@ -129,6 +137,7 @@ def register_credential(
     base_url_override: str = "",
     expires_on: dt.date | None = None,
     notes: str = "",
+    fourvenues_sends_tickets: bool = False,
     activate: bool = True,
     actor: AbstractBaseUser | None,
 ) -> Credential:
@@ -148,6 +157,7 @@ def register_credential(
         base_url_override=base_url_override,
         expires_on=expires_on,
         notes=notes,
+        fourvenues_sends_tickets=fourvenues_sends_tickets,
         is_active=activate,
     )
     audit.record(

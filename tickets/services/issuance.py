@@ -29,6 +29,7 @@ from tickets.drafts import IssuanceDraft
 from tickets.models import (
     Channel,
     Credential,
+    DeliveryMode,
     Event,
     FailureCause,
     Issuance,
@@ -141,6 +142,13 @@ def submit_issuance(
     if problem or credential is None:
         raise IssuanceError(problem)
     catalogue = _load_catalogue(draft, credential)
+    if draft.delivery_mode not in DeliveryMode.values:
+        raise IssuanceError(_("Choose how the guests get their tickets."))
+    # The review re-checks it; this is the guarantee (the credential may have changed since).
+    if draft.delivery_mode == DeliveryMode.FOURVENUES and not credential.fourvenues_sends_tickets:
+        raise IssuanceError(
+            _("Fourvenues does not send this credential's tickets: choose another way.")
+        )
     try:
         with transaction.atomic():
             issuance = Issuance.objects.create(
@@ -155,6 +163,7 @@ def submit_issuance(
                 sale_type=draft.sale_type,
                 reason=catalogue.reason,
                 note=draft.note,
+                delivery_mode=draft.delivery_mode,
                 status=IssuanceStatus.IN_PROGRESS,
             )
             IssuanceLine.objects.bulk_create(
@@ -179,6 +188,7 @@ def submit_issuance(
                     total_price=draft.total_price,
                     fee=draft.fee,
                     qr_code=new_qr_code(),
+                    language=holder.language,
                     state=LineState.PENDING,
                 )
                 for position, holder in enumerate(draft.holders, start=1)

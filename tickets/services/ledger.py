@@ -38,6 +38,7 @@ from tickets.models import (
     LineState,
 )
 from tickets.services import audit
+from tickets.services.deliveries import queueing as deliveries
 from tickets.services.mirror import mirror_tickets
 from tickets.text import fold
 
@@ -241,13 +242,15 @@ def confirm_lines(
             left = [(line, ticket) for line, ticket in pairs if line.pk not in mine]
             pairs = [(line, ticket) for line, ticket in pairs if line.pk in mine]
         if pairs:
-            mirror_tickets(
+            mirrored = mirror_tickets(
                 pairs=[(ticket, line) for line, ticket in pairs],
                 environment=environment,
                 event=issuance.event,
                 issued_at=issuance.created_at,
                 just_created=just_created,
             )
+            # With the confirmation, or not at all: the guest's page, and the e-mail to send.
+            deliveries.record_confirmed(issuance, mirrored)
             audit.record(
                 action="issuance.lines_confirmed",
                 target=issuance,

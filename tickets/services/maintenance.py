@@ -20,6 +20,7 @@ from tickets import tasks
 from tickets.models import Issuance, IssuanceLine, LineState
 from tickets.selectors import credentials as credential_selectors
 from tickets.services import heartbeat
+from tickets.services.deliveries import sending as delivery_sending
 from tickets.services.ledger import mark_unknown
 from tickets.services.reconciliation import schedule as reconciliation_schedule
 
@@ -33,6 +34,8 @@ class MaintenanceReport:
     stale_reconciliations: int
     reconciliations_enqueued: int
     catalogue_refresh_enqueued: bool
+    stale_deliveries: int
+    deliveries_enqueued: bool
 
 
 def _task_path(task: object) -> str:
@@ -132,6 +135,18 @@ def enqueue_catalogue_refresh(*, now: dt.datetime) -> bool:
     return True
 
 
+def enqueue_lost_deliveries(*, now: dt.datetime) -> bool:
+    """Queue the delivery task when messages are due and no task is waiting or running."""
+    running = DBTaskResult.objects.filter(
+        status__in=[TaskResultStatus.READY, TaskResultStatus.RUNNING],
+        task_path=_task_path(tasks.send_deliveries),
+    )
+    if running.exists() or not delivery_sending.waiting_unsent(now=now):
+        return False
+    tasks.send_deliveries.enqueue()
+    return True
+
+
 def run_maintenance() -> MaintenanceReport:
     now = timezone.now()
     with transaction.atomic():
@@ -142,6 +157,8 @@ def run_maintenance() -> MaintenanceReport:
     stale_runs = reconciliation_schedule.reap_stale_runs(now=now)
     reconciliations = reconciliation_schedule.enqueue_due_runs(now=now)
     catalogue = enqueue_catalogue_refresh(now=now)
+    stale_deliveries = delivery_sending.reap_stale_deliveries(now=now)
+    deliveries = enqueue_lost_deliveries(now=now)
     return MaintenanceReport(
         stale_tasks=stale_tasks,
         stale_sending_lines=stale_lines,
@@ -150,4 +167,6 @@ def run_maintenance() -> MaintenanceReport:
         stale_reconciliations=stale_runs,
         reconciliations_enqueued=reconciliations,
         catalogue_refresh_enqueued=catalogue,
+        stale_deliveries=stale_deliveries,
+        deliveries_enqueued=deliveries,
     )

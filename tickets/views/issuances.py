@@ -9,6 +9,7 @@ else's issuance is a 404 to an issuer, never a 403 that would confirm it exists.
 from __future__ import annotations
 
 import io
+from dataclasses import dataclass
 
 import segno
 from django.conf import settings
@@ -26,8 +27,10 @@ from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
 from tickets import roles
-from tickets.models import Issuance, IssuanceLine
+from tickets.guest_links import guest_page_path
+from tickets.models import DeliveryState, Issuance, IssuanceLine, LineState
 from tickets.selectors import issuances as issuance_selectors
+from tickets.selectors.deliveries import HolderDelivery, holder_deliveries
 from tickets.services import exports as export_service
 from tickets.services import issuance as issuance_service
 
@@ -43,14 +46,48 @@ def _line_of(issuance: Issuance, line_pk: int) -> IssuanceLine:
     return get_object_or_404(issuance_selectors.lines_of(issuance), pk=line_pk)
 
 
-def _progress_context(issuance: Issuance) -> dict[str, object]:
+@dataclass(frozen=True)
+class LineRow:
+    """One holder's line on the issuance page, with where its ticket stands with the guest."""
+
+    line: IssuanceLine
+    delivery: HolderDelivery | None
+    guest_url: str  # the guest page's absolute link, "" until the ticket has one
+
+    @property
+    def has_ticket(self) -> bool:
+        return self.line.state == LineState.CONFIRMED and self.delivery is not None
+
+
+def _line_rows(request: HttpRequest, issuance: Issuance) -> list[LineRow]:
+    holders = holder_deliveries(issuance)
+    rows = []
+    for line in issuance_selectors.lines_of(issuance):
+        delivery = holders.get(line.pk)
+        page = delivery.guest_page if delivery is not None else None
+        url = request.build_absolute_uri(guest_page_path(page)) if page is not None else ""
+        rows.append(LineRow(line=line, delivery=delivery, guest_url=url))
+    return rows
+
+
+def _progress_context(request: HttpRequest, issuance: Issuance) -> dict[str, object]:
     progress = issuance_selectors.progress_of(issuance)
     total = progress["total"]
+    rows = _line_rows(request, issuance)
+    sending = any(
+        row.delivery is not None
+        and row.delivery.email is not None
+        and row.delivery.email.state in (DeliveryState.QUEUED, DeliveryState.SENDING)
+        for row in rows
+    )
     return {
         "issuance": issuance,
-        "lines": issuance_selectors.lines_of(issuance),
+        "rows": rows,
         "progress": progress,
-        "polling": issuance_selectors.is_unsettled(progress),
+        # Also while e-mails wait to go out, so "queued" turns into "sent" before the eyes.
+        "polling": issuance_selectors.is_unsettled(progress) or sending,
+        "needs_resend": any(row.delivery is not None and row.delivery.needs_resend for row in rows),
+        "whatsapp_rows": any(row.has_ticket and row.line.phone for row in rows),
         "credential_refused": bool(progress["failed"])
         and issuance_selectors.credential_refused(issuance),
         "confirmed_percent": _percent(progress["confirmed"], total),
@@ -113,7 +150,7 @@ def issuance_list(request: HttpRequest) -> HttpResponse:
 @permission_required(roles.ISSUE_COMPS, raise_exception=True)
 def issuance_detail(request: HttpRequest, pk: int) -> HttpResponse:
     issuance = _visible_issuance(request, pk)
-    return render(request, "tickets/issuances/detail.html", _progress_context(issuance))
+    return render(request, "tickets/issuances/detail.html", _progress_context(request, issuance))
 
 
 @require_GET
@@ -122,7 +159,7 @@ def issuance_detail(request: HttpRequest, pk: int) -> HttpResponse:
 def issuance_progress(request: HttpRequest, pk: int) -> HttpResponse:
     """The part of the detail page that htmx re-fetches every second until every line settles."""
     issuance = _visible_issuance(request, pk)
-    return render(request, "tickets/issuances/_progress.html", _progress_context(issuance))
+    return render(request, "tickets/issuances/_progress.html", _progress_context(request, issuance))
 
 
 @require_POST

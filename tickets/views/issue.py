@@ -42,6 +42,7 @@ from tickets.forms.holders import (
     DOCUMENT_TYPE_CHOICES,
     GENDER_CHOICES,
     HOLDER_PREFIX,
+    LANGUAGE_CHOICES,
     MAX_HOLDERS,
     HolderForm,
     country_choices,
@@ -66,7 +67,7 @@ from tickets.forms.issue import (
     offered_initial,
     price_option_label,
 )
-from tickets.models import Issuance, Rate, Supplement
+from tickets.models import DeliveryMode, Issuance, Rate, Supplement
 from tickets.redaction import mask_document
 from tickets.selectors import catalogue as catalogue_selectors
 from tickets.selectors import credentials as credential_selectors
@@ -79,6 +80,7 @@ issue_required = permission_required(roles.ISSUE_COMPS, raise_exception=True)
 # Labels of the stored codes ("female", "passport"), shown in the page's language.
 GENDERS = dict(GENDER_CHOICES[1:])
 DOCUMENT_TYPES = dict(DOCUMENT_TYPE_CHOICES[1:])
+LANGUAGES = dict(LANGUAGE_CHOICES)
 
 
 # --- The form --------------------------------------------------------------------------------
@@ -94,8 +96,9 @@ def issue_new(request: HttpRequest) -> HttpResponse:
         # Said before the form is filled in, not after the issuer typed 50 names.
         return render(request, "tickets/issue/no_credential.html", {"problem": problem})
     environment = credential.environment
+    sends = credential.fourvenues_sends_tickets
     if request.method == "POST":
-        return _submit_form(request, environment)
+        return _submit_form(request, environment, fourvenues_sends=sends)
 
     key = _uuid_or_none(request.GET.get("key"))
     if key is not None:
@@ -106,13 +109,19 @@ def issue_new(request: HttpRequest) -> HttpResponse:
         if draft is not None:
             # Back from the review page: the same form, the same key.
             form = IssuanceForm(
-                environment=environment, initial=issuance_initial_from_draft(draft, key)
+                environment=environment,
+                fourvenues_sends=sends,
+                initial=issuance_initial_from_draft(draft, key),
             )
             rows = [holder_initial(h) for h in draft.holders]
             return _render_form(request, form=form, rows=rows)
         messages.warning(request, _("That form has expired; here is a fresh one."))
 
-    form = IssuanceForm(environment=environment, initial=_fresh_initial(request, environment))
+    form = IssuanceForm(
+        environment=environment,
+        fourvenues_sends=sends,
+        initial=_fresh_initial(request, environment),
+    )
     return _render_form(request, form=form, rows=[])
 
 
@@ -163,8 +172,14 @@ def issue_again(request: HttpRequest, pk: int) -> HttpResponse:
     )
     if issuance.note:
         initial["note"] = issuance.note
+    # The same way to the guests, when the credential still offers it (else the form's default).
+    initial["delivery_mode"] = issuance.delivery_mode
     rows = [holder_initial_from_line(line) for line in issuance_selectors.lines_of(issuance)]
-    form = IssuanceForm(environment=environment, initial=initial)
+    form = IssuanceForm(
+        environment=environment,
+        fourvenues_sends=credential.fourvenues_sends_tickets,
+        initial=initial,
+    )
     messages.info(
         request,
         ngettext(
@@ -177,8 +192,10 @@ def issue_again(request: HttpRequest, pk: int) -> HttpResponse:
     return _render_form(request, form=form, rows=rows)
 
 
-def _submit_form(request: HttpRequest, environment: str) -> HttpResponse:
-    form = IssuanceForm(environment=environment, data=request.POST)
+def _submit_form(request: HttpRequest, environment: str, *, fourvenues_sends: bool) -> HttpResponse:
+    form = IssuanceForm(
+        environment=environment, fourvenues_sends=fourvenues_sends, data=request.POST
+    )
     key = _uuid_or_none(request.POST.get("idempotency_key"))
     if key is not None:
         issued = issuance_selectors.issuance_by_key(key=key, user=request.user)
@@ -318,7 +335,11 @@ def issue_import(request: HttpRequest) -> HttpResponse:
         return render(request, "tickets/issue/no_credential.html", {"problem": problem})
     environment = credential.environment
     # Unbound on purpose: the top of the form may be unfinished; only its values are kept.
-    form = IssuanceForm(environment=environment, initial=_posted_issuance_values(request))
+    form = IssuanceForm(
+        environment=environment,
+        fourvenues_sends=credential.fourvenues_sends_tickets,
+        initial=_posted_issuance_values(request),
+    )
     supplements = _supplements(form.chosen_rate)
     csv_form = CsvImportForm(request.POST, request.FILES, supplements=supplements)
     rows = posted_holder_rows(request.POST)
@@ -453,6 +474,7 @@ def _render_review(
             "document_masked": mask_document(holder.document_number),
             "gender": GENDERS.get(holder.gender, holder.gender),
             "document_type": DOCUMENT_TYPES.get(holder.document_type, holder.document_type),
+            "language": LANGUAGES.get(holder.language or settings.LANGUAGE_CODE, holder.language),
             "flagged": number in flagged,
         }
         for number, holder in enumerate(draft.holders, start=1)
@@ -470,6 +492,7 @@ def _render_review(
             "channel": data["channel"],
             "promoter": data["promoter"],
             "reason": data["reason"],
+            "delivery_mode": DeliveryMode(draft.delivery_mode).label,
             "holders": holders,
             "warnings": warnings,
             "earlier_comps": earlier_comps,
@@ -581,7 +604,12 @@ def _revalidated(request: HttpRequest, draft: IssuanceDraft, key: uuid.UUID) -> 
     if problem or credential is None:
         messages.error(request, problem)
         return None
-    form = IssuanceForm.for_draft(draft=draft, key=key, environment=credential.environment)
+    form = IssuanceForm.for_draft(
+        draft=draft,
+        key=key,
+        environment=credential.environment,
+        fourvenues_sends=credential.fourvenues_sends_tickets,
+    )
     if form.is_valid():
         return form
     problems = " ".join(_issuance_errors(form))

@@ -46,6 +46,7 @@ from tickets.models import IssuedTicket
 from tickets.redaction import mask_document, redact
 from tickets.selectors import issuances as issuance_selectors
 from tickets.selectors import search as search_selectors
+from tickets.selectors.deliveries import ticket_deliveries
 from tickets.services import search as search_service
 from tickets.services.exports import (
     DEFAULT_COLUMNS,
@@ -387,6 +388,7 @@ def _detail(request: HttpRequest, pk: int, *, document_number: str | None = None
         "raw_json": raw,
         "sees_all": issuance_selectors.can_see_all_issuances(request.user),
         "status_label": search_selectors.ticket_status_label(ticket.is_valid, ticket.status),
+        "deliveries": ticket_deliveries(ticket.pk),
         **search_selectors.ticket_detail_context(ticket),
     }
     return render(request, "tickets/search/detail.html", context)
