@@ -5,6 +5,11 @@ from __future__ import annotations
 
 from playwright.sync_api import Page, expect
 
+from tickets.fourvenues.sandbox import SandboxServer
+from tickets.models import Event, PriceOption, Rate
+from tickets.services.catalogue import refresh_catalogue
+from tickets.services.credentials import register_credential
+
 PASSWORD = "a-long-password-1"  # the factories' password
 SPANISH = "es-ES"
 
@@ -21,3 +26,23 @@ def log_in(page: Page, live_server, username: str) -> None:
 def go_to(page: Page, section: str) -> None:
     """Open a section from the navigation bar (by its Spanish name)."""
     page.locator("#nav").get_by_role("link", name=section, exact=True).click()
+
+
+def sandbox_free_option(sandbox: SandboxServer) -> tuple[Event, Rate, PriceOption]:
+    """A credential on the sandbox with its catalogue mirrored, as an admin would set it up;
+    the first event's free rate and its first option, to issue with."""
+    credential = register_credential(
+        name="Sandbox",
+        environment="alpha",
+        api_key=sandbox.app.api_key,
+        base_url_override=sandbox.base_url,
+        actor=None,
+    )
+    # A week of nights is enough for the first event, and keeps the refresh quick.
+    refresh_catalogue(credential=credential, actor=None, days=7)
+    remote_event = sandbox.catalogue.events[0]
+    remote_rate = sandbox.catalogue.free_rate(remote_event["_id"])
+    event = Event.objects.get(environment="alpha", remote_id=remote_event["_id"])
+    rate = Rate.objects.get(event=event, remote_id=remote_rate["_id"])
+    option = PriceOption.objects.get(rate=rate, remote_id=remote_rate["options"][0]["_id"])
+    return event, rate, option

@@ -14,9 +14,7 @@ import segno
 from playwright.sync_api import Page, expect
 
 from tests import factories as f
-from tickets.models import Event, PriceOption, Rate
-from tickets.services.catalogue import refresh_catalogue
-from tickets.services.credentials import register_credential
+from tests.browser.journeys import sandbox_free_option
 
 SENT_TIMEOUT_MS = 30_000
 
@@ -28,19 +26,7 @@ def test_the_guest_gets_an_email_whose_link_shows_the_qr_of_their_ticket(
 ):
     settings.COMPS_MAILBOX_DIR = str(mail_server.maildir_path)
     settings.COMPS_PUBLIC_URL = live_server.url
-    credential = register_credential(
-        name="Sandbox",
-        environment="alpha",
-        api_key=sandbox.app.api_key,
-        base_url_override=sandbox.base_url,
-        actor=None,
-    )
-    refresh_catalogue(credential=credential, actor=None, days=7)
-    remote_event = sandbox.catalogue.events[0]
-    remote_rate = sandbox.catalogue.free_rate(remote_event["_id"])
-    event = Event.objects.get(environment="alpha", remote_id=remote_event["_id"])
-    rate = Rate.objects.get(event=event, remote_id=remote_rate["_id"])
-    option = PriceOption.objects.get(rate=rate, remote_id=remote_rate["options"][0]["_id"])
+    event, rate, option = sandbox_free_option(sandbox)
     f.issuer(username="ivy", first_name="Ivy", last_name="Issuer")
 
     page.goto(f"{live_server.url}/accounts/login/")

@@ -11,9 +11,7 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from tests import factories as f
-from tickets.models import Event, PriceOption, Rate
-from tickets.services.catalogue import refresh_catalogue
-from tickets.services.credentials import register_credential
+from tests.browser.journeys import sandbox_free_option
 
 HOLDERS = [
     ("Ada Lovelace", "ada@example.com"),
@@ -31,20 +29,7 @@ SENT_TIMEOUT_MS = 30_000
 def test_an_issuer_issues_comps_for_three_holders_and_sees_their_codes(
     page: Page, live_server, sandbox, worker
 ):
-    credential = register_credential(
-        name="Sandbox",
-        environment="alpha",
-        api_key=sandbox.app.api_key,
-        base_url_override=sandbox.base_url,
-        actor=None,
-    )
-    # A week of nights is enough for the first event, and keeps the refresh quick.
-    refresh_catalogue(credential=credential, actor=None, days=7)
-    remote_event = sandbox.catalogue.events[0]
-    remote_rate = sandbox.catalogue.free_rate(remote_event["_id"])
-    event = Event.objects.get(environment="alpha", remote_id=remote_event["_id"])
-    rate = Rate.objects.get(event=event, remote_id=remote_rate["_id"])
-    option = PriceOption.objects.get(rate=rate, remote_id=remote_rate["options"][0]["_id"])
+    event, rate, option = sandbox_free_option(sandbox)
     f.issuer(username="ivy", first_name="Ivy", last_name="Issuer")
 
     page.goto(f"{live_server.url}/accounts/login/")

@@ -18,10 +18,7 @@ from playwright.sync_api import Locator, Page, expect
 
 from tests import factories as f
 from tests.browser.accessibility import look
-from tests.browser.journeys import log_in
-from tickets.models import Event, PriceOption, Rate
-from tickets.services.catalogue import refresh_catalogue
-from tickets.services.credentials import register_credential
+from tests.browser.journeys import log_in, sandbox_free_option
 
 PEOPLE = [(f"Invitada Número{i}", f"invitada{i}@example.com") for i in range(1, 13)]
 BAD_EMAIL_ROW, NO_NAME_ROW = 4, 9  # 1-based rows, each with one error to fix
@@ -77,19 +74,7 @@ def test_an_issuer_pastes_twelve_people_fixes_two_and_prints_their_codes_by_keyb
     spanish_page: Page, live_server, sandbox, worker
 ) -> None:
     page = spanish_page
-    credential = register_credential(
-        name="Sandbox",
-        environment="alpha",
-        api_key=sandbox.app.api_key,
-        base_url_override=sandbox.base_url,
-        actor=None,
-    )
-    refresh_catalogue(credential=credential, actor=None, days=7)
-    remote_event = sandbox.catalogue.events[0]
-    remote_rate = sandbox.catalogue.free_rate(remote_event["_id"])
-    event = Event.objects.get(environment="alpha", remote_id=remote_event["_id"])
-    rate = Rate.objects.get(event=event, remote_id=remote_rate["_id"])
-    option = PriceOption.objects.get(rate=rate, remote_id=remote_rate["options"][0]["_id"])
+    event, rate, option = sandbox_free_option(sandbox)
     f.issuer(username="ines", first_name="Inés")
 
     log_in(page, live_server, "ines")
