@@ -68,6 +68,17 @@ class Credential(models.Model):
             "through the Integrations API to their holders."
         ),
     )
+    # Whether the refund call (amount 0) cancels a comp on the real API is undocumented: until the
+    # venue has seen it do so on alpha, withdrawals are done by hand in the Fourvenues dashboard
+    # and confirmed by reconciliation when the ticket comes back cancelled.
+    withdraw_through_api = models.BooleanField(
+        default=False,
+        verbose_name=_("Withdraw comps through the API"),
+        help_text=_(
+            "Only once the venue has seen on alpha that a refund of 0 cancels a comp. Otherwise "
+            "managers withdraw in the Fourvenues dashboard and reconciliation confirms it."
+        ),
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -217,6 +228,31 @@ class AuditAction(models.TextChoices):
     )
     DELIVERY_EMAIL_CHANGED = "delivery.email_changed", _("Changed where a guest's ticket is sent")
     DELIVERY_WHATSAPP = "delivery.whatsapp", _("Sent a guest their ticket by WhatsApp")
+    ALLOWANCE_CREATED = "allowance.created", _("Set an allowance")
+    ALLOWANCE_CHANGED = "allowance.changed", _("Changed an allowance")
+    ALLOWANCE_DELETED = "allowance.deleted", _("Removed an allowance")
+    ISSUER_GROUP_CREATED = "issuer_group.created", _("Created a group of issuers")
+    ISSUER_GROUP_CHANGED = "issuer_group.changed", _("Changed a group of issuers")
+    ISSUER_GROUP_DELETED = "issuer_group.deleted", _("Deleted a group of issuers")
+    EVENT_POLICY_CHANGED = "event_policy.changed", _("Changed an event's cut-off or approval")
+    VENUE_POLICY_CHANGED = (
+        "venue_policy.changed",
+        _("Changed the venue's approval or withdrawal rules"),
+    )
+    ISSUANCE_CUT_OFF_OVERRIDDEN = (
+        "issuance.cut_off_overridden",
+        _("Issued after the cut-off"),
+    )
+    APPROVAL_REQUESTED = "approval.requested", _("Asked for approval")
+    APPROVAL_APPROVED = "approval.approved", _("Approved comps")
+    APPROVAL_REJECTED = "approval.rejected", _("Rejected comps")
+    WITHDRAWAL_REQUESTED = "withdrawal.requested", _("Asked to withdraw a comp")
+    WITHDRAWAL_CONFIRMED = "withdrawal.confirmed", _("A comp was withdrawn")
+    WITHDRAWAL_FAILED = "withdrawal.failed", _("A comp could not be withdrawn")
+    WITHDRAWAL_UNKNOWN = "withdrawal.unknown", _("A withdrawal's outcome is unknown: checking")
+    WITHDRAWAL_RETRIED = "withdrawal.retried", _("Tried to withdraw a comp again")
+    EVENT_SUMMARY_SENT = "event_summary.sent", _("Sent the morning-after summary")
+    PERSONAL_DATA_PURGED = "personal_data.purged", _("Removed holders' personal data")
 
 
 class AuditLogIsAppendOnly(Exception):
@@ -507,6 +543,8 @@ class Issuance(models.Model):
     sale_type = models.CharField(max_length=30)
     reason = models.ForeignKey(Reason, on_delete=models.PROTECT, related_name="issuances")
     note = models.TextField(blank=True)
+    # Set when a manager issued after the event's cut-off: why (the override is audited too).
+    cut_off_override_reason = models.CharField(max_length=300, blank=True)
     delivery_mode = models.CharField(
         max_length=20, choices=DeliveryMode.choices, default=DeliveryMode.COMPS
     )
@@ -583,6 +621,7 @@ class IssuanceLine(models.Model):
     settled_at = models.DateTimeField(null=True, blank=True)
     resolve_attempts = models.PositiveSmallIntegerField(default=0)
     next_resolve_at = models.DateTimeField(null=True, blank=True)
+    purged_at = models.DateTimeField(null=True, blank=True)  # personal data removed
 
     class Meta:
         ordering = ["issuance", "position"]
@@ -654,6 +693,11 @@ class IssuedTicket(models.Model):
     issued_at = models.DateTimeField(null=True, blank=True)
     # Set when a manager adopted a ticket found on Fourvenues that Comps had no record of.
     adopted_at = models.DateTimeField(null=True, blank=True)
+    # Set when a withdrawal of this ticket was confirmed (by the refund call's answer, a lookup,
+    # or reconciliation seeing it cancelled): it shows as withdrawn everywhere and admits no one.
+    withdrawn_at = models.DateTimeField(null=True, blank=True)
+    # Set when the holder's personal data was removed (services.purge): what counts survives.
+    purged_at = models.DateTimeField(null=True, blank=True)
     raw = models.JSONField(default=dict)
     # Name, email, phone digits, codes and ids, folded (lowercase, no accents): what the search
     # box matches, through a trigram index on PostgreSQL (migration 0006).
@@ -943,6 +987,11 @@ class DeliveryState(models.TextChoices):
     OPENED = "opened", pgettext_lazy("delivery state", "Opened")
 
 
+class DeliveryKind(models.TextChoices):
+    TICKET = "ticket", _("The ticket")
+    WITHDRAWN = "withdrawn", _("Notice that the comp was withdrawn")
+
+
 class Delivery(models.Model):
     """One message carrying one ticket to its guest, on one channel: the delivery ledger.
 
@@ -955,6 +1004,10 @@ class Delivery(models.Model):
 
     ticket = models.ForeignKey(IssuedTicket, on_delete=models.CASCADE, related_name="deliveries")
     channel = models.CharField(max_length=20, choices=DeliveryChannel.choices)
+    # What the message says: the ticket itself, or that it was withdrawn (no QR, no PDF).
+    kind = models.CharField(
+        max_length=20, choices=DeliveryKind.choices, default=DeliveryKind.TICKET
+    )
     state = models.CharField(
         max_length=20, choices=DeliveryState.choices, default=DeliveryState.QUEUED
     )
@@ -989,7 +1042,7 @@ class Delivery(models.Model):
         constraints = [
             # The automatic message is written once per ticket, whichever path confirms it.
             models.UniqueConstraint(
-                fields=["ticket", "channel"],
+                fields=["ticket", "channel", "kind"],
                 condition=Q(is_resend=False, requested_by__isnull=True),
                 name="delivery_one_automatic_per_ticket",
             )
@@ -1023,3 +1076,297 @@ class GuestPage(models.Model):
 
     def __str__(self) -> str:
         return f"Guest page of ticket {self.ticket_id}"
+
+
+# --- Managers in control: allowances, approvals, cut-offs, withdrawals -------------------------
+
+
+class IssuerGroup(models.Model):
+    """Issuers a manager treats together: one allowance for the whole team, approval on or off."""
+
+    name = models.CharField(max_length=100, unique=True, verbose_name=_("name"))
+    members = models.ManyToManyField(
+        settings.AUTH_USER_MODEL,
+        blank=True,
+        related_name="issuer_groups",
+        verbose_name=_("members"),
+    )
+    # People find approval "too much work" where it is not needed: off, the group's issuances
+    # over an allowance are refused instead of waiting for a manager.
+    approval_required = models.BooleanField(
+        default=True,
+        verbose_name=_("over an allowance, ask a manager"),
+        help_text=_(
+            "Off: issuances over an allowance are refused instead of waiting for approval."
+        ),
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = _("group of issuers")
+        verbose_name_plural = _("groups of issuers")
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class AllowancePeriod(models.TextChoices):
+    EVENT = "event", _("For the event")  # every night of the event (or each event, unscoped)
+    NIGHT = "night", _("Per night")
+    WEEK = "week", _("Per week")
+
+
+class Allowance(models.Model):
+    """How many people (and, optionally, how much face value) one issuer, one promoter or one
+    group of issuers may give comps to: for an event, a rate of it, or every event in a period.
+
+    Counted in people admitted (Fourvenues' `for`): a line counts its ticket's `admits` once
+    mirrored, one person before. Lines pending, sending, unknown or issued count; failed,
+    rejected and withdrawn ones give their places back.
+    """
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="allowances",
+        verbose_name=_("issuer"),
+    )
+    promoter = models.ForeignKey(
+        Promoter,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="allowances",
+        verbose_name=_("promoter"),
+    )
+    issuer_group = models.ForeignKey(
+        IssuerGroup,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="allowances",
+        verbose_name=_("group of issuers"),
+    )
+    event = models.ForeignKey(
+        Event,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="allowances",
+        verbose_name=_("event"),
+    )
+    rate = models.ForeignKey(
+        Rate,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="allowances",
+        verbose_name=_("rate"),
+    )
+    period = models.CharField(
+        max_length=10,
+        choices=AllowancePeriod.choices,
+        default=AllowancePeriod.EVENT,
+        verbose_name=_("period"),
+    )
+    people = models.PositiveIntegerField(verbose_name=_("people"))
+    face_value = models.DecimalField(
+        max_digits=10,
+        decimal_places=2,
+        null=True,
+        blank=True,
+        verbose_name=_("face value"),
+        help_text=_("Optional: the most the comps may be worth at the rate's price."),
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["id"]
+        verbose_name = _("allowance")
+        verbose_name_plural = _("allowances")
+        constraints = [
+            models.CheckConstraint(
+                name="allowance_exactly_one_holder",
+                condition=(
+                    Q(user__isnull=False, promoter__isnull=True, issuer_group__isnull=True)
+                    | Q(user__isnull=True, promoter__isnull=False, issuer_group__isnull=True)
+                    | Q(user__isnull=True, promoter__isnull=True, issuer_group__isnull=False)
+                ),
+            ),
+            models.CheckConstraint(
+                name="allowance_rate_needs_its_event",
+                condition=Q(rate__isnull=True) | Q(event__isnull=False),
+            ),
+            models.CheckConstraint(
+                name="allowance_period_valid", condition=Q(period__in=AllowancePeriod.values)
+            ),
+        ]
+        permissions = [
+            ("manage_allowances", "Can set allowances, cut-offs and approval rules"),
+            ("approve_issuances", "Can approve or reject comps that need approval"),
+            ("withdraw_tickets", "Can withdraw any issued comp"),
+            ("purge_personal_data", "Can see and purge holders' personal data"),
+        ]
+
+    def __str__(self) -> str:
+        return f"Allowance #{self.pk}: {self.people}"
+
+
+class VenuePolicy(models.Model):
+    """The venue-wide rules managers set (one row, pk 1; absent means the defaults)."""
+
+    # An issuance with more holders than this waits for approval even within the allowances.
+    approval_over_size = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        verbose_name=_("ask for approval above this many holders"),
+        help_text=_("Empty: only allowances decide."),
+    )
+    # How long after issuing an issuer may withdraw their own comp; 0: only managers may.
+    issuer_withdrawal_minutes = models.PositiveIntegerField(
+        default=0,
+        verbose_name=_("issuers may withdraw their own comps for (minutes)"),
+        help_text=_("0: only managers withdraw comps."),
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("venue rules")
+        verbose_name_plural = _("venue rules")
+
+    def __str__(self) -> str:
+        return "Venue rules"
+
+
+class EventPolicy(models.Model):
+    """What managers set for one event, and what was done for it, apart from the catalogue
+    mirror (which a refresh rewrites)."""
+
+    event = models.OneToOneField(Event, on_delete=models.CASCADE, related_name="policy")
+    # Empty: the event's doors opening (`Event.starts_at`), else the end of its night.
+    cut_off_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        verbose_name=_("no issuing after"),
+        help_text=_("Empty: when the doors open."),
+    )
+    approval_required = models.BooleanField(
+        default=True,
+        verbose_name=_("over an allowance, ask a manager"),
+        help_text=_(
+            "Off: issuances over an allowance are refused instead of waiting for approval."
+        ),
+    )
+    approval_over_size = models.PositiveIntegerField(
+        null=True,
+        blank=True,
+        verbose_name=_("ask for approval above this many holders"),
+        help_text=_("Empty: the venue's rule."),
+    )
+    summary_sent_at = models.DateTimeField(null=True, blank=True)  # the morning-after summary
+    purged_at = models.DateTimeField(null=True, blank=True)  # holders' personal data removed
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = _("event rules")
+        verbose_name_plural = _("event rules")
+
+    def __str__(self) -> str:
+        return f"Rules of event {self.event_id}"
+
+
+class ApprovalState(models.TextChoices):
+    REQUESTED = "requested", _("Awaiting approval")
+    APPROVED = "approved", _("Approved")
+    REJECTED = "rejected", _("Rejected")
+
+
+class ApprovalRequest(models.Model):
+    """An issuance that waits for a manager (over an allowance, or over the size set): its lines
+    are `pending_approval` until someone other than the requester approves or rejects it."""
+
+    issuance = models.OneToOneField(
+        Issuance, on_delete=models.CASCADE, related_name="approval_request"
+    )
+    # Why it waits, as data the page words in the reader's language:
+    # [{"kind": "allowance"|"size", "allowance": id, "people_left": n, "asked": n, ...}]
+    grounds = models.JSONField(default=list, blank=True)
+    state = models.CharField(
+        max_length=20, choices=ApprovalState.choices, default=ApprovalState.REQUESTED
+    )
+    decided_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    decided_at = models.DateTimeField(null=True, blank=True)
+    decision_reason = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["created_at", "id"]
+        verbose_name = _("approval request")
+        verbose_name_plural = _("approval requests")
+        indexes = [
+            models.Index(
+                fields=["created_at"], condition=Q(state="requested"), name="approval_waiting"
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Approval of issuance {self.issuance_id}: {self.state}"
+
+
+class WithdrawalMethod(models.TextChoices):
+    API = "api", _("Through the Fourvenues API")
+    DASHBOARD = "dashboard", _("In the Fourvenues dashboard")
+
+
+class WithdrawalState(models.TextChoices):
+    # Through the API: pending -> sending -> withdrawn | failed | unknown; unknown -> withdrawn |
+    # failed (looked up, never resent blindly). In the dashboard: awaiting_dashboard ->
+    # withdrawn when reconciliation sees the ticket cancelled.
+    PENDING = "pending", pgettext_lazy("withdrawal state", "Queued")
+    SENDING = "sending", pgettext_lazy("withdrawal state", "Sending")
+    AWAITING_DASHBOARD = "awaiting_dashboard", _("To do in the Fourvenues dashboard")
+    UNKNOWN = "unknown", pgettext_lazy("withdrawal state", "Checking with Fourvenues")
+    WITHDRAWN = "withdrawn", pgettext_lazy("withdrawal state", "Withdrawn")
+    FAILED = "failed", pgettext_lazy("withdrawal state", "Failed")
+
+
+class Withdrawal(models.Model):
+    """Taking back one issued comp: a call that changes Fourvenues, so a ledger of its own,
+    written and committed before the call and never repeated blindly (like a create)."""
+
+    ticket = models.OneToOneField(IssuedTicket, on_delete=models.CASCADE, related_name="withdrawal")
+    credential = models.ForeignKey(Credential, on_delete=models.PROTECT, related_name="+")
+    method = models.CharField(max_length=20, choices=WithdrawalMethod.choices)
+    state = models.CharField(max_length=20, choices=WithdrawalState.choices)
+    reason = models.CharField(max_length=300)
+    requested_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    attempts = models.PositiveSmallIntegerField(default=0)
+    last_error = models.CharField(max_length=500, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    sent_at = models.DateTimeField(null=True, blank=True)
+    next_check_at = models.DateTimeField(null=True, blank=True)
+    settled_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("withdrawal")
+        verbose_name_plural = _("withdrawals")
+        constraints = [
+            models.CheckConstraint(
+                name="withdrawal_state_valid", condition=Q(state__in=WithdrawalState.values)
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Withdrawal of ticket {self.ticket_id}: {self.state}"
