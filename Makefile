@@ -9,6 +9,8 @@ FOURVENUES_SANDBOX_PORT ?= 8765
 export FOURVENUES_SANDBOX_PORT
 MAIL_PORT ?= 1025
 export MAIL_PORT
+# supervisord's socket and pid file, while `make run` runs.
+RUN_DIR := $(CURDIR)/.run
 
 # The demo that `make run` starts: production settings (the product's own error pages, never
 # Django's debug page), over plain HTTP on this computer, with fixed demo-only keys. The
@@ -25,10 +27,11 @@ TEST_ENV := SECRET_KEY=test-only-secret-key \
 	FIELD_ENCRYPTION_KEYS=dGVzdC1vbmx5LWZlcm5ldC1rZXktMzItYnl0ZXMhISE= \
 	DEBUG=0 SECURE_SSL_REDIRECT=0 DJANGO_ALLOW_ASYNC_UNSAFE=true
 
-.PHONY: help install run reset-demo test lint format messages bench-issue bench-issue-wall bench-export bench-search bench-reconcile bench-deliver clean
+.PHONY: help install run status reset-demo test lint format messages bench-issue bench-issue-wall bench-export bench-search bench-reconcile bench-deliver clean
 
 help:
 	@echo "make run     set everything up and start Comps with the sandbox and a worker"
+	@echo "make status  which of make run's processes are running (a dead one is restarted)"
 	@echo "make reset-demo  forget the demo's data (database and sandbox) so make run starts afresh"
 	@echo "make test    set up and run the whole test suite (ARGS=... passes options to pytest)"
 	@echo "make lint    ruff, formatting, architecture contracts and the migrations check"
@@ -53,7 +56,13 @@ run: install
 	@echo "  Fourvenues sandbox:  http://127.0.0.1:$(FOURVENUES_SANDBOX_PORT)/_sandbox/"
 	@echo "  Training mailbox:    http://127.0.0.1:$(WEB_PORT)/training/mailbox/  (what guests were sent)"
 	@echo
-	PATH="$(CURDIR)/$(BIN):$$PATH" $(DEMO_ENV) WEB_PORT=$(WEB_PORT) $(BIN)/honcho start -f Procfile
+	@mkdir -p $(RUN_DIR)
+	PATH="$(CURDIR)/$(BIN):$$PATH" $(DEMO_ENV) WEB_PORT=$(WEB_PORT) RUN_DIR=$(RUN_DIR) \
+		FOURVENUES_SANDBOX_STATE=.sandbox-state.json $(BIN)/supervisord -c supervisord.conf
+
+# The processes `make run` started, from another terminal: running, restarted, or stopped.
+status: install
+	RUN_DIR=$(RUN_DIR) $(BIN)/supervisorctl -c supervisord.conf status
 
 # Start the demo afresh: its database and the sandbox's tickets go together (Comps' records of
 # tickets the sandbox no longer has would only show up as discrepancies). Stop `make run` first.

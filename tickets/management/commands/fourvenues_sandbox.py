@@ -67,7 +67,7 @@ def _raise_interrupt(signum: int, frame: FrameType | None) -> None:
 
 
 def _stop_on_sigterm() -> signal.Handlers | Callable[..., Any] | int | None:
-    """Treat SIGTERM (what process managers such as honcho send) like Ctrl-C, so the server
+    """Treat SIGTERM (what process managers such as supervisord send) like Ctrl-C, so the server
     stops cleanly; returns the previous handler, or ``None`` off the main thread."""
     if threading.current_thread() is not threading.main_thread():
         return None

@@ -60,7 +60,7 @@ class Command(BaseCommand):
             write=self.stdout.write,
         )
         stopped = threading.Event()
-        # honcho stops its processes with SIGTERM: stop as cleanly as on Ctrl-C.
+        # supervisord stops its programs with SIGTERM: stop as cleanly as on Ctrl-C.
         previous = signal.signal(signal.SIGTERM, _raise_interrupt)
         try:
             stopped.wait()
