@@ -79,6 +79,11 @@ lint: install
 	$(BIN)/lint-imports --no-cache
 	$(TEST_ENV) $(BIN)/python manage.py makemigrations --check --dry-run
 	$(TEST_ENV) $(BIN)/python manage.py messages_check
+	$(BIN)/hadolint Dockerfile
+	@if command -v docker-compose >/dev/null; then \
+		ALLOWED_HOSTS=comps.example COMPS_PUBLIC_URL=https://comps.example docker-compose config -q \
+		&& echo "docker-compose.yml is valid"; \
+	else echo "docker-compose.yml not checked: install docker-compose (Debian's package)"; fi
 
 # The translations: extract what the code marks, then translate the new entries of
 # locale/es/LC_MESSAGES/django.po and run this again to compile them (.mo, kept in git so that

@@ -11,7 +11,8 @@ from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
-env = environ.Env()
+# Every variable may also come from a file named by <NAME>_FILE (Docker and Kubernetes secrets).
+env = environ.FileAwareEnv()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
 DEBUG = env.bool("DEBUG", default=False)
@@ -265,6 +266,8 @@ FOURVENUES_RESOLVE_GRACE_SECONDS = env.float("FOURVENUES_RESOLVE_GRACE_SECONDS",
 # Background work whose worker vanished (killed, crashed) is taken back after this long.
 COMPS_STALE_TASK_SECONDS = env.int("COMPS_STALE_TASK_SECONDS", default=600)
 COMPS_SCHEDULER_INTERVAL_SECONDS = env.float("COMPS_SCHEDULER_INTERVAL_SECONDS", default=30.0)
+# A scheduler or worker silent for longer is reported as not seen (`/healthz`, health checks).
+COMPS_PROCESS_SILENCE_SECONDS = env.float("COMPS_PROCESS_SILENCE_SECONDS", default=180.0)
 # The scheduler refreshes the catalogue mirror this often (0: only the button and the command).
 COMPS_CATALOGUE_REFRESH_SECONDS = env.int("COMPS_CATALOGUE_REFRESH_SECONDS", default=3600)
 # Reconciliation schedule: events whose night is from yesterday to COMPS_RECONCILE_SOON_DAYS

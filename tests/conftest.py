@@ -39,6 +39,27 @@ def pytest_configure(config: pytest.Config) -> None:
     # for Spanish (a browser with Spanish first, or a person who chose it). The venue default,
     # Spanish, is tested where it is set (tests/test_languages.py).
     settings.LANGUAGE_CODE = "en"
+    _let_the_test_reset_empty_the_audit_log()
+
+
+def _let_the_test_reset_empty_the_audit_log() -> None:
+    """On PostgreSQL the audit log's trigger refuses TRUNCATE (migration 0027), which is how
+    Django empties the database after each transactional test. The reset, and only the reset,
+    switches that trigger off around its TRUNCATE (the test database's owner may)."""
+    from django.db.backends.postgresql.operations import DatabaseOperations
+
+    flush = DatabaseOperations.sql_flush
+    trigger = "ALTER TABLE tickets_auditentry {} TRIGGER tickets_auditentry_no_truncate;"
+
+    def sql_flush(self, style, tables, *, reset_sequences=False, allow_cascade=False):
+        statements = flush(
+            self, style, tables, reset_sequences=reset_sequences, allow_cascade=allow_cascade
+        )
+        if "tickets_auditentry" not in tables or not statements:
+            return statements
+        return [trigger.format("DISABLE"), *statements, trigger.format("ENABLE")]
+
+    DatabaseOperations.sql_flush = sql_flush
 
 
 @pytest.fixture(autouse=True, scope="session")

@@ -173,6 +173,18 @@ class TaskHeartbeat(models.Model):
         return f"Task {self.task_id} alive at {self.beat_at:%H:%M:%S}"
 
 
+class ProcessBeat(models.Model):
+    """When each kind of background process was last seen working: the scheduler on each pass,
+    a worker each time it runs the heartbeat task the scheduler queues. `/healthz`, the
+    containers' health checks and the metrics read it."""
+
+    process = models.CharField(max_length=20, primary_key=True)  # "scheduler" | "worker"
+    seen_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"{self.process} seen at {self.seen_at:%H:%M:%S}"
+
+
 class AuditAction(models.TextChoices):
     """Every action the audit log records: the one registry of dotted codes, each with the
     sentence the log shows for it. `services.audit.record` refuses a code not listed here."""

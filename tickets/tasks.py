@@ -50,3 +50,11 @@ def send_deliveries(context: TaskContext) -> None:
     from tickets.services.deliveries.sending import send_queued_deliveries
 
     send_queued_deliveries(task_id=context.task_result.id)
+
+
+@task()
+def worker_beat() -> None:
+    """A worker's sign of life, queued by the scheduler (`services.health`)."""
+    from tickets.services.health import WORKER, record_beat
+
+    record_beat(WORKER)

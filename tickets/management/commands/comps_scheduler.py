@@ -6,6 +6,7 @@ from django.conf import settings
 from django.core.management.base import BaseCommand
 from django.db import close_old_connections
 
+from tickets.services.health import scheduler_beat
 from tickets.services.maintenance import run_maintenance
 
 
@@ -26,6 +27,7 @@ class Command(BaseCommand):
         while True:
             close_old_connections()
             report = run_maintenance()
+            scheduler_beat()
             if any(vars(report).values()) or options["once"]:
                 self.stdout.write(
                     f"stale tasks {report.stale_tasks}, stale sending lines "
