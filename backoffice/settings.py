@@ -227,6 +227,11 @@ AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_VERBOSE = False
 AXES_LOCKOUT_TEMPLATE = "registration/locked_out.html"
 AXES_HTTP_RESPONSE_CODE = 403
+# The client's address behind reverse proxies (tickets/client_ip.py): how many trusted proxies
+# stand in front of the app, each appending to X-Forwarded-For. 0: none, REMOTE_ADDR is the client.
+COMPS_TRUSTED_PROXY_COUNT = env.int("COMPS_TRUSTED_PROXY_COUNT", default=0)
+AXES_CLIENT_IP_CALLABLE = "tickets.client_ip.client_ip"
+RATELIMIT_IP_META_KEY = "tickets.client_ip.client_ip"
 
 # Secrets at rest (Fourvenues API keys) are encrypted with Fernet. The first key encrypts; all
 # of them decrypt, so a new key is rotated in by putting it first. In DEBUG a key derived from

@@ -129,6 +129,7 @@ urlpatterns = [
     path("users/<int:pk>/role/", users.user_set_role, name="user-role"),
     path("users/<int:pk>/active/", users.user_set_active, name="user-active"),
     path("users/<int:pk>/password/", users.user_reset_password, name="user-password"),
+    path("users/<int:pk>/unlock/", users.user_unlock, name="user-unlock"),
     path("audit/", audit.audit_log, name="audit-log"),
     path("reconciliation/", recon.reconciliation_overview, name="reconciliation"),
     path(

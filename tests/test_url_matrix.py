@@ -161,6 +161,7 @@ MATRIX: dict[str, tuple[Args, dict[str, int]]] = {
     "user-role": (lambda w: [w.person.pk], row(LOGIN, 403, 403, 405)),
     "user-active": (lambda w: [w.person.pk], row(LOGIN, 403, 403, 405)),
     "user-password": (lambda w: [w.person.pk], row(LOGIN, 403, 403, 405)),
+    "user-unlock": (lambda w: [w.person.pk], row(LOGIN, 403, 403, 405)),
     "audit-log": (none, ADMINS),
     # Django's admin site (one entry for the whole site): only staff get past its login page,
     # and admins are staff (they keep the reasons and supplements there).

@@ -198,6 +198,16 @@ class AuditAction(models.TextChoices):
     USER_DEACTIVATED = "user.deactivated", _("Deactivated a user")
     USER_REACTIVATED = "user.reactivated", _("Reactivated a user")
     USER_PASSWORD_RESET = "user.password_reset", _("Reset a user's password")
+    USER_UNLOCKED = "user.unlocked", _("Let a locked-out person sign in again")
+    USER_TWO_FACTOR_RESET = (
+        "user.two_factor_reset",
+        _("Reset a person's two-factor sign-in"),
+    )
+    AUTH_TWO_FACTOR_ENROLLED = "auth.two_factor_enrolled", _("Turned on two-factor sign-in")
+    AUTH_TWO_FACTOR_FAILED = "auth.two_factor_failed", _("Typed a wrong two-factor code")
+    AUTH_RECOVERY_CODES_CREATED = "auth.recovery_codes_created", _("Made new recovery codes")
+    AUTH_RECOVERY_CODE_USED = "auth.recovery_code_used", _("Signed in with a recovery code")
+    EXPORT_PREPARED = "tickets.export_prepared", _("A large export was prepared")
     CREDENTIAL_CREATED = "credential.created", _("Added a Fourvenues credential")
     CREDENTIAL_CHANGED = "credential.changed", _("Changed a Fourvenues credential")
     CREDENTIAL_ACTIVATED = "credential.activated", _("Activated a Fourvenues credential")

@@ -13,6 +13,7 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import Model
 from django.http import HttpRequest
 
+from tickets.client_ip import client_ip as request_address
 from tickets.models import AuditAction, AuditEntry
 from tickets.redaction import redact
 
@@ -59,7 +60,7 @@ def _label(target: Model | Ref | None) -> str:
 def client_ip(request: HttpRequest | None) -> str | None:
     if request is None:
         return None
-    return request.META.get("REMOTE_ADDR") or None
+    return request_address(request)
 
 
 def record(

@@ -109,3 +109,11 @@ def reset_password(*, user: User, password: str, actor: AbstractBaseUser) -> Non
     user.save(update_fields=["password"])
     reset_failed_logins(username=user.get_username())
     audit.record(action="user.password_reset", actor=actor, target=user)
+
+
+@transaction.atomic
+def lift_lockout(*, user: User, actor: AbstractBaseUser) -> None:
+    """Let someone locked out after too many failed sign-ins try again at once, keeping their
+    password: e.g. an admin another person locked out by typing their name wrongly."""
+    reset_failed_logins(username=user.get_username())
+    audit.record(action="user.unlocked", actor=actor, target=user)

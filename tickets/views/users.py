@@ -60,6 +60,7 @@ def _render_detail(
         "role": roles.role_label(role) if role else "",
         "role_form": role_form or RoleForm(initial={"role": role}),
         "password_form": password_form or PasswordResetForm(),
+        "locked_out": user_selectors.is_locked_out(person),
     }
     return render(request, "tickets/users/detail.html", context, status=status)
 
@@ -130,3 +131,14 @@ def user_reset_password(request: HttpRequest, pk: int) -> HttpResponse:
             )
             return redirect("user-detail", pk=person.pk)
     return _render_detail(request, person, password_form=form, status=400)
+
+
+@manage_users
+@require_POST
+def user_unlock(request: HttpRequest, pk: int) -> HttpResponse:
+    person = get_object_or_404(User, pk=pk)
+    users.lift_lockout(user=person, actor=request.user)
+    messages.success(
+        request, _("%(username)s can sign in again at once.") % {"username": person.username}
+    )
+    return redirect("user-detail", pk=person.pk)
