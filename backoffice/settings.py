@@ -62,6 +62,7 @@ MIDDLEWARE = [
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "tickets.middleware.saved_language",
     "tickets.middleware.htmx_login_redirect",
+    "tickets.middleware.private_pages",
     # Every page needs a login except those marked with @login_not_required (login, /healthz).
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
     "django_htmx.middleware.HtmxMiddleware",

@@ -265,4 +265,7 @@ def test_each_role_gets_the_expected_answer(client, world, viewers, name):
         answers[viewer] = response.status_code
         if response.status_code == LOGIN and viewer == ANON:
             assert "/login/" in response["Location"], url
+        if viewer != ANON and response.status_code == 200:
+            # Holders' data is on most pages and every export: kept by no browser or proxy.
+            assert "no-store" in response.get("Cache-Control", ""), url
     assert answers == expected, url

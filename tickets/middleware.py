@@ -6,6 +6,7 @@ from django.conf import settings
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import resolve_url
 from django.utils import translation
+from django.utils.cache import add_never_cache_headers, patch_cache_control
 from django_htmx.http import HttpResponseClientRedirect
 
 
@@ -48,5 +49,24 @@ def saved_language(
             translation.activate(language)
             request.LANGUAGE_CODE = language  # type: ignore[attr-defined]
         return get_response(request)
+
+    return middleware
+
+
+def private_pages(
+    get_response: Callable[[HttpRequest], HttpResponse],
+) -> Callable[[HttpRequest], HttpResponse]:
+    """Nothing a signed-in person is shown is kept by their browser or a proxy: holders' names,
+    e-mails and codes are on most pages, and on every export. (Static files never get here:
+    WhiteNoise answers them first, cacheable.) A view that already said how it may be cached
+    keeps its own rule."""
+
+    def middleware(request: HttpRequest) -> HttpResponse:
+        response = get_response(request)
+        user = getattr(request, "user", None)
+        if user is not None and user.is_authenticated and not response.has_header("Cache-Control"):
+            add_never_cache_headers(response)
+            patch_cache_control(response, private=True)
+        return response
 
     return middleware

@@ -202,8 +202,9 @@ def issuance_line_qr(request: HttpRequest, pk: int, line_pk: int) -> HttpRespons
     buffer = io.BytesIO()
     segno.make(ticket.code, error="m").save(buffer, kind="svg", scale=QR_SCALE, border=2)
     response = HttpResponse(buffer.getvalue(), content_type="image/svg+xml")
-    # A ticket's code never changes, but it is a ticket: keep it out of shared caches.
-    patch_cache_control(response, private=True, max_age=3600)
+    # The QR is the ticket itself (the door scans it): kept by no browser or proxy either, so a
+    # withdrawn ticket's image does not linger on a shared computer.
+    patch_cache_control(response, private=True, no_store=True)
     return response
 
 
