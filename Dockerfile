@@ -32,6 +32,8 @@ RUN pip install --no-cache-dir --no-deps . \
 USER 10001
 EXPOSE 8000
 
-# Workers and timeout from the environment: GUNICORN_CMD_ARGS="--workers 4 --timeout 60".
+# Workers and timeout from the environment: GUNICORN_CMD_ARGS="--workers 4 --timeout 60". No
+# access log: the app logs each request itself, as JSON with its id, and never its path or query
+# (a guest page's path is its key; a search's query holds the names searched for).
 CMD ["gunicorn", "backoffice.wsgi", "--bind", "0.0.0.0:8000", "--workers", "3", \
-     "--timeout", "60", "--access-logfile", "-", "--forwarded-allow-ips", "*"]
+     "--timeout", "60", "--forwarded-allow-ips", "*"]

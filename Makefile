@@ -19,7 +19,7 @@ DEMO_ENV := DEBUG=0 SECRET_KEY=django-insecure-comps-development-only-never-use-
 	FIELD_ENCRYPTION_KEYS=e0Fg5CKUXrsQOlh8Vg6Kw2U2zgmwzjsZERhzfJo6YXs= \
 	SECURE_SSL_REDIRECT=0 SESSION_COOKIE_SECURE=0 CSRF_COOKIE_SECURE=0 SECURE_HSTS_SECONDS=0 \
 	COMPS_MAILBOX_DIR=.mailbox EMAIL_URL=smtp://127.0.0.1:$(MAIL_PORT) \
-	COMPS_PUBLIC_URL=http://127.0.0.1:$(WEB_PORT)
+	COMPS_PUBLIC_URL=http://127.0.0.1:$(WEB_PORT) LOG_FORMAT=plain
 DEMO_STATE := db.sqlite3 db.sqlite3-wal db.sqlite3-shm .sandbox-state.json .mailbox
 
 # Fixed, test-only values: the suite must not depend on a developer's .env.

@@ -51,6 +51,8 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    # First, so that every log line of the request (the others' too) carries its id.
+    "tickets.middleware.request_id",
     "django.middleware.security.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -321,13 +323,34 @@ COMPS_MAILBOX_DIR = env.str("COMPS_MAILBOX_DIR", default="")
 # The bundled sandbox (`manage.py fourvenues_sandbox`), used by `make run` and the demo.
 FOURVENUES_SANDBOX_PORT = env.int("FOURVENUES_SANDBOX_PORT", default=8765)
 
+# One line per record: JSON in production (LOG_FORMAT=json, the default with DEBUG off), each
+# with the request's or background task's id; `make run` prints plain lines.
+LOG_FORMAT = env.str("LOG_FORMAT", default="plain" if DEBUG else "json")
+if LOG_FORMAT not in ("plain", "json"):
+    raise ImproperlyConfigured("LOG_FORMAT must be plain or json.")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
+    "formatters": {
+        "plain": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s]: %(message)s"},
+        "json": {
+            "()": "pythonjsonlogger.json.JsonFormatter",
+            "fmt": "%(asctime)s %(levelname)s %(name)s %(request_id)s %(message)s",
+            "rename_fields": {"asctime": "time", "levelname": "level", "name": "logger"},
+        },
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": LOG_FORMAT,
+            "filters": ["request_id"],
+        }
+    },
     "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "filters": {"client_errors_on_one_line": {"()": "backoffice.logging.ClientErrorsOnOneLine"}},
+    "filters": {
+        "client_errors_on_one_line": {"()": "backoffice.logging.ClientErrorsOnOneLine"},
+        "request_id": {"()": "backoffice.logging.RequestId"},
+    },
     "loggers": {
         "urllib3": {"level": "WARNING"},
         "django.request": {"filters": ["client_errors_on_one_line"]},

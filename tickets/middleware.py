@@ -1,5 +1,9 @@
 """Middleware of our own."""
 
+import logging
+import re
+import time
+import uuid
 from collections.abc import Callable
 
 from django.conf import settings
@@ -8,6 +12,8 @@ from django.shortcuts import resolve_url
 from django.utils import translation
 from django.utils.cache import add_never_cache_headers, patch_cache_control
 from django_htmx.http import HttpResponseClientRedirect
+
+from backoffice.logging import current_request_id
 
 
 def htmx_login_redirect(
@@ -68,5 +74,45 @@ def private_pages(
             add_never_cache_headers(response)
             patch_cache_control(response, private=True)
         return response
+
+    return middleware
+
+
+# An id the proxy in front gave the request is kept if it looks like one (never a way to put
+# arbitrary text into our logs); otherwise the request gets a fresh one.
+REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
+request_log = logging.getLogger("tickets.requests")
+
+
+def request_id(
+    get_response: Callable[[HttpRequest], HttpResponse],
+) -> Callable[[HttpRequest], HttpResponse]:
+    """Give every request an id, on each of its log lines and in its `X-Request-ID` answer, and
+    log one line for it: the route's name (never the path, which can carry a guest page's key,
+    nor the query, which can carry a name searched for), the status and the time taken."""
+
+    def middleware(request: HttpRequest) -> HttpResponse:
+        given = request.headers.get("X-Request-ID", "")
+        token = current_request_id.set(given if REQUEST_ID.match(given) else uuid.uuid4().hex)
+        started = time.perf_counter()
+        try:
+            response = get_response(request)
+            match = request.resolver_match
+            request_log.info(
+                "%s %s %s",
+                request.method,
+                match.view_name if match else "-",
+                response.status_code,
+                extra={
+                    "method": request.method,
+                    "route": match.view_name if match else None,
+                    "status": response.status_code,
+                    "duration_ms": round((time.perf_counter() - started) * 1000, 1),
+                },
+            )
+            response["X-Request-ID"] = current_request_id.get()
+            return response
+        finally:
+            current_request_id.reset(token)
 
     return middleware

@@ -1,6 +1,6 @@
 """Logins, failed logins and lockouts into the audit log; the mail provider's tracking events
-into the delivery ledger. The receivers only pass things on: the decisions belong to django-axes
-and to the delivery services."""
+into the delivery ledger; a background task's id onto its log lines. The receivers only pass
+things on: the decisions belong to django-axes and to the delivery services."""
 
 from __future__ import annotations
 
@@ -13,7 +13,9 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
 from django.dispatch import receiver
 from django.http import HttpRequest
+from django_tasks.signals import log_task_started, task_finished, task_started
 
+from backoffice.logging import current_request_id
 from tickets.middleware import SESSION_LANGUAGE_KEY
 from tickets.selectors import preferences as preference_selectors
 from tickets.services import audit
@@ -84,3 +86,20 @@ def record_delivery_tracking(
     sender: Any, event: AnymailTrackingEvent, esp_name: str, **kwargs: Any
 ) -> None:
     delivery_tracking.record_tracking_event(event=event)
+
+
+@receiver(task_started, dispatch_uid="tickets.task_log_id")
+def task_log_id(sender: Any, task_result: Any, **kwargs: Any) -> None:
+    """The worker's log lines carry the task's id as web lines carry the request's."""
+    current_request_id.set(f"task-{task_result.id}")
+
+
+# django-tasks logs "state=RUNNING" from its own receiver, connected before ours: reconnected
+# after it, so that line too carries the task's id.
+task_started.disconnect(log_task_started)
+task_started.connect(log_task_started)
+
+
+@receiver(task_finished, dispatch_uid="tickets.task_log_id_end")
+def task_log_id_end(sender: Any, task_result: Any, **kwargs: Any) -> None:
+    current_request_id.set("-")
