@@ -188,7 +188,7 @@ SECURE_REFERRER_POLICY = "same-origin"
 # HTTPS only when not in debug. The test suite turns the redirect off (its client speaks plain
 # HTTP); /healthz stays reachable over HTTP for load balancers and container probes.
 SECURE_SSL_REDIRECT = env.bool("SECURE_SSL_REDIRECT", default=not DEBUG)
-SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+SECURE_REDIRECT_EXEMPT = [r"^healthz$", r"^metrics$"]  # asked for inside the network
 SECURE_HSTS_SECONDS = env.int("SECURE_HSTS_SECONDS", default=0 if DEBUG else 365 * 24 * 60 * 60)
 SECURE_HSTS_INCLUDE_SUBDOMAINS = env.bool("SECURE_HSTS_INCLUDE_SUBDOMAINS", default=True)
 SECURE_HSTS_PRELOAD = env.bool("SECURE_HSTS_PRELOAD", default=True)
@@ -276,6 +276,8 @@ COMPS_STALE_TASK_SECONDS = env.int("COMPS_STALE_TASK_SECONDS", default=600)
 COMPS_SCHEDULER_INTERVAL_SECONDS = env.float("COMPS_SCHEDULER_INTERVAL_SECONDS", default=30.0)
 # A scheduler or worker silent for longer is reported as not seen (`/healthz`, health checks).
 COMPS_PROCESS_SILENCE_SECONDS = env.float("COMPS_PROCESS_SILENCE_SECONDS", default=180.0)
+# `/metrics` answers only to `Authorization: Bearer <this>`; unset, it is closed (404).
+COMPS_METRICS_TOKEN = env.str("COMPS_METRICS_TOKEN", default="")
 # The scheduler refreshes the catalogue mirror this often (0: only the button and the command).
 COMPS_CATALOGUE_REFRESH_SECONDS = env.int("COMPS_CATALOGUE_REFRESH_SECONDS", default=3600)
 # Reconciliation schedule: events whose night is from yesterday to COMPS_RECONCILE_SOON_DAYS

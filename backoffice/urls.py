@@ -15,6 +15,7 @@ from tickets.views import (
     issue,
     language,
     mailbox,
+    metrics,
     reports,
     tracking,
     users,
@@ -25,6 +26,7 @@ from tickets.views import search as ticket_search_views
 urlpatterns = [
     path("", home.home, name="home"),
     path("healthz", health.healthz, name="healthz"),
+    path("metrics", metrics.metrics, name="metrics"),
     path("language/", language.switch_language, name="switch-language"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),

@@ -90,6 +90,7 @@ OWN_OBJECT = row(LOGIN, 404, 200, 200)  # issuers: only their own issuances and 
 MATRIX: dict[str, tuple[Args, dict[str, int]]] = {
     "home": (none, SIGNED_IN),
     "healthz": (none, EVERYONE),
+    "metrics": (none, row(404, 404, 404, 404)),  # closed without COMPS_METRICS_TOKEN
     "login": (none, EVERYONE),
     "logout": (none, row(LOGIN, 405, 405, 405)),
     "switch-language": (none, row(405, 405, 405, 405)),  # a POST, from anyone (the login page)

@@ -12,6 +12,7 @@ from django.shortcuts import resolve_url
 from django.utils import translation
 from django.utils.cache import add_never_cache_headers, patch_cache_control
 from django_htmx.http import HttpResponseClientRedirect
+from prometheus_client import Counter, Histogram
 
 from backoffice.logging import current_request_id
 
@@ -82,6 +83,10 @@ def private_pages(
 # arbitrary text into our logs); otherwise the request gets a fresh one.
 REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 request_log = logging.getLogger("tickets.requests")
+REQUESTS = Counter(
+    "comps_http_requests", "Requests served, by route and status.", ["route", "method", "status"]
+)
+REQUEST_SECONDS = Histogram("comps_http_request_seconds", "Time to answer, by route.", ["route"])
 
 
 def request_id(
@@ -98,16 +103,20 @@ def request_id(
         try:
             response = get_response(request)
             match = request.resolver_match
+            route = match.view_name if match else "-"
+            seconds = time.perf_counter() - started
+            REQUESTS.labels(route, request.method, str(response.status_code)).inc()
+            REQUEST_SECONDS.labels(route).observe(seconds)
             request_log.info(
                 "%s %s %s",
                 request.method,
-                match.view_name if match else "-",
+                route,
                 response.status_code,
                 extra={
                     "method": request.method,
-                    "route": match.view_name if match else None,
+                    "route": route,
                     "status": response.status_code,
-                    "duration_ms": round((time.perf_counter() - started) * 1000, 1),
+                    "duration_ms": round(seconds * 1000, 1),
                 },
             )
             response["X-Request-ID"] = current_request_id.get()
