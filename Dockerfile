@@ -27,7 +27,8 @@ COPY . .
 RUN pip install --no-cache-dir --no-deps . \
     && SECRET_KEY=build-only FIELD_ENCRYPTION_KEYS=YnVpbGQtb25seS1rZXktbmV2ZXItdXNlZC0zMmJ5dGU= \
        python manage.py collectstatic --noinput -v 0 \
-    && install -d -o comps -g comps /app/var
+    && install -d -o comps -g comps /app/var \
+    && install -d -o comps -g comps -m 700 /app/var/exports
 
 USER 10001
 EXPOSE 8000

@@ -19,7 +19,7 @@ DEMO_ENV := DEBUG=0 SECRET_KEY=django-insecure-comps-development-only-never-use-
 	FIELD_ENCRYPTION_KEYS=e0Fg5CKUXrsQOlh8Vg6Kw2U2zgmwzjsZERhzfJo6YXs= \
 	SECURE_SSL_REDIRECT=0 SESSION_COOKIE_SECURE=0 CSRF_COOKIE_SECURE=0 SECURE_HSTS_SECONDS=0 \
 	COMPS_MAILBOX_DIR=.mailbox EMAIL_URL=smtp://127.0.0.1:$(MAIL_PORT) \
-	COMPS_PUBLIC_URL=http://127.0.0.1:$(WEB_PORT) LOG_FORMAT=plain
+	COMPS_PUBLIC_URL=http://127.0.0.1:$(WEB_PORT) LOG_FORMAT=plain COMPS_REQUIRE_TWO_FACTOR=0
 DEMO_STATE := db.sqlite3 db.sqlite3-wal db.sqlite3-shm .sandbox-state.json .mailbox
 
 # Fixed, test-only values: the suite must not depend on a developer's .env.
@@ -27,7 +27,7 @@ TEST_ENV := SECRET_KEY=test-only-secret-key \
 	FIELD_ENCRYPTION_KEYS=dGVzdC1vbmx5LWZlcm5ldC1rZXktMzItYnl0ZXMhISE= \
 	DEBUG=0 SECURE_SSL_REDIRECT=0 DJANGO_ALLOW_ASYNC_UNSAFE=true
 
-.PHONY: help install run status reset-demo test lint format messages bench-issue bench-issue-wall bench-export bench-search bench-reconcile bench-deliver clean
+.PHONY: help install run status reset-demo test lint format messages bench-issue bench-issue-wall bench-export bench-search bench-reconcile bench-deliver bench-scale bench-load clean
 
 help:
 	@echo "make run     set everything up and start Comps with the sandbox and a worker"
@@ -118,3 +118,12 @@ bench-reconcile: install
 
 bench-deliver: install
 	$(TEST_ENV) LOG_LEVEL=WARNING $(BIN)/python -m tests.bench.bench_deliver
+
+# The stack scaled out on a scratch PostgreSQL database: two gunicorns, two workers, the scheduler.
+bench-scale: install
+	$(TEST_ENV) LOG_LEVEL=WARNING $(BIN)/python -m tests.bench.bench_scale
+
+# 50 signed-in users against runserver, then gunicorn, on PostgreSQL with 1,000,000 tickets
+# (seeded once into the database comps_bench_load, kept). ARGS=--seconds 15 for a short run.
+bench-load: install
+	$(TEST_ENV) LOG_LEVEL=WARNING $(BIN)/python -m tests.bench.bench_load $(ARGS)

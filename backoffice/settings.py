@@ -47,6 +47,10 @@ INSTALLED_APPS = [
     "django_tasks_db",
     "simple_history",
     "axes",
+    # Two-factor sign-in (tickets/services/two_factor.py): authenticator apps and recovery codes.
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "django_otp.plugins.otp_static",
     "tickets",
 ]
 
@@ -62,11 +66,15 @@ MIDDLEWARE = [
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    # Which two-factor device (if any) confirmed this session: request.user.is_verified().
+    "django_otp.middleware.OTPMiddleware",
     "tickets.middleware.saved_language",
     "tickets.middleware.htmx_login_redirect",
     "tickets.middleware.private_pages",
     # Every page needs a login except those marked with @login_not_required (login, /healthz).
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    # Between password and code only the code page and logout open (COMPS_REQUIRE_TWO_FACTOR).
+    "tickets.middleware.TwoFactorMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
@@ -234,6 +242,11 @@ AXES_HTTP_RESPONSE_CODE = 403
 # stand in front of the app, each appending to X-Forwarded-For. 0: none, REMOTE_ADDR is the client.
 COMPS_TRUSTED_PROXY_COUNT = env.int("COMPS_TRUSTED_PROXY_COUNT", default=0)
 AXES_CLIENT_IP_CALLABLE = "tickets.client_ip.client_ip"
+# Managers and admins (and superusers) sign in with a code from an authenticator app after their
+# password; issuers never do. On unless DEBUG is on; `make run` and the test suite turn it off.
+COMPS_REQUIRE_TWO_FACTOR = env.bool("COMPS_REQUIRE_TWO_FACTOR", default=not DEBUG)
+# The name authenticator apps show beside the person's username.
+OTP_TOTP_ISSUER = "Comps"
 RATELIMIT_IP_META_KEY = "tickets.client_ip.client_ip"
 
 # Secrets at rest (Fourvenues API keys) are encrypted with Fernet. The first key encrypts; all
@@ -278,6 +291,13 @@ COMPS_SCHEDULER_INTERVAL_SECONDS = env.float("COMPS_SCHEDULER_INTERVAL_SECONDS",
 COMPS_PROCESS_SILENCE_SECONDS = env.float("COMPS_PROCESS_SILENCE_SECONDS", default=180.0)
 # `/metrics` answers only to `Authorization: Bearer <this>`; unset, it is closed (404).
 COMPS_METRICS_TOKEN = env.str("COMPS_METRICS_TOKEN", default="")
+# An XLSX export of more rows than this is prepared in the background and offered for download
+# when ready (CSV always streams). The files go to COMPS_EXPORT_DIR, which the workers and the
+# web processes must share and no web server may serve; each is deleted once fetched, or
+# COMPS_EXPORT_TTL_HOURS after it was ready.
+COMPS_XLSX_INLINE_LIMIT = env.int("COMPS_XLSX_INLINE_LIMIT", default=5000)
+COMPS_EXPORT_DIR = Path(env.str("COMPS_EXPORT_DIR", default=str(BASE_DIR / "var" / "exports")))
+COMPS_EXPORT_TTL_HOURS = env.float("COMPS_EXPORT_TTL_HOURS", default=24.0)
 # The scheduler refreshes the catalogue mirror this often (0: only the button and the command).
 COMPS_CATALOGUE_REFRESH_SECONDS = env.int("COMPS_CATALOGUE_REFRESH_SECONDS", default=3600)
 # Reconciliation schedule: events whose night is from yesterday to COMPS_RECONCILE_SOON_DAYS
@@ -286,6 +306,9 @@ COMPS_CATALOGUE_REFRESH_SECONDS = env.int("COMPS_CATALOGUE_REFRESH_SECONDS", def
 COMPS_RECONCILE_SOON_DAYS = env.int("COMPS_RECONCILE_SOON_DAYS", default=2)
 COMPS_RECONCILE_SOON_SECONDS = env.int("COMPS_RECONCILE_SOON_SECONDS", default=300)
 COMPS_RECONCILE_RARELY_SECONDS = env.int("COMPS_RECONCILE_RARELY_SECONDS", default=6 * 3600)
+# Holders' documents, birthdays, addresses and phones are removed this many days after the
+# morning that ends their event's night (services.purge; the scheduler checks hourly).
+COMPS_PURGE_AFTER_DAYS = env.int("COMPS_PURGE_AFTER_DAYS", default=30)
 if FOURVENUES_TICKETS_PER_CALL < 1:
     raise ImproperlyConfigured("FOURVENUES_TICKETS_PER_CALL must be at least 1.")
 
@@ -321,6 +344,11 @@ COMPS_DELIVERY_BACKOFF_SECONDS = env.float("COMPS_DELIVERY_BACKOFF_SECONDS", def
 # The local mail server's store of what it received, which the training mailbox page lists
 # (blank: no mailbox page). `make run` sets it; never in production.
 COMPS_MAILBOX_DIR = env.str("COMPS_MAILBOX_DIR", default="")
+# The morning-after summary of each event is e-mailed to managers and admins once, from this
+# hour (venue time, 0-23) of the morning after its night.
+COMPS_SUMMARY_HOUR = env.int("COMPS_SUMMARY_HOUR", default=11)
+if not 0 <= COMPS_SUMMARY_HOUR <= 23:
+    raise ImproperlyConfigured("COMPS_SUMMARY_HOUR must be an hour of the day, 0 to 23.")
 
 # The bundled sandbox (`manage.py fourvenues_sandbox`), used by `make run` and the demo.
 FOURVENUES_SANDBOX_PORT = env.int("FOURVENUES_SANDBOX_PORT", default=8765)

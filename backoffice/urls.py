@@ -2,11 +2,14 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import path
 
+from tickets.views import allowances as allowance_views
 from tickets.views import (
+    approvals,
     audit,
     catalogue,
     credentials,
     deliveries,
+    door,
     exports,
     guest_pages,
     health,
@@ -16,12 +19,17 @@ from tickets.views import (
     language,
     mailbox,
     metrics,
+    policies,
     reports,
     tracking,
+    two_factor,
     users,
 )
+from tickets.views import export_jobs as export_job_views
+from tickets.views import purge as purge_views
 from tickets.views import reconciliation as recon
 from tickets.views import search as ticket_search_views
+from tickets.views import withdrawals as withdrawal_views
 
 urlpatterns = [
     path("", home.home, name="home"),
@@ -30,9 +38,20 @@ urlpatterns = [
     path("language/", language.switch_language, name="switch-language"),
     path("accounts/login/", auth_views.LoginView.as_view(), name="login"),
     path("accounts/logout/", auth_views.LogoutView.as_view(), name="logout"),
+    # Two-factor sign-in (managers and admins): the code after the password, setting it up,
+    # the person's own page and new recovery codes.
+    path("accounts/two-factor/", two_factor.two_factor_settings, name="two-factor"),
+    path("accounts/two-factor/verify/", two_factor.two_factor_verify, name="two-factor-verify"),
+    path("accounts/two-factor/set-up/", two_factor.two_factor_enrol, name="two-factor-enrol"),
+    path(
+        "accounts/two-factor/recovery-codes/",
+        two_factor.two_factor_recovery_codes,
+        name="two-factor-recovery-codes",
+    ),
     path("issue/", issue.issue_new, name="issue-new"),
     path("issue/rates/", issue.issue_rates, name="issue-rates"),
     path("issue/options/", issue.issue_options, name="issue-options"),
+    path("issue/allowances/", issue.issue_allowances, name="issue-allowances"),
     path("issue/row/", issue.issue_row, name="issue-row"),
     path("issue/import/", issue.issue_import, name="issue-import"),
     path("issue/<uuid:key>/review/", issue.issue_review, name="issue-review"),
@@ -94,6 +113,20 @@ urlpatterns = [
     path("catalogue/status/", catalogue.catalogue_status, name="catalogue-status"),
     path("tickets/", ticket_search_views.ticket_search, name="ticket-search"),
     path("tickets/export/", exports.ticket_export, name="ticket-export"),
+    # Large exports, prepared in the background (each person sees only their own).
+    path("tickets/exports/", export_job_views.export_job_list, name="export-job-list"),
+    path("tickets/exports/new/", export_job_views.export_job_create, name="export-job-create"),
+    path("tickets/exports/<int:pk>/", export_job_views.export_job_detail, name="export-job-detail"),
+    path(
+        "tickets/exports/<int:pk>/status/",
+        export_job_views.export_job_status,
+        name="export-job-status",
+    ),
+    path(
+        "tickets/exports/<int:pk>/download/",
+        export_job_views.export_job_download,
+        name="export-job-download",
+    ),
     path(
         "tickets/by-document/",
         ticket_search_views.ticket_search_by_document,
@@ -115,6 +148,48 @@ urlpatterns = [
         name="ticket-document-reveal",
     ),
     path("reports/", reports.reports, name="reports"),
+    # Allowances and groups of issuers (tickets/views/allowances.py)
+    path("allowances/", allowance_views.allowance_list, name="allowance-list"),
+    path("allowances/new/", allowance_views.allowance_new, name="allowance-new"),
+    path("allowances/<int:pk>/", allowance_views.allowance_edit, name="allowance-edit"),
+    path("allowances/<int:pk>/delete/", allowance_views.allowance_delete, name="allowance-delete"),
+    path("allowances/groups/new/", allowance_views.issuer_group_new, name="issuer-group-new"),
+    path(
+        "allowances/groups/<int:pk>/", allowance_views.issuer_group_edit, name="issuer-group-edit"
+    ),
+    path(
+        "allowances/groups/<int:pk>/delete/",
+        allowance_views.issuer_group_delete,
+        name="issuer-group-delete",
+    ),
+    # Withdrawing comps: the form per ticket, trying a failed one again, the managers' list.
+    path("withdrawals/", withdrawal_views.withdrawal_list, name="withdrawal-list"),
+    path(
+        "withdrawals/tickets/<int:pk>/",
+        withdrawal_views.ticket_withdraw,
+        name="ticket-withdraw",
+    ),
+    path(
+        "withdrawals/tickets/<int:pk>/retry/",
+        withdrawal_views.withdrawal_retry,
+        name="withdrawal-retry",
+    ),
+    path("reports/events/<int:pk>/summary/", reports.event_summary, name="event-summary"),
+    # Managers at the door: the door list (page, CSV, PDF) and the lookup for a phone.
+    path("door/", door.door_lookup, name="door-lookup"),
+    path("door/events/<int:pk>/", door.door_list, name="door-list"),
+    path("door/events/<int:pk>/door-list.csv", door.door_list_csv, name="door-list-csv"),
+    path("door/events/<int:pk>/door-list.pdf", door.door_list_pdf, name="door-list-pdf"),
+    # Managers: approving comps that wait (four eyes), and the rules they set.
+    path("approvals/", approvals.approval_queue, name="approval-queue"),
+    path("approvals/decide/", approvals.approval_decide, name="approval-decide"),
+    path(
+        "approvals/issuances/<int:pk>/decide/",
+        approvals.approval_decide_issuance,
+        name="approval-decide-issuance",
+    ),
+    path("rules/", policies.policies, name="policies"),
+    path("rules/events/<int:pk>/", policies.policy_event, name="policy-event"),
     # Admins: credentials, users and roles, the audit log.
     path("credentials/", credentials.credential_list, name="credential-list"),
     path("credentials/new/", credentials.credential_new, name="credential-new"),
@@ -132,6 +207,11 @@ urlpatterns = [
     path("users/<int:pk>/active/", users.user_set_active, name="user-active"),
     path("users/<int:pk>/password/", users.user_reset_password, name="user-password"),
     path("users/<int:pk>/unlock/", users.user_unlock, name="user-unlock"),
+    path(
+        "users/<int:pk>/two-factor/reset/",
+        users.user_two_factor_reset,
+        name="user-two-factor-reset",
+    ),
     path("audit/", audit.audit_log, name="audit-log"),
     path("reconciliation/", recon.reconciliation_overview, name="reconciliation"),
     path(
@@ -159,6 +239,9 @@ urlpatterns = [
         recon.discrepancy_recheck,
         name="discrepancy-recheck",
     ),
+    # Managers: holders' personal data still held per event, and "remove now".
+    path("personal-data/", purge_views.purge_overview, name="purge"),
+    path("personal-data/events/<int:pk>/", purge_views.purge_event_now, name="purge-event"),
     path("admin/", admin.site.urls),
 ]
 

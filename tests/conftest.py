@@ -39,6 +39,9 @@ def pytest_configure(config: pytest.Config) -> None:
     # for Spanish (a browser with Spanish first, or a person who chose it). The venue default,
     # Spanish, is tested where it is set (tests/test_languages.py).
     settings.LANGUAGE_CODE = "en"
+    # Managers and admins sign in with a password only, as under `make run`; the two-factor
+    # tests (tests/*/test_two_factor.py) turn it on with the `settings` fixture.
+    settings.COMPS_REQUIRE_TWO_FACTOR = False
     _let_the_test_reset_empty_the_audit_log()
 
 

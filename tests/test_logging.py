@@ -57,7 +57,7 @@ def test_a_proxys_request_id_is_kept_and_a_forged_one_replaced(client):
     assert forged.isalnum()
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_a_background_tasks_lines_carry_its_id(log_lines):
     enqueue_worker_beat()
     drain_tasks()

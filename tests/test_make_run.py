@@ -68,7 +68,7 @@ class Supervisor:
 
 
 @pytest.fixture
-def supervisor(tmp_path: Path, transactional_db: None) -> Iterator[Supervisor]:
+def supervisor(tmp_path: Path) -> Iterator[Supervisor]:
     env = {
         **os.environ,
         "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
@@ -105,19 +105,21 @@ def _healthy(url: str) -> bool:
         return False
 
 
+# Committed, for the processes to see; serialized, so the tests after it find the roles.
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_a_process_that_dies_is_started_again_and_the_others_keep_running(supervisor):
+    def started_again(program: str, old_pid: int) -> Callable[[], bool]:
+        def check() -> bool:
+            state, pid = supervisor.states()[program]
+            return state == "RUNNING" and pid != old_pid
+
+        return check
+
     for victim in ("worker", "web"):
         before = supervisor.states()
         os.kill(before[victim][1], signal.SIGKILL)
 
-        _wait_for(
-            lambda: (
-                supervisor.states()[victim][0] == "RUNNING"  # noqa: B023 (waited for here)
-                and supervisor.states()[victim][1] != before[victim][1]
-            ),  # noqa: B023
-            timeout=60,
-            what=f"the {victim} started again",
-        )
+        _wait_for(started_again(victim, before[victim][1]), timeout=60, what=f"the {victim} back")
         after = supervisor.states()
         for program in PROGRAMS - {victim}:
             assert after[program] == before[program], f"{program} was disturbed"

@@ -26,11 +26,14 @@ from tests import factories
 from tickets.demo.mail_server import open_maildir
 from tickets.guest_links import guest_page_token
 from tickets.models import (
+    Allowance,
     Credential,
     Discrepancy,
     DiscrepancyKind,
+    ExportJob,
     GuestPage,
     IssuedTicket,
+    IssuerGroup,
     ReconciliationRun,
     RunStatus,
     RunTrigger,
@@ -76,6 +79,20 @@ def key(w: World) -> list[object]:
     return [uuid.uuid4()]
 
 
+def an_allowance(w: World) -> list[object]:
+    return [Allowance.objects.get_or_create(user=w.person, people=3)[0].pk]
+
+
+def an_export_job(w: World) -> list[object]:
+    """Someone else's export (the ticket's issuer's): nobody else may see it, a manager neither."""
+    owner = w.ticket.line.issuance.created_by
+    return [ExportJob.objects.get_or_create(owner=owner, format="xlsx", columns=["code"])[0].pk]
+
+
+def an_issuer_group(w: World) -> list[object]:
+    return [IssuerGroup.objects.get_or_create(name="Door team")[0].pk]
+
+
 def row(anon: int, issuer: int, manager: int, admin: int) -> dict[str, int]:
     return dict(zip(VIEWERS, (anon, issuer, manager, admin), strict=True))
 
@@ -94,10 +111,17 @@ MATRIX: dict[str, tuple[Args, dict[str, int]]] = {
     "login": (none, EVERYONE),
     "logout": (none, row(LOGIN, 405, 405, 405)),
     "switch-language": (none, row(405, 405, 405, 405)),  # a POST, from anyone (the login page)
+    # Two-factor sign-in. The suite runs with COMPS_REQUIRE_TWO_FACTOR off: no one needs to set
+    # it up or type a code, so those two pages send everyone on (tests/views/test_two_factor.py).
+    "two-factor": (none, SIGNED_IN),
+    "two-factor-verify": (none, row(LOGIN, 302, 302, 302)),
+    "two-factor-enrol": (none, row(LOGIN, 302, 302, 302)),
+    "two-factor-recovery-codes": (none, row(LOGIN, 405, 405, 405)),
     # Issuing
     "issue-new": (none, SIGNED_IN),
     "issue-rates": (none, SIGNED_IN),
     "issue-options": (none, SIGNED_IN),
+    "issue-allowances": (none, SIGNED_IN),
     "issue-row": (none, row(LOGIN, 400, 400, 400)),  # without its `index`: a plain 400
     "issue-import": (none, row(LOGIN, 405, 405, 405)),
     "issue-review": (key, row(LOGIN, 302, 302, 302)),  # an unknown key: back to a fresh form
@@ -125,6 +149,11 @@ MATRIX: dict[str, tuple[Args, dict[str, int]]] = {
     # Tickets, exports, reports
     "ticket-search": (none, SIGNED_IN),
     "ticket-export": (none, SIGNED_IN),
+    "export-job-list": (none, SIGNED_IN),
+    "export-job-create": (none, row(LOGIN, 405, 405, 405)),
+    "export-job-detail": (an_export_job, row(LOGIN, 404, 404, 404)),
+    "export-job-status": (an_export_job, row(LOGIN, 404, 404, 404)),
+    "export-job-download": (an_export_job, row(LOGIN, 404, 404, 404)),
     "ticket-search-document": (none, row(LOGIN, 405, 405, 405)),
     "saved-search-save": (none, row(LOGIN, 405, 405, 405)),
     "saved-search-open": (lambda w: [w.saved_search.pk], row(LOGIN, 404, 404, 404)),  # own only
@@ -132,6 +161,30 @@ MATRIX: dict[str, tuple[Args, dict[str, int]]] = {
     "ticket-detail": (lambda w: [w.ticket.pk], OWN_OBJECT),
     "ticket-document-reveal": (lambda w: [w.ticket.pk], row(LOGIN, 405, 405, 405)),
     "reports": (none, MANAGERS),
+    # Allowances and groups of issuers (tickets/views/allowances.py)
+    "allowance-list": (none, MANAGERS),
+    "allowance-new": (none, MANAGERS),
+    "allowance-edit": (an_allowance, MANAGERS),
+    "allowance-delete": (an_allowance, row(LOGIN, 403, 405, 405)),
+    "issuer-group-new": (none, MANAGERS),
+    "issuer-group-edit": (an_issuer_group, MANAGERS),
+    "issuer-group-delete": (an_issuer_group, row(LOGIN, 403, 405, 405)),
+    # Approvals (four eyes) and the rules managers set
+    "approval-queue": (none, MANAGERS),
+    "approval-decide": (none, row(LOGIN, 403, 405, 405)),
+    "approval-decide-issuance": (issuance, row(LOGIN, 403, 405, 405)),
+    "policies": (none, MANAGERS),
+    "policy-event": (lambda w: [w.ticket.event.pk], MANAGERS),
+    # Withdrawing comps
+    "withdrawal-list": (none, MANAGERS),
+    "ticket-withdraw": (lambda w: [w.ticket.pk], OWN_OBJECT),
+    "withdrawal-retry": (lambda w: [w.ticket.pk], row(LOGIN, 405, 405, 405)),
+    "event-summary": (lambda w: [w.ticket.event.pk], MANAGERS),
+    # The door (tickets/views/door.py)
+    "door-lookup": (none, MANAGERS),
+    "door-list": (lambda w: [w.ticket.event.pk], MANAGERS),
+    "door-list-csv": (lambda w: [w.ticket.event.pk], MANAGERS),
+    "door-list-pdf": (lambda w: [w.ticket.event.pk], MANAGERS),
     # Reconciliation
     "reconciliation": (none, MANAGERS),
     "reconciliation-event": (lambda w: [w.ticket.event.pk], MANAGERS),
@@ -141,6 +194,10 @@ MATRIX: dict[str, tuple[Args, dict[str, int]]] = {
     "discrepancy-acknowledge": (none, row(LOGIN, 403, 405, 405)),
     "discrepancy-adopt": (lambda w: [w.discrepancy.pk], row(LOGIN, 403, 405, 405)),
     "discrepancy-recheck": (lambda w: [w.discrepancy.pk], row(LOGIN, 403, 405, 405)),
+    # Holders' personal data (tickets/views/purge.py): the page, and one event's "remove now"
+    # (GET: its confirmation).
+    "purge": (none, MANAGERS),
+    "purge-event": (lambda w: [w.ticket.event.pk], MANAGERS),
     # The training mailbox (only where COMPS_MAILBOX_DIR is set)
     "mailbox": (none, SIGNED_IN),
     # The guest's own pages: anyone holding the signed link, no login.
@@ -163,6 +220,7 @@ MATRIX: dict[str, tuple[Args, dict[str, int]]] = {
     "user-active": (lambda w: [w.person.pk], row(LOGIN, 403, 403, 405)),
     "user-password": (lambda w: [w.person.pk], row(LOGIN, 403, 403, 405)),
     "user-unlock": (lambda w: [w.person.pk], row(LOGIN, 403, 403, 405)),
+    "user-two-factor-reset": (lambda w: [w.person.pk], row(LOGIN, 403, 403, 405)),
     "audit-log": (none, ADMINS),
     # Django's admin site (one entry for the whole site): only staff get past its login page,
     # and admins are staff (they keep the reasons and supplements there).

@@ -15,6 +15,8 @@ from django import forms
 from django.contrib import admin
 from django.db.models import Model, QuerySet
 from django.http import HttpRequest
+from django_otp.plugins.otp_static.models import StaticDevice
+from django_otp.plugins.otp_totp.models import TOTPDevice
 
 from tickets import roles
 from tickets.models import (
@@ -282,3 +284,11 @@ class AuditEntryAdmin(ReadOnlyAdmin):
     list_filter = ("action",)
     search_fields = ("action", "target", "actor_label")
     date_hierarchy = "created_at"
+
+
+# django-otp's own admin pages would show each person's authenticator secret and recovery codes
+# in clear, and let them be changed unaudited: two-factor is managed on the users page instead
+# (an admin's reset, audited), and by each person on their own two-factor page.
+for _device_model in (TOTPDevice, StaticDevice):
+    if admin.site.is_registered(_device_model):
+        admin.site.unregister(_device_model)

@@ -5,9 +5,10 @@ import re
 import time
 import uuid
 from collections.abc import Callable
+from urllib.parse import urlencode
 
 from django.conf import settings
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseRedirect
 from django.shortcuts import resolve_url
 from django.utils import translation
 from django.utils.cache import add_never_cache_headers, patch_cache_control
@@ -15,6 +16,7 @@ from django_htmx.http import HttpResponseClientRedirect
 from prometheus_client import Counter, Histogram
 
 from backoffice.logging import current_request_id
+from tickets.selectors import two_factor
 
 
 def htmx_login_redirect(
@@ -125,3 +127,55 @@ def request_id(
             current_request_id.reset(token)
 
     return middleware
+
+
+# Views a person who must use two-factor may open between their password and their code.
+TWO_FACTOR_STEPS = frozenset({"two-factor-verify", "two-factor-enrol", "logout"})
+
+
+class TwoFactorMiddleware:
+    """After LoginRequiredMiddleware: a signed-in person who must use two-factor
+    (COMPS_REQUIRE_TWO_FACTOR; managers and admins) and whose session no code has confirmed
+    yet reaches only the code page (or the set-up page, without an app yet) and logout.
+    Every other view - pages, htmx fragments, exports, posts, Django's admin - is answered by
+    a redirect there before it runs. Public views (login, guest pages, /healthz) stay public."""
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_view(
+        self,
+        request: HttpRequest,
+        view_func: Callable[..., HttpResponse],
+        view_args: list[object],
+        view_kwargs: dict[str, object],
+    ) -> HttpResponse | None:
+        match = request.resolver_match
+        if not getattr(view_func, "login_required", True) and (
+            match is None or "admin" not in match.namespaces
+        ):
+            return None
+        if match is not None and match.url_name in TWO_FACTOR_STEPS and not match.namespaces:
+            return None
+        user = request.user
+        if not user.is_authenticated or not two_factor.two_factor_required(user):
+            return None
+        # Set by django_otp.middleware.OTPMiddleware; without it, no session counts as confirmed.
+        is_verified = getattr(user, "is_verified", None)
+        if is_verified is not None and is_verified():
+            return None
+        step = (
+            "two-factor-verify"
+            if two_factor.confirmed_app(user) is not None
+            else "two-factor-enrol"
+        )
+        url = resolve_url(step)
+        if request.headers.get("HX-Request") == "true":
+            # The whole page goes, not the fragment: htmx would swap the code form into it.
+            return HttpResponseClientRedirect(url)
+        if request.method == "GET":
+            url = f"{url}?{urlencode({'next': request.get_full_path()})}"
+        return HttpResponseRedirect(url)

@@ -590,7 +590,11 @@ class Issuance(models.Model):
                 fields=["credential"],
                 condition=Q(status="in_progress"),
                 name="issuance_in_progress",
-            )
+            ),
+            # An issuer's own, newest first (their home page and "My issuances"), without a sort.
+            models.Index(
+                fields=["created_by", "-created_at", "-id"], name="issuance_by_creator_newest"
+            ),
         ]
         permissions = [
             ("issue_comps", "Can issue comps"),
@@ -1392,3 +1396,61 @@ class Withdrawal(models.Model):
 
     def __str__(self) -> str:
         return f"Withdrawal of ticket {self.ticket_id}: {self.state}"
+
+
+# --- Exports prepared in the background ------------------------------------------------------
+
+
+class ExportJobState(models.TextChoices):
+    QUEUED = "queued", pgettext_lazy("export state", "Queued")
+    RUNNING = "running", pgettext_lazy("export state", "Being prepared")
+    READY = "ready", pgettext_lazy("export state", "Ready")
+    FAILED = "failed", pgettext_lazy("export state", "Failed")
+    EXPIRED = "expired", pgettext_lazy("export state", "Expired")
+
+
+class ExportJob(models.Model):
+    """An export of the ticket search too large to build while the person waits: built by the
+    worker (`services.export_jobs`) into a private file, offered to its owner only, deleted once
+    fetched or after COMPS_EXPORT_TTL_HOURS.
+
+    `filters` is the search as the worker re-runs it; a document number is only there as its
+    keyed digest (the same guarantee as saved searches), and it is emptied once the job ends.
+    `logged_filter` is the masked form the audit log and the pages show."""
+
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="export_jobs"
+    )
+    format = models.CharField(max_length=10)
+    filters = models.JSONField(default=dict, blank=True)
+    columns = models.JSONField(default=list)
+    logged_filter = models.JSONField(default=dict, blank=True)
+    language = models.CharField(max_length=10, blank=True)
+    state = models.CharField(
+        max_length=10, choices=ExportJobState.choices, default=ExportJobState.QUEUED
+    )
+    task_id = models.CharField(max_length=64, blank=True)  # the DBTaskResult building it
+    row_count = models.PositiveIntegerField(null=True, blank=True)
+    # A random name inside COMPS_EXPORT_DIR: nothing of the search, nothing of the person.
+    file_name = models.CharField(max_length=80, blank=True)
+    size = models.PositiveBigIntegerField(null=True, blank=True)
+    error = models.TextField(blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    fetched_at = models.DateTimeField(null=True, blank=True)
+    expires_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+        verbose_name = _("export")
+        verbose_name_plural = _("exports")
+        indexes = [models.Index(fields=["owner", "-created_at"], name="export_job_owner_recent")]
+        constraints = [
+            models.CheckConstraint(
+                name="export_job_state_valid", condition=Q(state__in=ExportJobState.values)
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"Export {self.pk} ({self.format}): {self.state}"

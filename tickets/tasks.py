@@ -53,8 +53,50 @@ def send_deliveries(context: TaskContext) -> None:
 
 
 @task()
+def notify_approval_decision(approval_id: int) -> None:
+    """E-mail the requester that a manager approved or rejected their comps."""
+    from tickets.services.approvals import notify_requester
+
+    notify_requester(approval_id=approval_id)
+
+
+@task()
+def withdraw_ticket(withdrawal_id: int) -> None:
+    """Send a pending withdrawal once, or look up an unknown one (safe to run twice)."""
+    from tickets.services.withdrawals import process_withdrawal
+
+    process_withdrawal(withdrawal_id=withdrawal_id)
+
+
+@task()
+def purge_personal_data() -> None:
+    """Remove the personal data of holders whose night is past the horizon (idempotent)."""
+    from tickets.services.purge import purge_due
+
+    purge_due()
+
+
+@task()
+def send_event_summaries() -> None:
+    """E-mail the morning-after summary of every event whose night is over (each claimed once:
+    safe to run twice)."""
+    from tickets.services.summaries import send_due_summaries
+
+    send_due_summaries()
+
+
+@task()
 def worker_beat() -> None:
     """A worker's sign of life, queued by the scheduler (`services.health`)."""
     from tickets.services.health import WORKER, record_beat
 
     record_beat(WORKER)
+
+
+@task(takes_context=True)
+def build_export(context: TaskContext, job_id: int) -> None:
+    """Write the file of a large export (only a queued job is claimed: safe to run twice)."""
+    from tickets.services.export_jobs import build_export as build
+
+    # The id lets a long build show signs of life, so the reaper does not take it for dead.
+    build(job_id=job_id, task_id=str(context.task_result.id))

@@ -24,8 +24,13 @@ def log_in(page: Page, live_server, username: str) -> None:
 
 
 def go_to(page: Page, section: str) -> None:
-    """Open a section from the navigation bar (by its Spanish name)."""
-    page.locator("#nav").get_by_role("link", name=section, exact=True).click()
+    """Open a section from the navigation bar (by its Spanish name), opening the menu it sits in
+    ("Control", "Administrador") first, as a person would."""
+    link = page.locator("#nav").get_by_role("link", name=section, exact=True)
+    if not link.is_visible():
+        menu = page.locator("#nav .dropdown").filter(has=link)
+        menu.locator(".dropdown-toggle").click()
+    link.click()
 
 
 def sandbox_free_option(sandbox: SandboxServer) -> tuple[Event, Rate, PriceOption]:

@@ -556,3 +556,45 @@ def test_client_side_throttle_spaces_real_requests(make_client):
         client.list_channels()
 
     assert time.monotonic() - started >= 0.2 - 0.01
+
+
+# --- Refunds (withdrawing a comp) under every fault: sent once, classified like a create -------
+
+
+@pytest.mark.parametrize(
+    ("kind", "params", "error", "applied"),
+    [
+        ("timeout_after_commit", {"seconds": 3}, OutcomeUnknown, True),
+        ("error_after_commit", {"status": 502}, OutcomeUnknown, True),
+        ("reset_after_commit", {}, OutcomeUnknown, True),
+        ("malformed_json", {}, OutcomeUnknown, True),
+        ("error_before_commit", {"status": 500}, OutcomeUnknown, False),
+        ("error_before_commit", {"status": 429}, RateLimited, False),
+        ("error_before_commit", {"status": 400}, Rejected, False),
+        ("success_false", {}, Refused, False),
+    ],
+    ids=lambda v: v if isinstance(v, str) else (getattr(v, "__name__", None) or str(v)),
+)
+def test_a_refund_is_sent_once_under_every_fault_and_classified(
+    sandbox, make_client, kind, params, error, applied
+):
+    client = make_client(read_timeout=1.0)
+    [ticket] = client.create_tickets(comp_request(sandbox))
+    sandbox.inject(kind, match_method="POST", match_path="/tickets/refund", **params)
+    sandbox.app.clear_request_log()
+
+    with pytest.raises(error):
+        client.refund_ticket(ticket.id, amount=Decimal("0"))
+
+    refunds = [call for call in sandbox.request_log if call[0] == "POST"]
+    assert refunds == [("POST", f"/integrations/tickets/refund/{ticket.id}")]  # never repeated
+    assert sandbox.refund_count(ticket.id) == (1 if applied else 0)
+    assert ("cancelled" in client.get_ticket(ticket.id).statuses) is applied
+
+
+def test_a_refund_answered_success_false_is_a_refusal_naming_it(sandbox, client):
+    [ticket] = client.create_tickets(comp_request(sandbox))
+    sandbox.inject("success_false", match_path="/tickets/refund", message="Not refundable")
+
+    with pytest.raises(Refused, match=r"refused the refund: Not refundable\. Nothing was refunded"):
+        client.refund_ticket(ticket.id, amount=Decimal("0"))

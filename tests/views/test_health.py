@@ -23,7 +23,7 @@ def test_healthz_needs_no_login_and_says_no_worker_or_scheduler_was_seen(client)
     }
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_healthz_sees_the_scheduler_and_the_worker_that_ran_its_heartbeat(client):
     scheduler_beat()
     scheduler_beat()  # a second pass while the first beat waits queues no second one
@@ -58,6 +58,7 @@ def test_the_health_check_command_fails_for_a_process_never_seen_and_passes_once
     call_command("healthcheck", "scheduler")
 
 
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_the_web_health_check_asks_the_running_app(live_server):
     call_command("healthcheck", "web", url=f"{live_server.url}/healthz")
     with pytest.raises(CommandError, match="does not answer"):

@@ -14,6 +14,7 @@ from tickets.selectors import reports as report_selectors
 GROUPING_TITLES = {
     "event": gettext_lazy("Per event"),
     "issuer": gettext_lazy("Per issuer"),
+    "promoter": gettext_lazy("Per promoter"),
     "reason": gettext_lazy("Per reason"),
     "week": gettext_lazy("Per week"),
 }

@@ -17,7 +17,7 @@ from django.forms.utils import flatatt
 from django.http import QueryDict
 from django.utils.formats import date_format
 from django.utils.safestring import mark_safe
-from django.utils.translation import get_language, gettext_lazy
+from django.utils.translation import get_language, gettext_lazy, pgettext_lazy
 from django.utils.translation import gettext as _
 
 from tickets.models import Channel, Environment, Event, Issuance, Promoter, Reason
@@ -30,6 +30,7 @@ STATUS_CHOICES = [
     (search_selectors.STATUS_VALID, gettext_lazy("Valid")),
     (search_selectors.STATUS_INVALID, gettext_lazy("Not valid (cancelled, refunded…)")),
     (search_selectors.STATUS_REFUNDED, gettext_lazy("Refunded")),
+    (search_selectors.STATUS_WITHDRAWN, pgettext_lazy("ticket status", "Withdrawn")),
 ]
 CHECKED_IN_CHOICES = [
     ("", gettext_lazy("Checked in or not")),

@@ -14,9 +14,9 @@ The rules it enforces (design.md, "The one rule that shapes everything"):
   whether the request may have reached the server: if it may have, `OutcomeUnknown` is raised
   and the resolver decides; if it provably never left, `Unavailable` is raised and the line
   is safe to send again.
-* Success is a 2xx status AND a JSON object body AND `success` not false. A create answered
-  2xx with a JSON object saying `success: false` is a refusal (`Refused`), as Fourvenues'
-  real clients have seen; any other unreadable 2xx leaves its outcome unknown.
+* Success is a 2xx status AND a JSON object body AND `success` not false. A create (or a
+  refund) answered 2xx with a JSON object saying `success: false` is a refusal (`Refused`), as
+  Fourvenues' real clients have seen; any other unreadable 2xx leaves its outcome unknown.
 * Every HTTP attempt waits for the per-key rate limiter and is reported to `on_call` as a
   redacted `CallRecord` (calls.py). Auth headers are never recorded or logged, and the key and
   secret are scrubbed from any text that could reach a message, a record or a log line.
@@ -398,8 +398,8 @@ class HttpClient:
         status = reply.status
         if 200 <= status < 300:
             problem = self._envelope_problem(reply)
-            if action == "create" and isinstance(reply.body, dict) and problem == "success: false":
-                self._raise_refused(reply, path, documents)
+            if isinstance(reply.body, dict) and problem == "success: false":
+                self._raise_refused(reply, path, documents, action)
             if problem is not None:
                 self._raise_unknown(
                     path,
@@ -431,13 +431,23 @@ class HttpClient:
             )
         self._raise_client_error(reply, "POST", path, action=action, documents=documents)
 
-    def _raise_refused(self, reply: _Reply, path: str, documents: tuple[str, ...]) -> NoReturn:
+    def _raise_refused(
+        self,
+        reply: _Reply,
+        path: str,
+        documents: tuple[str, ...],
+        action: Literal["create", "refund"],
+    ) -> NoReturn:
         # A readable answer saying no is a refusal, as real clients see Fourvenues send them
         # (issue 13 §4.6), not an unknown outcome: the issuer reads why, and may send again.
+        # A refund answered so is taken at its word too; the withdrawal looks the ticket up
+        # before saying it failed (services.withdrawals).
         api_message = self._api_message(reply.body, documents)
         why = f": {api_message}" if api_message else ", without saying why"
+        what = "these tickets" if action == "create" else "the refund"
+        outcome = "" if action == "create" else " Nothing was refunded."
         raise Refused(
-            f"Fourvenues refused these tickets{why}.",
+            f"Fourvenues refused {what}{why}.{outcome}",
             status=reply.status,
             api_message=api_message,
             method="POST",

@@ -97,6 +97,7 @@ class Refused(Rejected):
     Its text is in `api_message`. Taken at its word (the line fails, `FailureCause.REFUSED`,
     retryable); should Fourvenues have created the ticket all the same, the line's QR code finds
     it: a retry is refused as "already in use" and the line is looked up (resolver.py).
+    A refund answered so is refused the same way (nothing was refunded).
     """
 
 

@@ -12,6 +12,7 @@ from django.db.models import QuerySet
 from tickets.models import (
     Delivery,
     DeliveryChannel,
+    DeliveryKind,
     DeliveryState,
     GuestPage,
     Issuance,
@@ -33,7 +34,12 @@ class HolderDelivery:
 
     @property
     def needs_resend(self) -> bool:
-        return self.email is not None and self.email.state in NEEDS_RESEND
+        # A withdrawn comp's ticket is never sent again (its failed e-mail says why).
+        return (
+            self.email is not None
+            and self.email.state in NEEDS_RESEND
+            and self.email.ticket.withdrawn_at is None
+        )
 
 
 def deliveries_of(ticket_ids: list[int]) -> QuerySet[Delivery]:
@@ -56,6 +62,8 @@ def holder_deliveries(issuance: Issuance) -> dict[int, HolderDelivery]:
         "ticket"
     ):
         holder = result.setdefault(delivery.ticket.line_id, HolderDelivery())
+        if delivery.kind == DeliveryKind.WITHDRAWN:
+            continue  # the notice of a withdrawal: not where the ticket stands with the guest
         if delivery.channel == DeliveryChannel.EMAIL:
             holder.emails.append(delivery)
             holder.email = holder.email or delivery

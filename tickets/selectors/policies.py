@@ -6,6 +6,7 @@ A rule nobody set reads as its default, so callers never meet a missing row.
 from __future__ import annotations
 
 import datetime as dt
+from dataclasses import dataclass
 
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.utils import timezone
@@ -58,3 +59,43 @@ def approval_available(event: Event, user: AbstractBaseUser | AnonymousUser) -> 
     if not event_policy(event).approval_required:
         return False
     return not IssuerGroup.objects.filter(members=user.pk, approval_required=False).exists()
+
+
+@dataclass(frozen=True)
+class EventRules:
+    """One coming event as the rules page lists it: what applies, and whether it was set."""
+
+    event: Event
+    policy: EventPolicy
+    cut_off: dt.datetime
+    default_cut_off: dt.datetime
+    approval_over_size: int | None
+
+    @property
+    def cut_off_is_default(self) -> bool:
+        return self.policy.cut_off_at is None
+
+
+def coming_event_rules(*, environment: str | None) -> list[EventRules]:
+    """The rules of every event still to come in `environment` (none without one), by night."""
+    if environment is None:
+        return []
+    events = Event.objects.filter(
+        environment=environment, is_listed=True, night__gte=timezone.localdate()
+    ).order_by("night", "starts_at", "name")
+    policies = {p.event_id: p for p in EventPolicy.objects.filter(event__in=events)}
+    venue_size = venue_policy().approval_over_size
+    rules = []
+    for event in events:
+        policy = policies.get(event.pk) or EventPolicy(event=event)
+        size = policy.approval_over_size
+        rules.append(
+            EventRules(
+                event=event,
+                policy=policy,
+                cut_off=effective_cut_off(event, policy),
+                default_cut_off=default_cut_off(event),
+                approval_over_size=size if size is not None else venue_size,
+            )
+        )
+    return rules

@@ -1,7 +1,10 @@
-"""Reports for managers, per event, issuer, reason and ISO week: tickets issued, their face value
-(the price option's price: comps go out at 0) and how many came through the door once
-reconciliation mirrors `entered`. One aggregate query per report, over the tickets issued
-through Comps. Also the manager's home page figures: the coming nights and the top issuers.
+"""Reports for managers, per event, issuer, promoter, reason and ISO week: tickets issued, their
+face value (the price option's price: comps go out at 0), the people they admit (Fourvenues'
+`for`, `IssuedTicket.admits`), how many tickets and people came through the door once
+reconciliation mirrors `entered`, and the no-show rate of the nights that are over. A withdrawn
+ticket was not given: it counts apart, as withdrawn, and in no other figure. One aggregate query
+per report, over the tickets issued through Comps. Also the manager's home page figures (the
+coming nights and the top issuers) and the figures of one event (its morning-after summary).
 
 Labels are formatted here in the language of the request (month and day names, "from ...")."""
 
@@ -14,15 +17,22 @@ from zoneinfo import ZoneInfo
 
 from django.conf import settings
 from django.db.models import Count, Q, QuerySet, Sum
-from django.db.models.functions import TruncWeek
+from django.db.models.functions import Least, TruncWeek
 from django.utils import formats, timezone
 from django.utils.translation import gettext as _
 
-from tickets.models import Credential, Environment, Event, IssuedTicket
+from tickets.models import (
+    Credential,
+    Discrepancy,
+    DiscrepancyState,
+    Environment,
+    Event,
+    IssuedTicket,
+)
 from tickets.selectors import credentials as credential_selectors
 from tickets.text import person_label
 
-REPORT_GROUPINGS = ("event", "issuer", "reason", "week")
+REPORT_GROUPINGS = ("event", "issuer", "promoter", "reason", "week")
 REPORT_DEFAULT_DAYS = 90
 
 
@@ -31,14 +41,32 @@ class ReportRow:
     key: object
     label: str
     detail: str
-    tickets: int
+    tickets: int  # given: withdrawn ones are not
     face_value: Decimal
-    checked_in: int
+    checked_in: int  # tickets whose holder came in
+    people: int = 0  # admitted by the tickets given
+    came: int = 0  # people who came in
+    # The same two figures over the nights that are over: what the no-show rate is made of.
+    people_past: int = 0
+    came_past: int = 0
+    withdrawn: int = 0  # tickets withdrawn (given back, counted nowhere else)
 
     @property
     def check_in_rate(self) -> float:
         """Percentage of the tickets whose holder came in (0 when none were issued)."""
         return 100 * self.checked_in / self.tickets if self.tickets else 0.0
+
+    @property
+    def no_show_rate(self) -> float | None:
+        """Percentage of the people admitted, on nights that are over, who did not come; None
+        when no such night had anyone admitted (tonight's guests may still come)."""
+        return _no_show(self.people_past, self.came_past)
+
+
+def _no_show(people_past: int, came_past: int) -> float | None:
+    if not people_past:
+        return None
+    return 100 * (people_past - came_past) / people_past
 
 
 @dataclass(frozen=True)
@@ -61,6 +89,22 @@ class Report:
     @property
     def check_in_rate(self) -> float:
         return 100 * self.checked_in / self.tickets if self.tickets else 0.0
+
+    @property
+    def people(self) -> int:
+        return sum(r.people for r in self.rows)
+
+    @property
+    def came(self) -> int:
+        return sum(r.came for r in self.rows)
+
+    @property
+    def withdrawn(self) -> int:
+        return sum(r.withdrawn for r in self.rows)
+
+    @property
+    def no_show_rate(self) -> float | None:
+        return _no_show(sum(r.people_past for r in self.rows), sum(r.came_past for r in self.rows))
 
 
 def default_report_period() -> tuple[dt.date, dt.date]:
@@ -89,11 +133,24 @@ def report_tickets(
     )
 
 
-_REPORT_MEASURES = {
-    "tickets": Count("id"),
-    "face_value": Sum("line__issuance__price_option__price"),
-    "checked_in": Count("id", filter=Q(entered__gt=0)),
-}
+_GIVEN = Q(withdrawn_at__isnull=True)
+# A ticket lets in at most the people it admits, whatever the door's counter says.
+_CAME = Least("entered", "admits")
+
+
+def _measures() -> dict[str, object]:
+    """The report's figures, as aggregates. "Past" is a night before the one in progress."""
+    past = _GIVEN & Q(event__night__lt=current_night())
+    return {
+        "tickets": Count("id", filter=_GIVEN),
+        "face_value": Sum("line__issuance__price_option__price", filter=_GIVEN),
+        "checked_in": Count("id", filter=_GIVEN & Q(entered__gt=0)),
+        "people": Sum("admits", filter=_GIVEN),
+        "came": Sum(_CAME, filter=_GIVEN),
+        "people_past": Sum("admits", filter=past),
+        "came_past": Sum(_CAME, filter=past),
+        "withdrawn": Count("id", filter=Q(withdrawn_at__isnull=False)),
+    }
 
 
 def ticket_report(
@@ -104,7 +161,7 @@ def ticket_report(
     if grouping == "event":
         rows = (
             tickets.values("event_id", "event__name", "event__night")
-            .annotate(**_REPORT_MEASURES)
+            .annotate(**_measures())
             .order_by("-event__night", "event__name", "event_id")
         )
         return Report(
@@ -123,10 +180,12 @@ def ticket_report(
         )
     if grouping == "issuer":
         return Report(grouping, _issuer_rows(tickets))
+    if grouping == "promoter":
+        return Report(grouping, _promoter_rows(tickets))
     if grouping == "reason":
         rows = (
             tickets.values("line__issuance__reason_id", "line__issuance__reason__label")
-            .annotate(**_REPORT_MEASURES)
+            .annotate(**_measures())
             .order_by("-tickets", "line__issuance__reason__label")
         )
         return Report(
@@ -145,7 +204,7 @@ def ticket_report(
         rows = (
             tickets.annotate(week=TruncWeek("line__issuance__created_at", tzinfo=_venue_tz()))
             .values("week")
-            .annotate(**_REPORT_MEASURES)
+            .annotate(**_measures())
             .order_by("week")
         )
         return Report(grouping, [_week_row(r) for r in rows])
@@ -159,7 +218,7 @@ def _issuer_rows(tickets: QuerySet[IssuedTicket], *, limit: int | None = None) -
         tickets.values(
             f"{prefix}id", f"{prefix}username", f"{prefix}first_name", f"{prefix}last_name"
         )
-        .annotate(**_REPORT_MEASURES)
+        .annotate(**_measures())
         .order_by("-tickets", f"{prefix}username")
     )
     if limit is not None:
@@ -175,6 +234,26 @@ def _issuer_rows(tickets: QuerySet[IssuedTicket], *, limit: int | None = None) -
         )
         for r in rows
     ]
+
+
+def _promoter_rows(tickets: QuerySet[IssuedTicket]) -> list[ReportRow]:
+    """Tickets per promoter (the issuance's attribution), most first; comps attributed to no
+    promoter (a channel, or nothing) in one row of their own."""
+    prefix = "line__issuance__promoter__"
+    rows = (
+        tickets.values(f"{prefix}id", f"{prefix}first_name", f"{prefix}last_name", f"{prefix}email")
+        .annotate(**_measures())
+        .order_by("-tickets", f"{prefix}last_name", f"{prefix}id")
+    )
+    result = []
+    for r in rows:
+        if r[f"{prefix}id"] is None:
+            label, detail = _("No promoter"), _("a channel, or no attribution")
+        else:
+            name = f"{r[f'{prefix}first_name']} {r[f'{prefix}last_name']}".strip()
+            label, detail = name or r[f"{prefix}email"] or str(r[f"{prefix}id"]), ""
+        result.append(_row(r, key=r[f"{prefix}id"], label=label, detail=detail))
+    return result
 
 
 def _week_row(r: dict[str, object]) -> ReportRow:
@@ -197,6 +276,11 @@ def _row(r: dict[str, object], *, key: object, label: str, detail: str) -> Repor
         tickets=r["tickets"],
         face_value=r["face_value"] or Decimal("0"),
         checked_in=r["checked_in"],
+        people=r.get("people") or 0,
+        came=r.get("came") or 0,
+        people_past=r.get("people_past") or 0,
+        came_past=r.get("came_past") or 0,
+        withdrawn=r.get("withdrawn") or 0,
     )
 
 
@@ -214,6 +298,7 @@ class NightSummary:
     event: Event
     comps: int
     checked_in: int
+    people: int = 0  # admitted by those comps
 
     @property
     def is_tonight(self) -> bool:
@@ -237,12 +322,14 @@ def upcoming_nights(*, days: int = 7, environment: str | None = None) -> list[Ni
         events = events.filter(
             environment__in=Credential.objects.filter(is_active=True).values("environment")
         )
-    ours = Q(tickets__line__isnull=False)
+    # Withdrawn comps were not given: they admit no one.
+    ours = Q(tickets__line__isnull=False, tickets__withdrawn_at__isnull=True)
     events = events.annotate(
         comps=Count("tickets", filter=ours),
         checked_in=Count("tickets", filter=ours & Q(tickets__entered__gt=0)),
+        people=Sum("tickets__admits", filter=ours),
     ).order_by("night", "starts_at", "name", "pk")
-    return [NightSummary(e, e.comps, e.checked_in) for e in events]
+    return [NightSummary(e, e.comps, e.checked_in, e.people or 0) for e in events]
 
 
 def top_issuers(
@@ -258,3 +345,40 @@ def top_issuers(
         date_from=today - dt.timedelta(days=days - 1), date_to=today, environment=environment
     )
     return _issuer_rows(tickets, limit=limit)
+
+
+# --- One event: its figures, as the morning-after summary gives them ------------------------
+
+
+@dataclass(frozen=True)
+class EventSummary:
+    event: Event
+    totals: ReportRow
+    issuers: list[ReportRow]
+    promoters: list[ReportRow]
+    open_discrepancies: int
+
+    @property
+    def night_over(self) -> bool:
+        return self.event.night < current_night()
+
+
+def event_tickets(event: Event) -> QuerySet[IssuedTicket]:
+    """The event's tickets issued through Comps (what the reports count)."""
+    return IssuedTicket.objects.filter(event=event, line__isnull=False)
+
+
+def event_summary(event: Event) -> EventSummary:
+    """The event's comps given, people admitted and come, no-show rate, withdrawn, per issuer
+    and per promoter, and its open discrepancies. Four queries."""
+    tickets = event_tickets(event)
+    totals = tickets.aggregate(**_measures())
+    return EventSummary(
+        event=event,
+        totals=_row(totals, key=event.pk, label=event.name, detail=""),
+        issuers=_issuer_rows(tickets),
+        promoters=_promoter_rows(tickets),
+        open_discrepancies=Discrepancy.objects.filter(
+            event=event, state=DiscrepancyState.OPEN
+        ).count(),
+    )

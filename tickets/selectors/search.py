@@ -13,7 +13,7 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import F, OrderBy, Q, QuerySet, Value
 from django.db.models.functions import Concat, Trim
 from django.utils.functional import Promise
-from django.utils.translation import gettext
+from django.utils.translation import gettext, pgettext_lazy
 from django.utils.translation import gettext_lazy as _
 
 from tickets import roles
@@ -48,6 +48,7 @@ DEFAULT_SORT = "-issued"
 STATUS_VALID = "valid"
 STATUS_INVALID = "invalid"
 STATUS_REFUNDED = "refunded"
+STATUS_WITHDRAWN = "withdrawn"  # withdrawn through Comps (IssuedTicket.withdrawn_at)
 CHECKED_IN_YES = "yes"
 CHECKED_IN_NO = "no"
 ATTRIBUTION_NONE = "none"
@@ -73,11 +74,15 @@ REMOTE_STATUS_LABELS: dict[str, Promise] = {
 STATUS_LABEL_VALID = _("Valid")
 STATUS_LABEL_UNKNOWN = _("Status unknown")
 STATUS_LABEL_NOT_VALID = _("Not valid")
+STATUS_LABEL_WITHDRAWN = pgettext_lazy("ticket status", "Withdrawn")
 
 
-def ticket_status_label(is_valid: bool | None, status: str) -> str:
-    """What a ticket's status is called, in the current language: "Valid", "Status unknown"
-    (Fourvenues sent none, which must never read as "Not valid"), else the reason it is not."""
+def ticket_status_label(is_valid: bool | None, status: str, *, withdrawn: bool = False) -> str:
+    """What a ticket's status is called, in the current language: "Withdrawn" (by Comps),
+    "Valid", "Status unknown" (Fourvenues sent none, which must never read as "Not valid"),
+    else the reason it is not."""
+    if withdrawn:
+        return str(STATUS_LABEL_WITHDRAWN)
     if is_valid:
         return str(STATUS_LABEL_VALID)
     if is_valid is None:
@@ -159,6 +164,7 @@ LISTING_COLUMNS = (
     "rate_name",
     "is_valid",
     "status",
+    "withdrawn_at",
     "entered",
     "entry_date",
     "issued_at",
@@ -284,6 +290,8 @@ def search_tickets(
         tickets = tickets.filter(is_valid=False)
     elif filters.status == STATUS_REFUNDED:
         tickets = tickets.filter(refunded__gt=0)
+    elif filters.status == STATUS_WITHDRAWN:
+        tickets = tickets.filter(withdrawn_at__isnull=False)
     if filters.issued_by is not None:
         tickets = tickets.filter(line__issuance__created_by=filters.issued_by)
     if filters.reason is not None:

@@ -26,6 +26,8 @@ from tickets.fourvenues.endpoints import FourvenuesClient
 from tickets.fourvenues.errors import FourvenuesError
 from tickets.fourvenues.schemas import Channel
 from tickets.models import ApiCall, AuthScheme, Credential
+from tickets.redaction import without_personal_data
+from tickets.selectors import purge as purge_selectors
 from tickets.services import audit
 from tickets.services.ratelimit import SharedLimiter
 
@@ -318,6 +320,12 @@ def activate_after_first_test(
 
 
 def record_call(credential: Credential, record: CallRecord) -> None:
+    request_body, response_body = record.request_body, record.response_body
+    # Only ticket answers hold holders' data (not the rates'), so only they pay for the lookup.
+    if record.path.startswith("/tickets/") and purge_selectors.names_purged_event(record.query):
+        # The event's holders' personal data is gone: its later listings do not keep it either.
+        request_body = without_personal_data(request_body)
+        response_body = without_personal_data(response_body)
     ApiCall.objects.create(
         credential=credential,
         method=record.method,
@@ -326,8 +334,8 @@ def record_call(credential: Credential, record: CallRecord) -> None:
         status=record.status,
         duration_ms=round(record.duration_ms),
         attempt=record.attempt,
-        request_body=record.request_body,
-        response_body=record.response_body,
+        request_body=request_body,
+        response_body=response_body,
         error=(record.error or "")[:500],
     )
 

@@ -136,6 +136,9 @@ EXPORT_COLUMNS: dict[str, Column] = {
         Column("reason", gettext_lazy("Reason"), "line__issuance__reason__label"),
         Column("issued_at", gettext_lazy("Issued at"), "issued_at", _local_datetime, False),
         Column(
+            "withdrawn_at", gettext_lazy("Withdrawn at"), "withdrawn_at", _local_datetime, False
+        ),
+        Column(
             "face_value",
             gettext_lazy("Face value"),
             "line__issuance__price_option__price",
@@ -222,6 +225,10 @@ def _status_label() -> Expression:
     Fourvenues may add later is written as it comes, guarded as any text from outside."""
     raw = NullIf(F("status"), Value(""), output_field=TEXT)
     return Case(
+        When(
+            withdrawn_at__isnull=False,
+            then=Value(str(search_selectors.STATUS_LABEL_WITHDRAWN)),
+        ),
         When(is_valid=True, then=Value(str(search_selectors.STATUS_LABEL_VALID))),
         When(is_valid__isnull=True, then=Value(str(search_selectors.STATUS_LABEL_UNKNOWN))),
         *_label_cases(
@@ -516,50 +523,90 @@ def xlsx_stream(*, queryset: QuerySet[IssuedTicket], columns: Sequence[str]) -> 
 def _xlsx_stream(
     queryset: QuerySet[IssuedTicket], resolved: list[Column], headers: list[str], sheet_name: str
 ) -> Iterator[bytes]:
-    converters: list[Callable[[Any], Any]] = [
-        _text if c.to_text is _text and c.untrusted else _xlsx_value for c in resolved
-    ]
     handle, path = tempfile.mkstemp(prefix="comps-export-", suffix=".xlsx")
     os.close(handle)
     try:
-        workbook = xlsxwriter.Workbook(
-            path,
-            {
-                "constant_memory": True,
-                "in_memory": False,
-                # Text is text: a holder named "=cmd|..." must never become a formula or a link.
-                "strings_to_formulas": False,
-                "strings_to_urls": False,
-                "strings_to_numbers": False,
-            },
-        )
-        sheet = workbook.add_worksheet(sheet_name[:31])  # Excel's limit on a sheet's name
-        bold = workbook.add_format({"bold": True})
-        datetime_format = workbook.add_format({"num_format": "yyyy-mm-dd hh:mm:ss"})
-        date_format = workbook.add_format({"num_format": "yyyy-mm-dd"})
-        sheet.write_row(0, 0, headers, bold)
-        sheet.freeze_panes(1, 0)
-        for row_number, row in enumerate(_rows(queryset, resolved), start=1):
-            for col, (convert, value) in enumerate(zip(converters, row, strict=True)):
-                if value is None:
-                    continue
-                value = convert(value)
-                if isinstance(value, dt.datetime):
-                    sheet.write_datetime(row_number, col, value, datetime_format)
-                elif isinstance(value, dt.date):
-                    sheet.write_datetime(row_number, col, value, date_format)
-                elif isinstance(value, bool):
-                    sheet.write_boolean(row_number, col, value)
-                elif isinstance(value, int | float):
-                    sheet.write_number(row_number, col, value)
-                else:
-                    sheet.write_string(row_number, col, str(value))
-        workbook.close()
+        _write_workbook(path, queryset, resolved, headers, sheet_name)
         with open(path, "rb") as finished:
             while chunk := finished.read(XLSX_READ_BYTES):
                 yield chunk
     finally:
         os.unlink(path)
+
+
+# xlsxwriter's options for every workbook we write. Constant memory: each row goes to a
+# temporary file as soon as the next one starts (strings inline, no shared-strings table), so a
+# million rows take the memory of one.
+XLSX_OPTIONS: dict[str, bool] = {
+    "constant_memory": True,
+    "in_memory": False,
+    # Text is text: a holder named "=cmd|..." must never become a formula or a link.
+    "strings_to_formulas": False,
+    "strings_to_urls": False,
+    "strings_to_numbers": False,
+}
+
+
+def write_xlsx(
+    *,
+    path: str | os.PathLike[str],
+    queryset: QuerySet[IssuedTicket],
+    columns: Sequence[str],
+    progress: Callable[[int], None] | None = None,
+) -> int:
+    """Write the export of `queryset` as an XLSX workbook at `path` (the background exports,
+    `services.export_jobs`), in constant memory; `progress` is called with the rows written so
+    far every CHUNK_SIZE rows (a long build's sign of life). Returns the rows written."""
+    resolved = _resolve(columns)
+    return _write_workbook(
+        os.fspath(path),
+        labelled(queryset, resolved),
+        resolved,
+        [str(c.header) for c in resolved],
+        _("Tickets"),
+        progress=progress,
+    )
+
+
+def _write_workbook(
+    path: str,
+    queryset: QuerySet[IssuedTicket],
+    resolved: list[Column],
+    headers: list[str],
+    sheet_name: str,
+    *,
+    progress: Callable[[int], None] | None = None,
+) -> int:
+    converters: list[Callable[[Any], Any]] = [
+        _text if c.to_text is _text and c.untrusted else _xlsx_value for c in resolved
+    ]
+    workbook = xlsxwriter.Workbook(path, XLSX_OPTIONS)
+    sheet = workbook.add_worksheet(sheet_name[:31])  # Excel's limit on a sheet's name
+    bold = workbook.add_format({"bold": True})
+    datetime_format = workbook.add_format({"num_format": "yyyy-mm-dd hh:mm:ss"})
+    date_format = workbook.add_format({"num_format": "yyyy-mm-dd"})
+    sheet.write_row(0, 0, headers, bold)
+    sheet.freeze_panes(1, 0)
+    row_number = 0
+    for row_number, row in enumerate(_rows(queryset, resolved), start=1):
+        for col, (convert, value) in enumerate(zip(converters, row, strict=True)):
+            if value is None:
+                continue
+            value = convert(value)
+            if isinstance(value, dt.datetime):
+                sheet.write_datetime(row_number, col, value, datetime_format)
+            elif isinstance(value, dt.date):
+                sheet.write_datetime(row_number, col, value, date_format)
+            elif isinstance(value, bool):
+                sheet.write_boolean(row_number, col, value)
+            elif isinstance(value, int | float):
+                sheet.write_number(row_number, col, value)
+            else:
+                sheet.write_string(row_number, col, str(value))
+        if progress is not None and row_number % CHUNK_SIZE == 0:
+            progress(row_number)
+    workbook.close()
+    return row_number
 
 
 # --- Starting an export ---------------------------------------------------------------------------
@@ -616,11 +663,20 @@ def audit_filter(filters: search_selectors.TicketSearchFilters) -> dict[str, str
         logged[item.name] = _as_param(value)
     if "q" in logged and search_selectors.is_document_number(logged["q"]):
         logged["q"] = mask_document(logged["q"])
+    elif "q" in logged and _looks_like_a_phone(logged["q"]):
+        # The log is kept for ever; a holder's phone is not (services.purge).
+        logged["q"] = "a phone number (not kept in the log)"
     if logged.pop("document_digest", None):
         # Said, not shown: the digest would link this entry to every other search for the
         # same person.
         logged["document"] = "a document number (not kept in the log)"
     return logged
+
+
+def _looks_like_a_phone(term: str) -> bool:
+    """Digits only, once the usual separators are gone, and enough of them for a phone."""
+    bare = "".join(ch for ch in term if ch not in "+-(). ")
+    return bare.isdigit() and len(bare) >= 6
 
 
 def _as_param(value: object) -> str:
@@ -742,7 +798,11 @@ def issuance_codes_csv(*, issuance: Issuance) -> Iterator[bytes]:
             line.full_name,
             line.email,
             line.ticket.code,
-            search_selectors.ticket_status_label(line.ticket.is_valid, line.ticket.status),
+            search_selectors.ticket_status_label(
+                line.ticket.is_valid,
+                line.ticket.status,
+                withdrawn=line.ticket.withdrawn_at is not None,
+            ),
         )
         for line in issuance_selectors.confirmed_lines_of(issuance)
     ]

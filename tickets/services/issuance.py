@@ -24,9 +24,10 @@ from django.utils import timezone
 from django.utils.formats import date_format
 from django.utils.translation import gettext as _
 
-from tickets import tasks
+from tickets import roles, tasks
 from tickets.drafts import IssuanceDraft
 from tickets.models import (
+    ApprovalRequest,
     Channel,
     Credential,
     DeliveryMode,
@@ -43,7 +44,8 @@ from tickets.models import (
     Reason,
 )
 from tickets.selectors import credentials as credential_selectors
-from tickets.services import audit
+from tickets.selectors import policies
+from tickets.services import allowances, audit
 from tickets.services.ledger import move, refresh_status
 from tickets.services.preferences import remember_issuing_choices
 from tickets.text import document_digest
@@ -129,11 +131,15 @@ def submit_issuance(
     draft: IssuanceDraft,
     user: AbstractBaseUser,
     request: HttpRequest | None = None,
+    cut_off_override_reason: str = "",
 ) -> tuple[Issuance, bool]:
     """Write the issuance and its lines, and queue the sending; the same key gives the same row.
 
     Returns the issuance and whether this call created it. Nothing is sent to Fourvenues here:
-    the worker sends, after this transaction has committed.
+    the worker sends, after this transaction has committed. After the event's cut-off only a
+    manager giving `cut_off_override_reason` may issue. Over an allowance, or over the size
+    managers set, the lines wait for approval (nothing is queued) or, where approval is switched
+    off, nothing is written.
     """
     if not draft.holders:
         raise IssuanceError(_("Add at least one ticket holder."))
@@ -149,8 +155,19 @@ def submit_issuance(
         raise IssuanceError(
             _("Fourvenues does not send this credential's tickets: choose another way.")
         )
+    # A resubmit finds its issuance even once the cut-off has passed or the allowance is used.
+    existing = _existing_issuance(idempotency_key, user)
+    if existing is not None:
+        return existing, False
+    override_reason = _cut_off_override(catalogue.event, user, cut_off_override_reason)
     try:
         with transaction.atomic():
+            grounds = _approval_grounds(catalogue, draft, user)
+            # The allowances are locked now: a twin request that held them has committed.
+            existing = _existing_issuance(idempotency_key, user)
+            if existing is not None:
+                return existing, False
+            waits = bool(grounds)
             issuance = Issuance.objects.create(
                 idempotency_key=idempotency_key,
                 created_by=user,
@@ -164,7 +181,8 @@ def submit_issuance(
                 reason=catalogue.reason,
                 note=draft.note,
                 delivery_mode=draft.delivery_mode,
-                status=IssuanceStatus.IN_PROGRESS,
+                cut_off_override_reason=override_reason,
+                status=IssuanceStatus.AWAITING_APPROVAL if waits else IssuanceStatus.IN_PROGRESS,
             )
             IssuanceLine.objects.bulk_create(
                 IssuanceLine(
@@ -189,7 +207,7 @@ def submit_issuance(
                     fee=draft.fee,
                     qr_code=new_qr_code(),
                     language=holder.language,
-                    state=LineState.PENDING,
+                    state=LineState.PENDING_APPROVAL if waits else LineState.PENDING,
                 )
                 for position, holder in enumerate(draft.holders, start=1)
             )
@@ -206,10 +224,34 @@ def submit_issuance(
                 },
                 request=request,
             )
+            if override_reason:
+                audit.record(
+                    action="issuance.cut_off_overridden",
+                    actor=user,
+                    target=issuance,
+                    data={
+                        "event": catalogue.event.name,
+                        "cut_off": policies.effective_cut_off(catalogue.event).isoformat(),
+                        "reason": override_reason,
+                    },
+                    request=request,
+                )
             # The issuer's next form starts from these choices (with the issuance or not at all).
             remember_issuing_choices(issuance)
-            # Enqueued inside the transaction: the task row commits with the ledger or not at all.
-            tasks.send_issuance.enqueue(issuance.pk)
+            if waits:
+                # Sent once approved (services.approvals moves the lines on and queues them).
+                ApprovalRequest.objects.create(issuance=issuance, grounds=grounds)
+                audit.record(
+                    action="approval.requested",
+                    actor=user,
+                    target=issuance,
+                    data={"grounds": grounds, "holders": len(draft.holders)},
+                    request=request,
+                )
+            else:
+                # Enqueued inside the transaction: the task row commits with the ledger or not
+                # at all.
+                tasks.send_issuance.enqueue(issuance.pk)
     except IntegrityError:
         # The key was used already: a resubmit, or another request that won the race (two tabs,
         # a double click). Views look the key up first; this is the guarantee behind them.
@@ -218,6 +260,75 @@ def submit_issuance(
             raise
         return existing, False
     return issuance, True
+
+
+def _cut_off_override(event: Event, user: AbstractBaseUser, reason: str) -> str:
+    """The reason stored when issuing after the event's cut-off ("" before it), or refuse."""
+    if not policies.is_past_cut_off(event):
+        return ""
+    when = date_format(
+        timezone.localtime(policies.effective_cut_off(event)), "SHORT_DATETIME_FORMAT"
+    )
+    if not user.has_perm(roles.MANAGE_ALLOWANCES):
+        raise IssuanceError(
+            _(
+                "Issuing for %(event)s closed at %(when)s (its cut-off). Only a manager can "
+                "issue after it, giving a reason."
+            )
+            % {"event": event.name, "when": when}
+        )
+    reason = " ".join(reason.split())
+    if not reason:
+        raise IssuanceError(
+            _(
+                "Issuing for %(event)s closed at %(when)s (its cut-off). To issue all the same, "
+                "give the reason for the exception."
+            )
+            % {"event": event.name, "when": when}
+        )
+    if len(reason) > CUT_OFF_REASON_MAX_LENGTH:
+        raise IssuanceError(
+            _("Keep the reason for issuing after the cut-off under %(max)s characters.")
+            % {"max": CUT_OFF_REASON_MAX_LENGTH}
+        )
+    return reason
+
+
+CUT_OFF_REASON_MAX_LENGTH = Issuance._meta.get_field("cut_off_override_reason").max_length or 300
+
+
+def _approval_grounds(
+    catalogue: _Catalogue, draft: IssuanceDraft, user: AbstractBaseUser
+) -> list[dict[str, object]]:
+    """Why this issuance must wait for a manager ([] when it need not), or refuse it where
+    approval is switched off. Locks the applicable allowances until the transaction ends."""
+    holders = len(draft.holders)
+    verdict = allowances.check_submission(
+        user=user,
+        event=catalogue.event,
+        rate=catalogue.rate,
+        promoter=catalogue.promoter,
+        price=catalogue.price_option.price,
+        holders=holders,
+    )
+    grounds: list[dict[str, object]] = list(verdict.over)
+    size = policies.approval_over_size(catalogue.event)
+    if size is not None and holders > size:
+        grounds.append({"kind": "size", "size": size, "holders": holders})
+    if not grounds or policies.approval_available(catalogue.event, user):
+        return grounds
+    if verdict.over:
+        raise IssuanceError(
+            _("This issuance is over an allowance, and approval is switched off for it: %(left)s")
+            % {"left": allowances.describe_over(verdict.over)}
+        )
+    raise IssuanceError(
+        _(
+            "Issuances of more than %(size)s holders need a manager's approval, which is "
+            "switched off here: issue at most %(size)s at once, or ask a manager."
+        )
+        % {"size": size}
+    )
 
 
 def _existing_issuance(key: uuid.UUID, user: AbstractBaseUser) -> Issuance | None:

@@ -19,7 +19,8 @@ from django_tasks_db.models import DBTaskResult
 from tickets import tasks
 from tickets.models import Issuance, IssuanceLine, LineState
 from tickets.selectors import credentials as credential_selectors
-from tickets.services import heartbeat
+from tickets.selectors import summaries as summary_selectors
+from tickets.services import export_jobs, heartbeat, withdrawals
 from tickets.services.deliveries import sending as delivery_sending
 from tickets.services.ledger import mark_unknown
 from tickets.services.reconciliation import schedule as reconciliation_schedule
@@ -36,6 +37,12 @@ class MaintenanceReport:
     catalogue_refresh_enqueued: bool
     stale_deliveries: int
     deliveries_enqueued: bool
+    stale_withdrawals: int = 0
+    withdrawals_enqueued: int = 0
+    purge_enqueued: bool = False
+    summaries_enqueued: bool = False
+    stale_exports: int = 0
+    exports_expired: int = 0
 
 
 def _task_path(task: object) -> str:
@@ -147,6 +154,36 @@ def enqueue_lost_deliveries(*, now: dt.datetime) -> bool:
     return True
 
 
+# The purge of personal data is a daily matter: looked at hourly, whatever the scheduler's pace.
+PURGE_INTERVAL_SECONDS = 3600
+
+
+def enqueue_personal_data_purge(*, now: dt.datetime) -> bool:
+    """Queue the purge of holders' personal data when none is waiting or running and none was
+    queued in the last hour (it finds its own work and is safe to run twice)."""
+    recent = DBTaskResult.objects.filter(task_path=_task_path(tasks.purge_personal_data)).filter(
+        Q(status__in=[TaskResultStatus.READY, TaskResultStatus.RUNNING])
+        | Q(enqueued_at__gt=now - dt.timedelta(seconds=PURGE_INTERVAL_SECONDS))
+    )
+    if recent.exists():
+        return False
+    tasks.purge_personal_data.enqueue()
+    return True
+
+
+def enqueue_due_summaries(*, now: dt.datetime) -> bool:
+    """Queue the morning-after summaries when one is due and no such task is waiting or
+    running (each event's summary is claimed once, so a duplicate task sends nothing)."""
+    waiting = DBTaskResult.objects.filter(
+        status__in=[TaskResultStatus.READY, TaskResultStatus.RUNNING],
+        task_path=_task_path(tasks.send_event_summaries),
+    )
+    if waiting.exists() or not summary_selectors.events_due_for_summary(now=now).exists():
+        return False
+    tasks.send_event_summaries.enqueue()
+    return True
+
+
 def run_maintenance() -> MaintenanceReport:
     now = timezone.now()
     with transaction.atomic():
@@ -159,6 +196,15 @@ def run_maintenance() -> MaintenanceReport:
     catalogue = enqueue_catalogue_refresh(now=now)
     stale_deliveries = delivery_sending.reap_stale_deliveries(now=now)
     deliveries = enqueue_lost_deliveries(now=now)
+    # A withdrawal left `sending` is looked up (unknown), never sent again; lost ones re-queued.
+    stale_withdrawals = withdrawals.reap_stale_withdrawals(now=now)
+    with transaction.atomic():
+        withdrawals_enqueued = withdrawals.enqueue_lost_withdrawals(now=now)
+    purge = enqueue_personal_data_purge(now=now)
+    summaries = enqueue_due_summaries(now=now)
+    # Large exports: failed when their worker died, deleted when nobody fetched them in time.
+    stale_exports = export_jobs.reap_stale_export_jobs(now=now)
+    exports_expired = export_jobs.expire_unfetched(now=now)
     return MaintenanceReport(
         stale_tasks=stale_tasks,
         stale_sending_lines=stale_lines,
@@ -169,4 +215,10 @@ def run_maintenance() -> MaintenanceReport:
         catalogue_refresh_enqueued=catalogue,
         stale_deliveries=stale_deliveries,
         deliveries_enqueued=deliveries,
+        stale_withdrawals=stale_withdrawals,
+        withdrawals_enqueued=withdrawals_enqueued,
+        purge_enqueued=purge,
+        summaries_enqueued=summaries,
+        stale_exports=stale_exports,
+        exports_expired=exports_expired,
     )

@@ -66,13 +66,17 @@ class _RowWords:
     def __init__(self) -> None:
         self.valid = f'<span class="badge text-bg-success">{escape(_("Valid"))}</span>'
         self.unknown = f'<span class="badge text-bg-secondary">{escape(_("Status unknown"))}</span>'
+        withdrawn = escape(search_selectors.STATUS_LABEL_WITHDRAWN)
+        self.withdrawn = f'<span class="badge text-bg-dark" data-withdrawn="1">{withdrawn}</span>'
         self.yes = escape(_("Yes"))
         self.no = escape(_("No"))
         self.statuses: dict[str, str] = {}
         self.zone = timezone.get_current_timezone()
         self._days: dict[tuple[dt.date, str], str] = {}
 
-    def status(self, is_valid: bool | None, status: str) -> str:
+    def status(self, is_valid: bool | None, status: str, *, withdrawn: bool = False) -> str:
+        if withdrawn:  # withdrawn through Comps: said so, whatever Fourvenues calls it
+            return self.withdrawn
         if is_valid:
             return self.valid
         if is_valid is None:  # Fourvenues sent no status: say so, never "Not valid"
@@ -103,7 +107,7 @@ class _RowWords:
 
 
 def _ticket_row(row: Any, sees_all: bool, url: str, words: _RowWords) -> str:
-    status = words.status(row.is_valid, row.status)
+    status = words.status(row.is_valid, row.status, withdrawn=row.withdrawn_at is not None)
     checked_in = words.no
     if row.entered:
         checked_in = words.yes

@@ -1,9 +1,9 @@
 """The guest's private page: no login, reached by the signed link in their message.
 
 Shown in the language chosen for the guest on their row, else their browser's. A wrong link
-(forged, altered, unknown, expired, or a ticket no longer valid) is one plain 404, found before
-any database read when the signature does not hold. Nothing of these answers is cached or
-indexed, the link never leaks through a Referer, and each address may make
+(forged, altered, unknown, expired, or a ticket no longer valid or withdrawn) is one plain
+404, found before any database read when the signature does not hold. Nothing of these answers
+is cached or indexed, the link never leaks through a Referer, and each address may make
 `COMPS_GUEST_PAGE_RATE` requests a minute of each of the three (the page, its QR, its PDF), so
 the QR a page loads never eats into its openings. Only the page itself counts as an opening.
 """
@@ -72,7 +72,7 @@ def _guest_view(view: GuestView) -> Callable[[HttpRequest, str], HttpResponse]:
             return _private(_page("tickets/guest_pages/too_many.html", status=429))
         key = key_from_token(token)
         page = open_guest_page(key, today=timezone.localdate()) if key is not None else None
-        if page is None or page.ticket.is_valid is False:
+        if page is None or page.ticket.is_valid is False or page.ticket.withdrawn_at is not None:
             # Rendered here rather than raised: the project's 404 page carries the backoffice's
             # navigation and none of these headers.
             return _private(_page("tickets/guest_pages/not_found.html", status=404))

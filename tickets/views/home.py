@@ -12,6 +12,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from tickets import roles
+from tickets.selectors import approvals as approval_selectors
 from tickets.selectors import audit as audit_selectors
 from tickets.selectors import catalogue as catalogue_selectors
 from tickets.selectors import credentials as credential_selectors
@@ -21,6 +22,7 @@ from tickets.selectors import reports as report_selectors
 
 RECENT = 5  # issuances listed on an issuer's home page
 WEEK = 7  # days: the coming nights, the top issuers, failed logins
+OLDEST_APPROVALS = 3  # requests waiting longest, listed on a manager's home page
 
 
 def home(request: HttpRequest) -> HttpResponse:
@@ -57,6 +59,16 @@ def _manager_part(user: AbstractBaseUser | AnonymousUser) -> dict[str, Any]:
             else None
         ),
         "week": WEEK,
+        **_approvals_part(user),
+    }
+
+
+def _approvals_part(user: AbstractBaseUser | AnonymousUser) -> dict[str, Any]:
+    if not user.has_perm(roles.APPROVE_ISSUANCES):
+        return {}
+    return {
+        "approvals_waiting": approval_selectors.waiting_count(),
+        "oldest_approvals": list(approval_selectors.waiting_requests()[:OLDEST_APPROVALS]),
     }
 
 

@@ -29,8 +29,11 @@ from django.views.decorators.http import require_GET, require_POST
 from tickets import roles
 from tickets.guest_links import guest_page_path
 from tickets.models import DeliveryState, Issuance, IssuanceLine, LineState
+from tickets.selectors import approvals as approval_selectors
 from tickets.selectors import issuances as issuance_selectors
+from tickets.selectors import withdrawals as withdrawal_selectors
 from tickets.selectors.deliveries import HolderDelivery, holder_deliveries
+from tickets.selectors.withdrawals import TicketWithdrawal
 from tickets.services import exports as export_service
 from tickets.services import issuance as issuance_service
 
@@ -53,6 +56,7 @@ class LineRow:
     line: IssuanceLine
     delivery: HolderDelivery | None
     guest_url: str  # the guest page's absolute link, "" until the ticket has one
+    withdrawal: TicketWithdrawal | None = None  # its ticket's withdrawal, and who may do what
 
     @property
     def has_ticket(self) -> bool:
@@ -61,12 +65,17 @@ class LineRow:
 
 def _line_rows(request: HttpRequest, issuance: Issuance) -> list[LineRow]:
     holders = holder_deliveries(issuance)
+    withdrawals = withdrawal_selectors.issuance_withdrawals(issuance, request.user)
     rows = []
     for line in issuance_selectors.lines_of(issuance):
         delivery = holders.get(line.pk)
         page = delivery.guest_page if delivery is not None else None
         url = request.build_absolute_uri(guest_page_path(page)) if page is not None else ""
-        rows.append(LineRow(line=line, delivery=delivery, guest_url=url))
+        rows.append(
+            LineRow(
+                line=line, delivery=delivery, guest_url=url, withdrawal=withdrawals.get(line.pk)
+            )
+        )
     return rows
 
 
@@ -150,7 +159,9 @@ def issuance_list(request: HttpRequest) -> HttpResponse:
 @permission_required(roles.ISSUE_COMPS, raise_exception=True)
 def issuance_detail(request: HttpRequest, pk: int) -> HttpResponse:
     issuance = _visible_issuance(request, pk)
-    return render(request, "tickets/issuances/detail.html", _progress_context(request, issuance))
+    context = _progress_context(request, issuance)
+    context["approval"] = approval_selectors.approval_panel(request.user, issuance)
+    return render(request, "tickets/issuances/detail.html", context)
 
 
 @require_GET

@@ -67,8 +67,9 @@ from tickets.forms.issue import (
     offered_initial,
     price_option_label,
 )
-from tickets.models import DeliveryMode, Issuance, Rate, Supplement
+from tickets.models import DeliveryMode, Event, Issuance, Promoter, Rate, Supplement
 from tickets.redaction import mask_document
+from tickets.selectors import allowances as allowance_selectors
 from tickets.selectors import catalogue as catalogue_selectors
 from tickets.selectors import credentials as credential_selectors
 from tickets.selectors import issuances as issuance_selectors
@@ -241,6 +242,12 @@ def _render_form(
         "countries": country_choices(),
         "max_holders": MAX_HOLDERS,
         "credential": credential_selectors.active_credential(),
+        **_allowances_left(
+            request,
+            event=form.chosen_event,
+            rate=form.chosen_rate,
+            promoter=_chosen_promoter(form, form.data if form.is_bound else form.initial),
+        ),
     }
     return render(request, "tickets/issue/form.html", context, status=status)
 
@@ -290,6 +297,45 @@ def issue_options(request: HttpRequest) -> HttpResponse:
         "tickets/issue/_price_options.html",
         {"options": options, "rate": rate, "supplements": _supplements(rate)},
     )
+
+
+@issue_required
+@require_GET
+def issue_allowances(request: HttpRequest) -> HttpResponse:
+    """What is left of the issuer's allowances for the chosen event, rate and promoter."""
+    form = _choice_form(request)
+    if form is None:
+        return HttpResponseBadRequest(_("No active Fourvenues credential."))
+    context = _allowances_left(
+        request,
+        event=form.chosen_event,
+        rate=form.chosen_rate,
+        promoter=_chosen_promoter(form, request.GET),
+    )
+    return render(request, "tickets/issue/_allowances.html", context)
+
+
+def _chosen_promoter(form: IssuanceForm, values: Any) -> Promoter | None:
+    """The promoter picked, when the comps are attributed to one (else their allowance is not
+    this issuance's)."""
+    if values.get("attribution") != "promoter":
+        return None
+    raw = values.get("promoter")
+    raw = getattr(raw, "pk", raw)
+    if not str(raw or "").isdigit():
+        return None
+    return form.fields["promoter"].queryset.filter(pk=int(raw)).first()
+
+
+def _allowances_left(
+    request: HttpRequest, *, event: Event | None, rate: Rate | None, promoter: Promoter | None
+) -> dict[str, Any]:
+    usages = (
+        allowance_selectors.left_for(user=request.user, event=event, rate=rate, promoter=promoter)
+        if event is not None
+        else []
+    )
+    return {"allowance_event": event, "allowance_usages": usages}
 
 
 @issue_required
@@ -452,7 +498,12 @@ def issue_review(request: HttpRequest, key: uuid.UUID) -> HttpResponse:
 
 
 def _render_review(
-    request: HttpRequest, *, key: uuid.UUID, draft: IssuanceDraft, form: IssuanceForm
+    request: HttpRequest,
+    *,
+    key: uuid.UUID,
+    draft: IssuanceDraft,
+    form: IssuanceForm,
+    cut_off_override_reason: str = "",
 ) -> HttpResponse:
     """The review of `draft`; its confirm button carries the draft's digest, so that what is
     confirmed is exactly what this page showed."""
@@ -467,6 +518,14 @@ def _render_review(
         rows_by_email.setdefault(holder.email, []).append(number)
     earlier_comps = [{"earlier": e, "rows": rows_by_email.get(e.email, [])} for e in earlier]
     flagged = {w.row for w in warnings} | {n for e in earlier_comps for n in e["rows"]}
+    forecast = allowance_selectors.forecast(
+        user=request.user,
+        event=data["event"],
+        rate=data["rate"],
+        promoter=data["promoter"],
+        price=data["price_option"].price,
+        holders=len(draft.holders),
+    )
     holders = [
         {
             "number": number,
@@ -499,6 +558,9 @@ def _render_review(
             "call_count": api_call_count(len(draft.holders)),
             "tickets_per_call": settings.FOURVENUES_TICKETS_PER_CALL,
             "credential": credential_selectors.active_credential(),
+            "forecast": forecast,
+            "may_override_cut_off": request.user.has_perm(roles.MANAGE_ALLOWANCES),
+            "cut_off_override_reason": cut_off_override_reason,
         },
     )
 
@@ -518,12 +580,22 @@ def issue_confirm(request: HttpRequest, key: uuid.UUID) -> HttpResponse:
             _("This form was changed in another tab: review it again. Nothing was issued."),
         )
         return _render_review(request, key=key, draft=draft, form=form)
+    override_reason = request.POST.get("cut_off_override_reason", "")
     try:
         issuance, created = submit_issuance(
-            idempotency_key=key, draft=draft, user=request.user, request=request
+            idempotency_key=key,
+            draft=draft,
+            user=request.user,
+            request=request,
+            cut_off_override_reason=override_reason,
         )
     except IssuanceError as exc:
         messages.error(request, str(exc))
+        if override_reason.strip():
+            # The reason typed stays in its field (a redirect would drop it).
+            return _render_review(
+                request, key=key, draft=draft, form=form, cut_off_override_reason=override_reason
+            )
         return redirect("issue-review", key=key)
     # The ledger has the holders now; personal data need not linger in the session.
     discard_draft(request.session, key)

@@ -1,4 +1,5 @@
-"""Reports for managers: per event, issuer, reason and week, as tables and server-drawn charts.
+"""Reports for managers: per event, issuer, promoter, reason and week, as tables and
+server-drawn charts; and one event's morning-after summary.
 
 One grouping per page (the tabs are links), so a page costs one aggregate query.
 """
@@ -7,8 +8,9 @@ from __future__ import annotations
 
 from django.contrib.auth.decorators import permission_required
 from django.http import HttpRequest, HttpResponse
-from django.shortcuts import render
+from django.shortcuts import get_object_or_404, render
 from django.utils import formats
+from django.utils.cache import patch_cache_control
 from django.utils.translation import gettext as _
 from django.utils.translation import pgettext
 from django.views.decorators.http import require_GET
@@ -16,6 +18,7 @@ from django.views.decorators.http import require_GET
 from tickets import roles
 from tickets.charts import Bar, bar_chart
 from tickets.forms.reports import GROUPING_TITLES, ReportFilterForm
+from tickets.models import Event
 from tickets.selectors import reports as report_selectors
 
 CHART_BARS = 25  # the chart shows the first rows; the table has them all
@@ -85,3 +88,17 @@ def reports(request: HttpRequest) -> HttpResponse:
             "tabs": tabs,
         },
     )
+
+
+@require_GET
+@permission_required(roles.VIEW_ALL_ISSUANCES, raise_exception=True)
+def event_summary(request: HttpRequest, pk: int) -> HttpResponse:
+    """The event's figures, as the morning-after e-mail gives them."""
+    event = get_object_or_404(Event, pk=pk)
+    response = render(
+        request,
+        "tickets/reports/summary.html",
+        {"summary": report_selectors.event_summary(event)},
+    )
+    patch_cache_control(response, private=True, no_store=True)
+    return response

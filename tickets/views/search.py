@@ -46,6 +46,7 @@ from tickets.models import IssuedTicket
 from tickets.redaction import mask_document, redact
 from tickets.selectors import issuances as issuance_selectors
 from tickets.selectors import search as search_selectors
+from tickets.selectors import withdrawals as withdrawal_selectors
 from tickets.selectors.deliveries import ticket_deliveries
 from tickets.services import search as search_service
 from tickets.services.exports import (
@@ -387,8 +388,11 @@ def _detail(request: HttpRequest, pk: int, *, document_number: str | None = None
         "may_reveal": bool(stored_number) and request.user.has_perm(roles.VIEW_DOCUMENT_NUMBERS),
         "raw_json": raw,
         "sees_all": issuance_selectors.can_see_all_issuances(request.user),
-        "status_label": search_selectors.ticket_status_label(ticket.is_valid, ticket.status),
+        "status_label": search_selectors.ticket_status_label(
+            ticket.is_valid, ticket.status, withdrawn=ticket.withdrawn_at is not None
+        ),
         "deliveries": ticket_deliveries(ticket.pk),
+        "tw": withdrawal_selectors.ticket_withdrawal(ticket, request.user),
         **search_selectors.ticket_detail_context(ticket),
     }
     return render(request, "tickets/search/detail.html", context)

@@ -13,8 +13,10 @@ from django.views.decorators.http import require_http_methods, require_POST
 from tickets import roles
 from tickets.forms.switch import SwitchForm
 from tickets.forms.users import PasswordResetForm, RoleForm, UserCreateForm
+from tickets.selectors import two_factor as two_factor_selectors
 from tickets.selectors import users as user_selectors
-from tickets.services import users
+from tickets.services import two_factor, users
+from tickets.services.two_factor import TwoFactorError
 from tickets.services.users import UserError
 
 manage_users = permission_required(roles.MANAGE_USERS, raise_exception=True)
@@ -61,6 +63,7 @@ def _render_detail(
         "role_form": role_form or RoleForm(initial={"role": role}),
         "password_form": password_form or PasswordResetForm(),
         "locked_out": user_selectors.is_locked_out(person),
+        "two_factor": two_factor_selectors.state_of(person),
     }
     return render(request, "tickets/users/detail.html", context, status=status)
 
@@ -141,4 +144,22 @@ def user_unlock(request: HttpRequest, pk: int) -> HttpResponse:
     messages.success(
         request, _("%(username)s can sign in again at once.") % {"username": person.username}
     )
+    return redirect("user-detail", pk=person.pk)
+
+
+@manage_users
+@require_POST
+def user_two_factor_reset(request: HttpRequest, pk: int) -> HttpResponse:
+    """A lost phone: the person's app and recovery codes go; they set it up at next sign-in."""
+    person = get_object_or_404(User, pk=pk)
+    try:
+        two_factor.reset_devices(user=person, actor=request.user, request=request)
+    except TwoFactorError as exc:
+        messages.error(request, str(exc))
+    else:
+        messages.success(
+            request,
+            _("%(username)s's two-factor sign-in is reset: they set it up again when they sign in.")
+            % {"username": person.username},
+        )
     return redirect("user-detail", pk=person.pk)

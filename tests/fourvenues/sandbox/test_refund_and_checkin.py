@@ -3,6 +3,7 @@
 from datetime import UTC, datetime
 
 import pytest
+import requests
 
 from tests.fixtures.sandbox import api_get, api_post, api_put, comp_body, issue
 
@@ -147,3 +148,31 @@ def test_invalid_checkin_is_400(sandbox, body, message):
 def test_checkin_of_an_unknown_code_is_404(sandbox):
     body = {"enter": 1, "entry_date": "2026-03-07T01:00:00Z"}
     assert checkin(sandbox, "NOPE12345", body).status_code == 404
+
+
+def test_refunds_are_counted_per_ticket_applied_or_refused(sandbox):
+    [ticket] = issue(sandbox)
+    [other] = issue(sandbox)
+    assert sandbox.refund_count(ticket["_id"]) == 0
+    refund(sandbox, ticket["_id"], {"amount": 0})
+    refund(sandbox, ticket["_id"], {"amount": 0})  # refused: already cancelled, still counted
+    refund(sandbox, other["_id"], {"amount": -1})  # a bad body never reaches the ticket
+    assert sandbox.refund_count(ticket["_id"]) == 2
+    assert sandbox.refund_count(other["_id"]) == 0
+    listed = requests.get(f"{sandbox.control_url}/refunds", timeout=5).json()["data"]
+    assert listed == {ticket["_id"]: 2}
+    sandbox.reset()
+    assert sandbox.refund_count(ticket["_id"]) == 0
+
+
+def test_a_fault_before_commit_leaves_the_refund_uncounted_and_after_commit_applied(sandbox):
+    [before] = issue(sandbox)
+    [after] = issue(sandbox)
+    sandbox.inject("error_before_commit", status=503, match_path="/tickets/refund")
+    assert refund(sandbox, before["_id"], {"amount": 0}).status_code == 503
+    assert fetch(sandbox, before["_id"])["status"] == "activated"
+    assert sandbox.refund_count(before["_id"]) == 0
+    sandbox.inject("error_after_commit", status=502, match_path="/tickets/refund")
+    assert refund(sandbox, after["_id"], {"amount": 0}).status_code == 502
+    assert fetch(sandbox, after["_id"])["status"] == "cancelled"
+    assert sandbox.refund_count(after["_id"]) == 1

@@ -44,6 +44,7 @@ class ControlApi:
                 "GET": lambda: ok_reply(app.store.all()),
                 "POST": lambda: self._load_tickets(request),
             },
+            "/refunds": {"GET": lambda: ok_reply(app.store.refund_counts())},
             "/reset": {"POST": self._reset},
             "/traffic": {
                 "GET": lambda: ok_reply(app.traffic.summary()),
@@ -208,6 +209,11 @@ class ControlApi:
                     '{"status": "cancelled"}; updated_at moves on'
                 ),
                 f"DELETE {control}/tickets/<id>": "remove a ticket from Fourvenues entirely",
+                f"GET {control}/refunds": (
+                    "per ticket id: how many refund requests reached it (applied, or refused "
+                    "because it was already cancelled); a refund of 0 cancels a comp, and a "
+                    "cancelled ticket refuses any further refund with 400"
+                ),
                 f"PATCH {control}/events/<id>": (
                     'make an event a draft, {"active": false}, or hide it, {"visible": false}, '
                     "as the dashboard would (true publishes it again; a reset keeps it)"

@@ -24,6 +24,11 @@ For each ``/integrations`` request the plan decides, in the faults' insertion or
 The "after commit" kinds run the request first, whatever its own outcome (a validation error
 included), and then replace the answer, as a proxy or a crashed server would. On a request that
 changes nothing "commit" simply means "handled".
+
+Refunds (``POST /tickets/refund/{id}``, how Comps withdraws a comp) take every outcome fault and
+the rate limit as creates do: ``match_path="/tickets/refund"`` aims a fault at them alone.
+"After commit" there means the refund was applied (a comp cancelled) before the answer was lost;
+``success_false`` without ``commit`` leaves the ticket as it was.
 """
 
 from __future__ import annotations

@@ -173,6 +173,10 @@ class SandboxServer:
             raise TimeoutError(f"fewer than {count} tickets stored after {timeout}s")
         return self.tickets()
 
+    def refund_count(self, ticket_id: str) -> int:
+        """How many refund requests reached the ticket (``GET /_sandbox/refunds``)."""
+        return self.app.store.refund_count(ticket_id)
+
     def reset(self) -> None:
         """Forget every ticket, fault and logged request (as ``POST /_sandbox/reset``)."""
         self.app.reset()

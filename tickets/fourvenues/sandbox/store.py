@@ -88,6 +88,9 @@ class TicketStore:
         self._by_code: dict[str, _Record] = {}
         self._last_ms = 0
         self._invoice_seq = 0
+        # Refund requests that reached each ticket (applied or refused by its state): how tests
+        # prove nothing was withdrawn twice. Kept in memory only, as the request log is.
+        self._refunds: dict[str, int] = {}
         if self.state_file is not None and self.state_file.exists():
             self._load(self.state_file)
 
@@ -114,6 +117,18 @@ class TicketStore:
         with self._changed:
             record = self._by_code.get(code)
             return copy.deepcopy(record.ticket) if record else None
+
+    def refund_count(self, ticket_id: str) -> int:
+        """How many refund requests reached the ticket ``ticket_id``: applied, or refused because
+        of its state (already cancelled, over the balance). A request refused before it was
+        handled (a fault, a 429, a bad body) never reached it and is not counted."""
+        with self._changed:
+            return self._refunds.get(ticket_id, 0)
+
+    def refund_counts(self) -> dict[str, int]:
+        """``refund_count`` of every ticket that was asked for a refund at least once."""
+        with self._changed:
+            return dict(self._refunds)
 
     def has_event(self, event_id: str) -> bool:
         """Whether any stored ticket belongs to ``event_id``."""
@@ -204,11 +219,17 @@ class TicketStore:
 
     def refund(self, ticket_id: str, amount: float) -> dict[str, Any]:
         """Add ``amount`` to ``refunded``; cancel the ticket once the refunds cover
-        ``total_paid`` (so ``amount: 0`` on a comp voids it, per fourvenues-api.md §3.10)."""
+        ``total_paid`` (so ``amount: 0`` on a comp voids it, per fourvenues-api.md §3.10).
+
+        A ticket already cancelled is refused with 400 "Ticket is already cancelled" and left
+        as it is (the real API's answer is undocumented; refusing is the choice that never
+        hides a second withdrawal). Every request that reaches a ticket is counted
+        (``refund_count``), applied or refused."""
         with self._changed:
             record = self._by_id.get(ticket_id)
             if record is None:
                 raise ApiError(404, f"Ticket {ticket_id!r} not found")
+            self._refunds[ticket_id] = self._refunds.get(ticket_id, 0) + 1
             ticket = copy.deepcopy(record.ticket)
             if ticket["status"] == STATUS_CANCELLED:
                 raise ApiError(400, "Ticket is already cancelled")
@@ -245,6 +266,7 @@ class TicketStore:
         """Forget every ticket (and rewrite the state file empty)."""
         with self._changed:
             self._save([], invoice_seq=self._invoice_seq)
+            self._refunds.clear()
             self._records.clear()
             self._by_event.clear()
             self._by_id.clear()

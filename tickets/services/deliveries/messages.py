@@ -38,7 +38,7 @@ from django.utils import translation
 from django.utils.text import slugify
 
 from tickets.guest_links import guest_page_url
-from tickets.models import Delivery
+from tickets.models import Delivery, DeliveryKind
 from tickets.services.deliveries.pdf import (
     QR_BORDER,
     QR_ERROR_LEVEL,
@@ -91,6 +91,8 @@ def build_email(
 ) -> EmailMultiAlternatives:
     """The message for `delivery` (its ticket, page and event read with it). Sets our own
     Message-ID, by which a provider's webhook may name it."""
+    if delivery.kind == DeliveryKind.WITHDRAWN:
+        return build_withdrawn_email(delivery, connection=connection)
     ticket = delivery.ticket
     event = event_of(ticket)
     qr = segno.make(ticket.code, error=QR_ERROR_LEVEL)
@@ -130,6 +132,38 @@ def build_email(
     message.attach(_qr_image(qr, scale=2 * module_pixels))
     name = slugify(event.name if event else "") or "ticket"
     message.attach(f"{name}-{slugify(ticket.code) or 'code'}.pdf", pdf, "application/pdf")
+    return message
+
+
+def build_withdrawn_email(
+    delivery: Delivery, *, connection: BaseEmailBackend | None = None
+) -> EmailMultiAlternatives:
+    """The notice that the guest's comp was withdrawn: short, in their language, from the
+    venue, naming the event and night. No QR, no PDF, no link to the guest page: the ticket is
+    void, and nothing in the message should look like one."""
+    ticket = delivery.ticket
+    event = event_of(ticket)
+    with translation.override(delivery.language):
+        night = ticket.event_night or (event.night if event else None)
+        context = {
+            "language": delivery.language,
+            "venue": settings.COMPS_VENUE_NAME,
+            "ticket": ticket,
+            "event": event,
+            "night": night_label(night) if night else "",
+        }
+        subject = render_to_string("tickets/deliveries/email/withdrawn_subject.txt", context)
+        text = render_to_string("tickets/deliveries/email/withdrawn.txt", context)
+        html = _INLINER.inline(render_to_string("tickets/deliveries/email/withdrawn.html", context))
+    message = EmailMultiAlternatives(
+        subject=" ".join(subject.split()),
+        body=text,
+        from_email=formataddr((settings.COMPS_VENUE_NAME, settings.DEFAULT_FROM_EMAIL)),
+        to=[delivery.recipient],
+        connection=connection,
+        headers={"Message-ID": message_id(delivery), "Auto-Submitted": "auto-generated"},
+    )
+    message.attach_alternative(html, "text/html")
     return message
 
 

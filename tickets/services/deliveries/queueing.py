@@ -123,6 +123,8 @@ def _ticket_of(line: IssuanceLine) -> IssuedTicket:
     ticket = IssuedTicket.objects.filter(line=line).first()
     if ticket is None:
         raise DeliveryError(_("This guest has no ticket yet: there is nothing to send."))
+    if ticket.withdrawn_at is not None:
+        raise DeliveryError(_("This comp was withdrawn: its ticket is not sent any more."))
     return ticket
 
 

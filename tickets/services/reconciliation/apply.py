@@ -28,6 +28,7 @@ from tickets.models import (
     RunStatus,
     TicketChange,
 )
+from tickets.services import withdrawals
 from tickets.services.ledger import (
     confirm_lines,
     match_by_qr_code,
@@ -182,6 +183,11 @@ def _update_mirror(
     # is many times slower for the few hundred changes a run usually brings.
     for pk, (state, _) in updates.items():
         IssuedTicket.objects.filter(pk=pk).update(**state, updated_at=now)
+    # A ticket back cancelled settles its withdrawal (done in the Fourvenues dashboard, or one
+    # whose call's outcome was unknown): withdrawn, with the guest told.
+    withdrawals.settle_cancelled_tickets(
+        ticket_ids=[pk for pk, (state, _) in updates.items() if state.get("status") == "cancelled"]
+    )
     TicketChange.objects.bulk_create(
         (
             TicketChange(

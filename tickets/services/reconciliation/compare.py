@@ -24,7 +24,8 @@ from tickets.models import (
     LineState,
     ReconciliationRun,
 )
-from tickets.redaction import redact
+from tickets.redaction import redact, without_personal_data
+from tickets.selectors.purge import HOLDER_FIELDS_AFTER_PURGE
 from tickets.services.mirror import holder_fields, remote_state_fields
 from tickets.text import fold
 
@@ -163,7 +164,7 @@ def compare_page(
         row["remote_id"]: row
         for row in IssuedTicket.objects.filter(
             environment=run.credential.environment, remote_id__in=[t.id for t in page]
-        ).values("id", "remote_id", *STATE_FIELDS, *HOLDER_FIELDS)
+        ).values("id", "remote_id", "purged_at", *STATE_FIELDS, *HOLDER_FIELDS)
     }
     strangers = [t.payment_id for t in page if t.id not in local and t.payment_id]
     known_payment_ids = (
@@ -188,15 +189,16 @@ def compare_page(
                 comparison.candidates.append(ticket)
             continue
         holder = holder_fields(ticket)
+        # A purged ticket no longer has its phone here: it is compared on what it kept.
+        purged = row["purged_at"] is not None
         drift = {
             name: {"local": row[name], "remote": holder[name]}
-            for name in HOLDER_FIELDS
+            for name in (HOLDER_FIELDS_AFTER_PURGE if purged else HOLDER_FIELDS)
             if row[name] != holder[name]
         }
         if drift:
-            comparison.found.append(
-                Found(DiscrepancyKind.DRIFT, ticket.id, row["id"], drift, snapshot(ticket))
-            )
+            kept = without_personal_data(snapshot(ticket)) if purged else snapshot(ticket)
+            comparison.found.append(Found(DiscrepancyKind.DRIFT, ticket.id, row["id"], drift, kept))
         else:
             comparison.matched += 1
         state = remote_state_fields(ticket)
