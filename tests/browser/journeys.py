@@ -3,6 +3,8 @@ login page as a person would (in Spanish: the journeys select by Spanish names o
 
 from __future__ import annotations
 
+import re
+
 from playwright.sync_api import Page, expect
 
 from tickets.fourvenues.sandbox import SandboxServer
@@ -28,8 +30,9 @@ def go_to(page: Page, section: str) -> None:
     ("Control", "Administrador") first, as a person would."""
     link = page.locator("#nav").get_by_role("link", name=section, exact=True)
     if not link.is_visible():
-        menu = page.locator("#nav .dropdown").filter(has=link)
-        menu.locator(".dropdown-toggle").click()
+        # A closed menu's items are hidden, which role locators skip: found by their text.
+        item = page.locator("a.dropdown-item", has_text=re.compile(f"^{re.escape(section)}$"))
+        page.locator("#nav .dropdown").filter(has=item).locator(".dropdown-toggle").click()
     link.click()
 
 
