@@ -106,16 +106,17 @@ def test_the_stack_serves_pages_sees_its_workers_and_sends_each_ticket_once(stac
     # The scheduler beat, and one of the workers ran the heartbeat task it queued.
     _wait_for(healthy, timeout=90, what="/healthz seeing the scheduler and a worker")
 
-    # Hashed as the app hashes (the tests' own, faster hasher is unknown to the stack).
-    manager = User.objects.create_user("mona")
-    manager.password = PBKDF2PasswordHasher().encode("a-long-test-password", "salt-for-mona")
-    manager.save()
-    manager.groups.add(Group.objects.get(name="Manager"))
+    # An issuer: the stack runs with production's defaults, where managers also need their
+    # second factor. Hashed as the app hashes (the tests' own, faster hasher is unknown to it).
+    person = User.objects.create_user("iris")
+    person.password = PBKDF2PasswordHasher().encode("a-long-test-password", "salt-for-iris")
+    person.save()
+    person.groups.add(Group.objects.get(name="Issuer"))
     browser = requests.Session()
     browser.get(f"{stack}/accounts/login/", timeout=10)
     signed_in = browser.post(
         f"{stack}/accounts/login/",
-        data={"username": "mona", "password": "a-long-test-password"},
+        data={"username": "iris", "password": "a-long-test-password"},
         headers={"X-CSRFToken": browser.cookies["csrftoken"], "Referer": f"{stack}/"},
         timeout=10,
     )
