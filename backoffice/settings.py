@@ -11,15 +11,29 @@ from django.core.exceptions import ImproperlyConfigured
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 
-# Every variable may also come from a file named by <NAME>_FILE (Docker and Kubernetes secrets).
-env = environ.FileAwareEnv()
+
+class _SecretFiles(environ.FileAwareMapping):
+    """Every variable may also come from a file named by <NAME>_FILE (Docker and Kubernetes
+    secrets), read without the line end that `echo` or an editor leaves at its end."""
+
+    def __getitem__(self, key: str) -> str:
+        return super().__getitem__(key).rstrip("\r\n")
+
+
+class _Environment(environ.FileAwareEnv):
+    ENVIRON = _SecretFiles()
+
+
+env = _Environment()
 environ.Env.read_env(BASE_DIR / ".env", overwrite=False)
 
 DEBUG = env.bool("DEBUG", default=False)
 
 # A development key is acceptable only while DEBUG is on; a real deployment must bring its own.
 _DEV_SECRET_KEY = "django-insecure-comps-development-only-never-use-in-production"  # noqa: S105
-SECRET_KEY = env.str("SECRET_KEY", default=_DEV_SECRET_KEY if DEBUG else "")
+# Read as it is: django-environ would take a key starting with "$" (Django's own generator
+# makes such keys) for a reference to another variable.
+SECRET_KEY = env.ENVIRON.get("SECRET_KEY") or (_DEV_SECRET_KEY if DEBUG else "")
 if not SECRET_KEY:
     raise ImproperlyConfigured("SECRET_KEY must be set when DEBUG is off.")
 
@@ -290,7 +304,7 @@ COMPS_SCHEDULER_INTERVAL_SECONDS = env.float("COMPS_SCHEDULER_INTERVAL_SECONDS",
 # A scheduler or worker silent for longer is reported as not seen (`/healthz`, health checks).
 COMPS_PROCESS_SILENCE_SECONDS = env.float("COMPS_PROCESS_SILENCE_SECONDS", default=180.0)
 # `/metrics` answers only to `Authorization: Bearer <this>`; unset, it is closed (404).
-COMPS_METRICS_TOKEN = env.str("COMPS_METRICS_TOKEN", default="")
+COMPS_METRICS_TOKEN = env.ENVIRON.get("COMPS_METRICS_TOKEN", "")  # as it is, like SECRET_KEY
 # An XLSX export of more rows than this is prepared in the background and offered for download
 # when ready (CSV always streams). The files go to COMPS_EXPORT_DIR, which the workers and the
 # web processes must share and no web server may serve; each is deleted once fetched, or
