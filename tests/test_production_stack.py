@@ -68,6 +68,14 @@ def app_database_url(tmp_path: Path) -> Iterator[str]:
 
 @pytest.fixture
 def stack(app_database_url: str, issuing: IssuingSetup) -> Iterator[str]:
+    # As the image's build does: production serves the collected, hashed static files (in its
+    # own process: this one's settings swap the manifest storage out for the tests).
+    subprocess.run(
+        [sys.executable, "manage.py", "collectstatic", "--noinput", "-v", "0"],
+        cwd=settings.BASE_DIR,
+        check=True,
+        timeout=120,
+    )
     port = _free_port()
     env = {
         **os.environ,

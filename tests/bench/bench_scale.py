@@ -161,6 +161,14 @@ def stack(database_url: str, log: IO[bytes]) -> Iterator[list[str]]:
     """Two gunicorns, two task workers and the scheduler, their output in `log`; the gunicorns'
     base URLs."""
     env = stack_env(database_url)
+    # Production serves the collected, hashed static files, as the image's build collects them.
+    subprocess.run(
+        [sys.executable, "manage.py", "collectstatic", "--noinput", "-v", "0"],
+        cwd=ROOT,
+        env=env,
+        check=True,
+        timeout=120,
+    )
     ports = [free_port(), free_port()]
     gunicorn = [str(BIN / "gunicorn"), "backoffice.wsgi", "--workers", "2", "--timeout", "60"]
     worker = [sys.executable, "manage.py", "db_worker", "--no-reload", "--no-startup-delay"]
