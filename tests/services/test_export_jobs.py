@@ -3,7 +3,6 @@ handed over once, deleted after the TTL, failed when the build or its worker fai
 document number never kept in clear."""
 
 import datetime as dt
-import itertools
 import json
 import os
 import re
@@ -16,9 +15,10 @@ from django.db import connection
 from django.utils import timezone, translation
 
 from tests import factories as f
+from tests.export_job_support import ticket, use_export_dir
 from tests.fixtures.worker import drain_tasks
 from tests.xlsx_support import open_workbook, sheet_rows
-from tickets.models import AuditEntry, ExportJob, ExportJobState, IssuedTicket, LineState
+from tickets.models import AuditEntry, ExportJob, ExportJobState, LineState
 from tickets.selectors.search import TicketSearchFilters
 from tickets.services import export_jobs, exports
 from tickets.services.heartbeat import Heartbeat
@@ -27,30 +27,12 @@ from tickets.text import document_digest
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
-_ids = itertools.count(1)
 DOCUMENT = "12345678Z"
 
 
 @pytest.fixture(autouse=True)
 def export_dir(settings, tmp_path):
-    settings.COMPS_EXPORT_DIR = tmp_path / "exports"  # created by the first build
-    settings.COMPS_XLSX_INLINE_LIMIT = 3
-    settings.COMPS_EXPORT_TTL_HOURS = 24
-    return settings.COMPS_EXPORT_DIR
-
-
-def ticket(issuance, **kwargs):
-    n = next(_ids)
-    values = {
-        "environment": "alpha",
-        "remote_id": f"remote-{n}",
-        "code": f"CODE{n:04d}",
-        "name": f"Holder {n}",
-        "email": f"holder{n}@example.com",
-        "line": f.IssuanceLineFactory(issuance=issuance, state=LineState.CONFIRMED),
-        "event": issuance.event,
-    }
-    return IssuedTicket.objects.create(**{**values, **kwargs})
+    return use_export_dir(settings, tmp_path)
 
 
 @pytest.fixture

@@ -2,44 +2,27 @@
 shown on a page that asks for its state until it is ready, downloaded once, and seen by its
 owner only; CSV and small XLSX exports still stream at once."""
 
-import itertools
 import re
 
 import pytest
 from django.urls import reverse
 
 from tests import factories as f
+from tests.export_job_support import ticket, use_export_dir
 from tests.fixtures.worker import drain_tasks
 from tests.xlsx_support import sheet_rows
-from tickets.models import AuditEntry, ExportJob, ExportJobState, IssuedTicket, LineState
+from tickets.models import AuditEntry, ExportJob, ExportJobState, LineState
 from tickets.text import document_digest
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
-_ids = itertools.count(1)
 EXPORT = "/tickets/export/"
 DOCUMENT = "12345678Z"
 
 
 @pytest.fixture(autouse=True)
 def export_dir(settings, tmp_path):
-    settings.COMPS_EXPORT_DIR = tmp_path / "exports"
-    settings.COMPS_XLSX_INLINE_LIMIT = 3
-    return settings.COMPS_EXPORT_DIR
-
-
-def ticket(issuance, **kwargs):
-    n = next(_ids)
-    values = {
-        "environment": "alpha",
-        "remote_id": f"remote-{n}",
-        "code": f"CODE{n:04d}",
-        "name": f"Holder {n}",
-        "email": f"holder{n}@example.com",
-        "line": f.IssuanceLineFactory(issuance=issuance, state=LineState.CONFIRMED),
-        "event": issuance.event,
-    }
-    return IssuedTicket.objects.create(**{**values, **kwargs})
+    return use_export_dir(settings, tmp_path)
 
 
 @pytest.fixture
