@@ -5,10 +5,8 @@ from __future__ import annotations
 
 import os
 import signal
-import socket
 import subprocess
 import sys
-import time
 import urllib.request
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -17,23 +15,9 @@ import pytest
 from django.conf import settings
 
 from tests.fixtures.worker import database_url
+from tests.process_support import free_port, wait_for
 
 PROGRAMS = {"sandbox", "mail", "worker", "scheduler", "web"}
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def _wait_for(condition: Callable[[], bool], *, timeout: float, what: str) -> None:
-    """Poll until `condition` holds: the processes start on their own clock, not the test's."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what} within {timeout}s")
-        time.sleep(0.2)
 
 
 class Supervisor:
@@ -74,10 +58,10 @@ def supervisor(tmp_path: Path) -> Iterator[Supervisor]:
         "PATH": f"{Path(sys.executable).parent}{os.pathsep}{os.environ['PATH']}",
         "DATABASE_URL": database_url(),
         "RUN_DIR": str(tmp_path),
-        "WEB_PORT": str(_free_port()),
-        "FOURVENUES_SANDBOX_PORT": str(_free_port()),
+        "WEB_PORT": str(free_port()),
+        "FOURVENUES_SANDBOX_PORT": str(free_port()),
         "FOURVENUES_SANDBOX_STATE": str(tmp_path / "sandbox-state.json"),
-        "MAIL_PORT": str(_free_port()),
+        "MAIL_PORT": str(free_port()),
         "COMPS_MAILBOX_DIR": str(tmp_path / "mailbox"),
         "ALLOWED_HOSTS": "127.0.0.1",
     }
@@ -90,7 +74,7 @@ def supervisor(tmp_path: Path) -> Iterator[Supervisor]:
     )
     supervised = Supervisor(env)
     try:
-        _wait_for(supervised.all_running, timeout=90, what="every program running")
+        wait_for(supervised.all_running, timeout=90, what="every program running")
         yield supervised
     finally:
         process.send_signal(signal.SIGTERM)  # what Ctrl-C does: every program stopped
@@ -119,8 +103,8 @@ def test_a_process_that_dies_is_started_again_and_the_others_keep_running(superv
         before = supervisor.states()
         os.kill(before[victim][1], signal.SIGKILL)
 
-        _wait_for(started_again(victim, before[victim][1]), timeout=60, what=f"the {victim} back")
+        wait_for(started_again(victim, before[victim][1]), timeout=60, what=f"the {victim} back")
         after = supervisor.states()
         for program in PROGRAMS - {victim}:
             assert after[program] == before[program], f"{program} was disturbed"
-    _wait_for(lambda: _healthy(supervisor.web_url), timeout=60, what="the web app answering")
+    wait_for(lambda: _healthy(supervisor.web_url), timeout=60, what="the web app answering")

@@ -9,11 +9,9 @@ from __future__ import annotations
 import os
 import secrets
 import signal
-import socket
 import subprocess
 import sys
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -26,6 +24,7 @@ from django.db import connection
 from psycopg import sql
 
 from tests.fixtures.issuing import IssuingSetup
+from tests.process_support import free_port, wait_for
 from tickets.models import IssuanceLine, LineState
 
 pytestmark = [
@@ -34,21 +33,6 @@ pytestmark = [
 ]
 
 BIN = Path(sys.executable).parent
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-def _wait_for(condition: Callable[[], bool], *, timeout: float, what: str) -> None:
-    """Poll until `condition` holds: the processes run on their own clock, not the test's."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise AssertionError(f"{what} within {timeout}s")
-        time.sleep(0.2)
 
 
 @pytest.fixture
@@ -76,7 +60,7 @@ def stack(app_database_url: str, issuing: IssuingSetup) -> Iterator[str]:
         check=True,
         timeout=120,
     )
-    port = _free_port()
+    port = free_port()
     env = {
         **os.environ,
         "DATABASE_URL": app_database_url,
@@ -112,7 +96,7 @@ def test_the_stack_serves_pages_sees_its_workers_and_sends_each_ticket_once(stac
             return False
 
     # The scheduler beat, and one of the workers ran the heartbeat task it queued.
-    _wait_for(healthy, timeout=90, what="/healthz seeing the scheduler and a worker")
+    wait_for(healthy, timeout=90, what="/healthz seeing the scheduler and a worker")
 
     # An issuer: the stack runs with production's defaults, where managers also need their
     # second factor. Hashed as the app hashes (the tests' own, faster hasher is unknown to it).
@@ -136,5 +120,5 @@ def test_the_stack_serves_pages_sees_its_workers_and_sends_each_ticket_once(stac
     def settled() -> bool:
         return not IssuanceLine.objects.filter(issuance=issuance).exclude(state=LineState.CONFIRMED)
 
-    _wait_for(settled, timeout=120, what="all twelve tickets issued")
+    wait_for(settled, timeout=120, what="all twelve tickets issued")
     assert len(issuing.sandbox.tickets()) == 12
