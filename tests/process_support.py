@@ -1,8 +1,11 @@
 """For tests that start real processes (the production stack, `make run`'s supervisor)."""
 
 import socket
+import subprocess
+import sys
 import time
 from collections.abc import Callable
+from pathlib import Path
 
 
 def free_port() -> int:
@@ -18,3 +21,16 @@ def wait_for(condition: Callable[[], bool], *, timeout: float, what: str) -> Non
         if time.monotonic() > deadline:
             raise AssertionError(f"{what} within {timeout}s")
         time.sleep(0.2)
+
+
+def collect_static(env: dict[str, str] | None = None) -> None:
+    """`manage.py collectstatic`, as the image's build runs it: a server with DEBUG off serves
+    the collected, hashed files, and a fresh clone has none (every page would answer 500). In
+    its own process: a test's settings swap the manifest storage out."""
+    subprocess.run(
+        [sys.executable, "manage.py", "collectstatic", "--noinput", "-v", "0"],
+        cwd=Path(__file__).resolve().parents[1],
+        env=env,
+        check=True,
+        timeout=120,
+    )

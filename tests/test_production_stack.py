@@ -24,7 +24,7 @@ from django.db import connection
 from psycopg import sql
 
 from tests.fixtures.issuing import IssuingSetup
-from tests.process_support import free_port, wait_for
+from tests.process_support import collect_static, free_port, wait_for
 from tickets.models import IssuanceLine, LineState
 
 pytestmark = [
@@ -52,14 +52,7 @@ def app_database_url(tmp_path: Path) -> Iterator[str]:
 
 @pytest.fixture
 def stack(app_database_url: str, issuing: IssuingSetup) -> Iterator[str]:
-    # As the image's build does: production serves the collected, hashed static files (in its
-    # own process: this one's settings swap the manifest storage out for the tests).
-    subprocess.run(
-        [sys.executable, "manage.py", "collectstatic", "--noinput", "-v", "0"],
-        cwd=settings.BASE_DIR,
-        check=True,
-        timeout=120,
-    )
+    collect_static()
     port = free_port()
     env = {
         **os.environ,

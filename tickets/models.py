@@ -654,6 +654,15 @@ class IssuanceLine(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["issuance", "position"], name="line_position_unique")
         ]
+        indexes = [
+            # The lines still in play by state (to retry, to resolve, awaiting approval): a
+            # handful among a million confirmed ones, which never enter this index.
+            models.Index(
+                fields=["state", "issuance"],
+                condition=~Q(state="confirmed"),
+                name="line_unfinished_by_state",
+            ),
+        ]
 
     def __str__(self) -> str:
         return f"{self.full_name} <{self.email}>"
@@ -669,6 +678,20 @@ class IssuedTicket(models.Model):
     remote_id = models.CharField(max_length=100)
     line = models.OneToOneField(
         IssuanceLine, null=True, blank=True, on_delete=models.PROTECT, related_name="ticket"
+    )
+    # Who issued it (the creator of its line's issuance; none without a line), so that an
+    # issuer's own tickets come from an index of their own, not through every line and issuance
+    # they ever made. Kept by the database (triggers, migration 0031) on every insert and every
+    # change of `line`, whatever writes the row; what is assigned here is overwritten. SQLite
+    # drops a table's triggers when a migration rebuilds it: tests/test_issued_by.py says so.
+    issued_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        editable=False,
+        on_delete=models.PROTECT,
+        related_name="+",
+        db_index=False,  # issued_ticket_issuer_text_idx leads with it
     )
     event = models.ForeignKey(
         Event,
@@ -753,6 +776,13 @@ class IssuedTicket(models.Model):
             models.Index(
                 fields=["event", "issued_at", "id"],
                 name="issued_ticket_event_text_idx",
+                include=["search_text"],
+            ),
+            # An issuer's own tickets, newest first, with the search text: their search (and its
+            # bounded count) reads this index alone.
+            models.Index(
+                fields=["issued_by", "issued_at", "id"],
+                name="issued_ticket_issuer_text_idx",
                 include=["search_text"],
             ),
         ]

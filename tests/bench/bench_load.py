@@ -28,7 +28,6 @@ import os
 import pstats
 import random
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -60,6 +59,7 @@ from django.db import connection  # noqa: E402
 from django.test import Client  # noqa: E402
 from django.test.utils import CaptureQueriesContext  # noqa: E402
 
+from tests.process_support import collect_static, free_port  # noqa: E402
 from tickets import roles  # noqa: E402
 from tickets.demo.seeding import seed_tickets  # noqa: E402
 from tickets.models import Issuance, IssuedTicket  # noqa: E402
@@ -72,12 +72,6 @@ TARGET_P95_MS = 250.0
 # fragment (the seeding's names).
 TERMS = ["garcía", "martínez", "lópez", "nuria", "pablo", "sánchez", "nuria.gomez", "zubizarr"]
 PAGES = ["home", "search", "ticket", "my issuances", "issuance"]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def ensure_database() -> None:
@@ -355,6 +349,7 @@ def arguments() -> argparse.Namespace:
 
 def measure(options: argparse.Namespace, people_plan: dict) -> int:
     results: dict[str, dict] = {}
+    collect_static(server_env())
     with tempfile.TemporaryDirectory() as directory:
         work = Path(directory)
         plan_file = work / "plan.json"

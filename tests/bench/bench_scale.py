@@ -31,7 +31,6 @@ import os
 import re
 import secrets
 import signal
-import socket
 import subprocess
 import sys
 import tempfile
@@ -65,6 +64,7 @@ from django.db import connection  # noqa: E402
 from tests.bench.bench_issue import sandbox_in_child_process  # noqa: E402
 from tests.bench.bench_reconcile import load_and_mirror  # noqa: E402
 from tests.fixtures.issuing import IssuingSetup, build_issuing_setup  # noqa: E402
+from tests.process_support import collect_static, free_port  # noqa: E402
 from tickets import roles  # noqa: E402
 from tickets.fourvenues.sandbox import SandboxServer  # noqa: E402
 from tickets.models import (  # noqa: E402
@@ -91,12 +91,6 @@ PASSWORD = "a-long-bench-password"
 HTTP_TIMEOUT = 30
 SETTLE_TIMEOUT = 600.0
 SETTLED = {LineState.CONFIRMED, LineState.FAILED}
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 def wait_for(condition: Callable[[], bool], *, timeout: float, what: str) -> float:
@@ -162,13 +156,7 @@ def stack(database_url: str, log: IO[bytes]) -> Iterator[list[str]]:
     base URLs."""
     env = stack_env(database_url)
     # Production serves the collected, hashed static files, as the image's build collects them.
-    subprocess.run(
-        [sys.executable, "manage.py", "collectstatic", "--noinput", "-v", "0"],
-        cwd=ROOT,
-        env=env,
-        check=True,
-        timeout=120,
-    )
+    collect_static(env)
     ports = [free_port(), free_port()]
     gunicorn = [str(BIN / "gunicorn"), "backoffice.wsgi", "--workers", "2", "--timeout", "60"]
     worker = [sys.executable, "manage.py", "db_worker", "--no-reload", "--no-startup-delay"]

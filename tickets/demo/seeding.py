@@ -291,7 +291,7 @@ def _build_batch(
             {
                 "id": issuance_id,
                 "idempotency_key": uuid.UUID(int=(issuance_id << 64) | rng.getrandbits(64)),
-                "created_by_id": rng.choice(catalogue.issuers).pk,
+                "created_by_id": (issuer_id := rng.choice(catalogue.issuers).pk),
                 "credential_id": catalogue.credential.pk,
                 "event_id": event.pk,
                 "rate_id": rate.pk,
@@ -348,6 +348,7 @@ def _build_batch(
                     "environment": environment,
                     "remote_id": remote_id,
                     "line_id": line_id,
+                    "issued_by_id": issuer_id,  # what the database's trigger sets too
                     "event_id": event.pk,
                     "event_remote_id": event.remote_id,
                     "code": code,

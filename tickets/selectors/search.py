@@ -146,7 +146,9 @@ def tickets_visible_to(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Issue
     )
     if issuance_selectors.can_see_all_issuances(user):
         return tickets
-    return tickets.filter(line__issuance__created_by_id=user.pk)
+    # `issued_by` is the creator of the ticket's issuance, kept by the database (not a join
+    # through lines and issuances: an issuer's search reads an index of their own tickets).
+    return tickets.filter(issued_by_id=user.pk)
 
 
 # What a row of the search page shows, and no more: plain rows, not model instances, and none
@@ -293,7 +295,7 @@ def search_tickets(
     elif filters.status == STATUS_WITHDRAWN:
         tickets = tickets.filter(withdrawn_at__isnull=False)
     if filters.issued_by is not None:
-        tickets = tickets.filter(line__issuance__created_by=filters.issued_by)
+        tickets = tickets.filter(issued_by=filters.issued_by)
     if filters.reason is not None:
         tickets = tickets.filter(line__issuance__reason=filters.reason)
     if filters.attribution is not None:
