@@ -1,14 +1,15 @@
 """`make bench-load`: 50 signed-in issuers browsing at once, runserver against gunicorn.
 
-On a PostgreSQL database kept between runs (BENCH_LOAD_DATABASE, default `comps_bench_load`)
-holding BENCH_ROWS tickets (default 1,000,000, seeded once by `tickets.demo.seeding`, as
-`manage.py seed_tickets` does; skipped when the database already holds them), it starts a server,
-puts locust's load on it for `--seconds` (default 60) and stops it: first `manage.py runserver`
-(the baseline), then gunicorn with `--workers` sync workers (default 4), both with DEBUG off.
-Each of the `--users` people (default 50) is one of the seeded issuers, signed in beforehand
-(a session in the database: what a sign-in leaves), thinks 1 s between pages and goes through
-the mix of `tests/bench/locust_staff.py`: home, a search with a term, one of their tickets, their
-issuances, one issuance.
+On a PostgreSQL database kept between runs (BENCH_LOAD_DATABASE, default `comps_bench_load`,
+over loopback TCP; BENCH_LOAD_DATABASE_URL reaches it otherwise, `postgres://postgres@/...` by
+the local socket) holding BENCH_ROWS tickets (default 1,000,000, seeded once by
+`tickets.demo.seeding`, as `manage.py seed_tickets` does; skipped when the database already
+holds them), it starts a server, puts locust's load on it for `--seconds` (default 60) and stops
+it: first `manage.py runserver` (the baseline), then gunicorn with `--workers` sync workers
+(default 4), both with DEBUG off. Each of the `--users` people (default 50) is one of the
+seeded issuers, signed in beforehand (a session in the database: what a sign-in leaves), thinks
+1 s between pages and goes through the mix of `tests/bench/locust_staff.py`: home, a search with
+a term, one of their tickets, their issuances, one issuance.
 
 Prints for both servers side by side: requests/s, p50/p95/p99 (ms) and errors, over all pages
 and per page; then each page once, unloaded, in this process (queries, SQL time, server time),
@@ -43,7 +44,9 @@ from psycopg import sql
 DATABASE = os.environ.get("BENCH_LOAD_DATABASE", "comps_bench_load")
 ADMIN_URL = os.environ.get("BENCH_PG_ADMIN_URL", "postgres://postgres@127.0.0.1:5432/postgres")
 # Before django.setup(): the settings read DATABASE_URL once.
-os.environ["DATABASE_URL"] = f"postgres://postgres@127.0.0.1:5432/{DATABASE}"
+os.environ["DATABASE_URL"] = os.environ.get(
+    "BENCH_LOAD_DATABASE_URL", f"postgres://postgres@127.0.0.1:5432/{DATABASE}"
+)
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "backoffice.settings")
 
 import django  # noqa: E402
