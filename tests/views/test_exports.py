@@ -2,33 +2,18 @@
 
 import csv
 import io
-import itertools
 import zipfile
 
 import pytest
 from django.urls import reverse
 
 from tests import factories as f
-from tickets.models import AuditEntry, IssuedTicket, LineState
+from tests.export_job_support import ticket
+from tickets.models import AuditEntry
 
 pytestmark = pytest.mark.django_db
 
-_ids = itertools.count(1)
 URL = "/tickets/export/"
-
-
-def ticket(issuance, **kwargs):
-    n = next(_ids)
-    values = {
-        "environment": "alpha",
-        "remote_id": f"remote-{n}",
-        "code": f"CODE{n:04d}",
-        "name": f"Holder {n}",
-        "email": f"holder{n}@example.com",
-        "line": f.IssuanceLineFactory(issuance=issuance, state=LineState.CONFIRMED),
-        "event": issuance.event,
-    }
-    return IssuedTicket.objects.create(**{**values, **kwargs})
 
 
 def csv_of(response):
