@@ -14,13 +14,17 @@ def free_port() -> int:
         return probe.getsockname()[1]
 
 
-def wait_for(condition: Callable[[], bool], *, timeout: float, what: str) -> None:
-    """Poll until `condition` holds: the processes run on their own clock, not the test's."""
+def wait_for(
+    condition: Callable[[], bool], *, timeout: float, what: str, every: float = 0.2
+) -> float:
+    """Poll every `every` seconds until `condition` holds (the processes run on their own clock,
+    not the test's); returns when it held, on `time.monotonic`'s clock."""
     deadline = time.monotonic() + timeout
     while not condition():
         if time.monotonic() > deadline:
             raise AssertionError(f"{what} within {timeout}s")
-        time.sleep(0.2)
+        time.sleep(every)
+    return time.monotonic()
 
 
 def collect_static(env: dict[str, str] | None = None) -> None:

@@ -659,7 +659,7 @@ class IssuanceLine(models.Model):
             # handful among a million confirmed ones, which never enter this index.
             models.Index(
                 fields=["state", "issuance"],
-                condition=~Q(state="confirmed"),
+                condition=~Q(state=LineState.CONFIRMED),
                 name="line_unfinished_by_state",
             ),
         ]

@@ -35,7 +35,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager, suppress
 from pathlib import Path
@@ -64,7 +64,7 @@ from django.db import connection  # noqa: E402
 from tests.bench.bench_issue import sandbox_in_child_process  # noqa: E402
 from tests.bench.bench_reconcile import load_and_mirror  # noqa: E402
 from tests.fixtures.issuing import IssuingSetup, build_issuing_setup  # noqa: E402
-from tests.process_support import collect_static, free_port  # noqa: E402
+from tests.process_support import collect_static, free_port, wait_for  # noqa: E402
 from tickets import roles  # noqa: E402
 from tickets.fourvenues.sandbox import SandboxServer  # noqa: E402
 from tickets.models import (  # noqa: E402
@@ -91,16 +91,6 @@ PASSWORD = "a-long-bench-password"
 HTTP_TIMEOUT = 30
 SETTLE_TIMEOUT = 600.0
 SETTLED = {LineState.CONFIRMED, LineState.FAILED}
-
-
-def wait_for(condition: Callable[[], bool], *, timeout: float, what: str) -> float:
-    """Poll until `condition` holds (the processes run on their own clock); when it did."""
-    deadline = time.monotonic() + timeout
-    while not condition():
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"{what}: not within {timeout:.0f} s")
-        time.sleep(0.05)
-    return time.monotonic()
 
 
 @contextmanager
@@ -329,7 +319,9 @@ def run(
     def all_settled() -> bool:
         return not lines().exclude(state__in=SETTLED).exists()
 
-    settled_at = wait_for(all_settled, timeout=SETTLE_TIMEOUT, what="every line settled")
+    settled_at = wait_for(
+        all_settled, timeout=SETTLE_TIMEOUT, what="every line settled", every=0.05
+    )
     wall = settled_at - first_confirm
     reconcile_exit = reconcile.wait(timeout=SETTLE_TIMEOUT)
     total = time.monotonic() - started

@@ -28,7 +28,9 @@ def issuances_visible_to(user: AbstractBaseUser | AnonymousUser) -> QuerySet[Iss
     return _visible(issuances, user)
 
 
-def _visible(issuances: QuerySet[Issuance], user: AbstractBaseUser | AnonymousUser) -> QuerySet:
+def _visible(
+    issuances: QuerySet[Issuance], user: AbstractBaseUser | AnonymousUser
+) -> QuerySet[Issuance]:
     if can_see_all_issuances(user):
         return issuances
     return issuances.filter(created_by_id=user.pk)
